@@ -1,0 +1,7 @@
+//! `gochat-proto`: the gochat v1 wire protocol shared by the server, the daemon and tests.
+//!
+//! - [`wire`]: header, framing, packets, encodings, typed commands and a tokio codec;
+//! - [`crypto`]: RSA-4096 OAEP-SHA256 on aws-lc-rs and the Go client's key files.
+
+pub mod crypto;
+pub mod wire;
