@@ -1,0 +1,318 @@
+//! One client connection's transport: the read half the session owns, and a writer task
+//! fed by a bounded queue, so that a peer that stops reading cannot stall anyone else.
+
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+
+/// Unique id of a connection for the life of the process.
+pub type ConnId = u64;
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Allocates a fresh connection id.
+pub fn next_conn_id() -> ConnId {
+    NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Bytes queued for a connection's writer, with an optional acknowledgement fired once they
+/// have been written to the socket.
+#[derive(Debug)]
+pub struct Outbound {
+    /// One or more encoded packets.
+    pub bytes: Bytes,
+    /// Fired after the bytes were written and flushed.
+    pub ack: Option<oneshot::Sender<()>>,
+}
+
+/// Why bytes could not be queued for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The peer's queue is full: it is not reading. The connection is being closed.
+    #[error("peer's outbound queue is full")]
+    Full,
+    /// The connection is closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// A cheap, clonable handle to send to a connection and to close it.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    inner: Arc<ConnShared>,
+}
+
+#[derive(Debug)]
+struct ConnShared {
+    id: ConnId,
+    ip: IpAddr,
+    secure: bool,
+    tx: mpsc::Sender<Outbound>,
+    closed: CancellationToken,
+}
+
+impl ConnHandle {
+    /// The connection id.
+    pub fn id(&self) -> ConnId {
+        self.inner.id
+    }
+
+    /// The peer's IP address.
+    pub fn ip(&self) -> IpAddr {
+        self.inner.ip
+    }
+
+    /// Whether the connection is TLS.
+    pub fn is_secure(&self) -> bool {
+        self.inner.secure
+    }
+
+    /// Queues bytes without waiting. A full queue closes the connection: the peer is not
+    /// reading, and it must not hold up the sender.
+    pub fn try_send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
+        match self.inner.tx.try_send(Outbound { bytes, ack }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!(conn = self.id(), "outbound queue full, disconnecting slow peer");
+                self.close();
+                Err(SendError::Full)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// Queues bytes, waiting for room (used for the connection's own replies).
+    pub async fn send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
+        tokio::select! {
+            r = self.inner.tx.send(Outbound { bytes, ack }) => r.map_err(|_| SendError::Closed),
+            () = self.inner.closed.cancelled() => Err(SendError::Closed),
+        }
+    }
+
+    /// Queues bytes and waits until they were written to the socket.
+    pub async fn deliver(&self, bytes: Bytes, timeout: Duration) -> Result<(), SendError> {
+        let (tx, rx) = oneshot::channel();
+        self.try_send(bytes, Some(tx))?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(SendError::Closed),
+        }
+    }
+
+    /// Asks the connection to close (kick, shutdown, slow peer).
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Resolves once the connection was asked to close.
+    pub async fn closed(&self) {
+        self.inner.closed.cancelled().await;
+    }
+
+    /// Whether the connection was asked to close.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+}
+
+/// Any stream a client can be served over.
+pub enum Transport {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// The read half of a [`Transport`].
+pub enum ReadHalf {
+    /// Plain TCP.
+    Plain(OwnedReadHalf),
+    /// TLS.
+    Tls(tokio::io::ReadHalf<Box<TlsStream<TcpStream>>>),
+}
+
+/// The write half of a [`Transport`].
+pub enum WriteHalf {
+    /// Plain TCP.
+    Plain(OwnedWriteHalf),
+    /// TLS.
+    Tls(tokio::io::WriteHalf<Box<TlsStream<TcpStream>>>),
+}
+
+impl Transport {
+    /// Splits into independently owned halves.
+    pub fn split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Transport::Plain(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Plain(r), WriteHalf::Plain(w))
+            }
+            Transport::Tls(s) => {
+                let (r, w) = tokio::io::split(s);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
+        }
+    }
+}
+
+impl ReadHalf {
+    /// Waits until data may be read without holding a buffer (plain TCP); TLS streams
+    /// buffer internally, so they return at once.
+    pub async fn wait_readable(&self) -> io::Result<()> {
+        match self {
+            ReadHalf::Plain(r) => r.readable().await,
+            ReadHalf::Tls(_) => Ok(()),
+        }
+    }
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Plain(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Tls(r) => Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Most bytes the writer gathers into one write.
+const MAX_BATCH: usize = 64 * 1024;
+
+/// Creates the handle and spawns the writer task for a connection. The writer stops when
+/// every handle is dropped, the connection is closed, or a write fails or times out.
+pub fn spawn_writer(
+    mut write: WriteHalf,
+    ip: IpAddr,
+    secure: bool,
+    queue: usize,
+    write_timeout: Duration,
+) -> (ConnHandle, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Outbound>(queue.max(1));
+    let closed = CancellationToken::new();
+    let handle = ConnHandle {
+        inner: Arc::new(ConnShared {
+            id: next_conn_id(),
+            ip,
+            secure,
+            tx,
+            closed: closed.clone(),
+        }),
+    };
+    let task = tokio::spawn(async move {
+        let mut acks = Vec::new();
+        let mut closing = false;
+        loop {
+            let first = if closing {
+                // Flush what is already queued (e.g. a final ERR), then stop.
+                match rx.try_recv() {
+                    Ok(item) => item,
+                    Err(_) => break,
+                }
+            } else {
+                tokio::select! {
+                    biased;
+                    item = rx.recv() => match item {
+                        Some(item) => item,
+                        None => break,
+                    },
+                    () = closed.cancelled() => {
+                        closing = true;
+                        continue;
+                    }
+                }
+            };
+            let mut buf = BytesMut::new();
+            let mut single = None;
+            gather(first, &mut single, &mut buf, &mut acks);
+            while buf.len() + single.as_ref().map_or(0, Bytes::len) < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => gather(item, &mut single, &mut buf, &mut acks),
+                    Err(_) => break,
+                }
+            }
+            let data = match single.take() {
+                Some(b) if buf.is_empty() => b,
+                Some(b) => {
+                    let mut joined = BytesMut::with_capacity(b.len() + buf.len());
+                    joined.extend_from_slice(&b);
+                    joined.extend_from_slice(&buf);
+                    joined.freeze()
+                }
+                None => buf.freeze(),
+            };
+            let write_all = async {
+                write.write_all(&data).await?;
+                write.flush().await
+            };
+            match tokio::time::timeout(write_timeout, write_all).await {
+                Ok(Ok(())) => {
+                    for ack in acks.drain(..) {
+                        let _ = ack.send(());
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "write failed");
+                    break;
+                }
+                Err(_) => {
+                    tracing::info!("write timed out, disconnecting slow peer");
+                    break;
+                }
+            }
+        }
+        closed.cancel();
+        acks.clear();
+        rx.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), write.shutdown()).await;
+    });
+    (handle, task)
+}
+
+fn gather(item: Outbound, single: &mut Option<Bytes>, buf: &mut BytesMut, acks: &mut Vec<oneshot::Sender<()>>) {
+    if single.is_none() && buf.is_empty() {
+        *single = Some(item.bytes);
+    } else {
+        if let Some(first) = single.take() {
+            buf.extend_from_slice(&first);
+        }
+        buf.extend_from_slice(&item.bytes);
+    }
+    if let Some(ack) = item.ack {
+        acks.push(ack);
+    }
+}

@@ -1,0 +1,307 @@
+//! The running server: listeners with a fair connection limit and per-IP limits, the TLS
+//! handshake and HELLO, one session per connection, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use gochat_proto::wire::Response;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::conn::{Transport, spawn_writer};
+use crate::hub::Hub;
+use crate::session::Session;
+use crate::sink::MessageSink;
+use crate::store::{self, Store};
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad settings.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The database cannot be opened.
+    #[error("cannot open database: {0}")]
+    Store(#[from] store::StoreError),
+    /// TLS material cannot be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// A listener cannot bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// State every session shares.
+pub struct Shared {
+    /// Online users, tokens, hooks, MOTD.
+    pub hub: Hub,
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Group-commit writer for offline messages.
+    pub sink: MessageSink,
+    /// Settings.
+    pub config: Config,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+    scheduled: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// Arranges for the server to stop at `unix` seconds (an earlier schedule wins).
+    pub fn schedule_shutdown(self: &Arc<Self>, unix: i64) {
+        let mut slot = self.scheduled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = slot.take() {
+            old.abort();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let wait = Duration::from_secs(u64::try_from(unix - now).unwrap_or(0));
+        let token = self.shutdown.clone();
+        *slot = Some(tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            tracing::warn!("scheduled shutdown time reached");
+            token.cancel();
+        }));
+    }
+}
+
+/// Counts connections per IP address.
+#[derive(Default)]
+struct IpCounter {
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl IpCounter {
+    fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<IpGuard> {
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpGuard {
+            counter: self.clone(),
+            ip,
+        })
+    }
+}
+
+struct IpGuard {
+    counter: Arc<IpCounter>,
+    ip: IpAddr,
+}
+
+impl Drop for IpGuard {
+    fn drop(&mut self) {
+        let mut counts = self.counter.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = counts.get_mut(&self.ip) {
+            *c -= 1;
+            if *c == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A started server.
+pub struct Server {
+    shared: Arc<Shared>,
+    /// Bound plain TCP address.
+    pub plain_addr: Option<SocketAddr>,
+    /// Bound TLS address.
+    pub tls_addr: Option<SocketAddr>,
+    tasks: JoinSet<()>,
+    sink_task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the database, binds the listeners and starts serving.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        config.validate()?;
+        let store = store::open(&config.database_url()).await?;
+        Self::start_with_store(config, store).await
+    }
+
+    /// Starts serving on an already opened store.
+    pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<Server, StartError> {
+        config.validate()?;
+        let tls = match (&config.tls_listen, &config.cert, &config.key) {
+            (Some(_), Some(cert), Some(key)) => Some(crate::tls::load_acceptor(cert, key)?),
+            _ => None,
+        };
+        let (sink, sink_task) = MessageSink::spawn(store.clone());
+        let shared = Arc::new(Shared {
+            hub: Hub::new(
+                Bytes::from(config.motd.clone()),
+                Duration::from_secs(config.token_lifetime_secs),
+            ),
+            store,
+            sink,
+            shutdown: CancellationToken::new(),
+            scheduled: Mutex::new(None),
+            config,
+        });
+        let limit = Arc::new(Semaphore::new(shared.config.max_clients));
+        let per_ip = Arc::new(IpCounter::default());
+        let mut tasks = JoinSet::new();
+        let mut plain_addr = None;
+        let mut tls_addr = None;
+        if let Some(addr) = shared.config.listen {
+            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            plain_addr = listener.local_addr().ok();
+            tracing::info!(addr = ?plain_addr, "listening (plain TCP)");
+            tasks.spawn(accept_loop(listener, None, shared.clone(), limit.clone(), per_ip.clone()));
+        }
+        if let (Some(addr), Some(acceptor)) = (shared.config.tls_listen, tls) {
+            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            tls_addr = listener.local_addr().ok();
+            tracing::info!(addr = ?tls_addr, "listening (TLS)");
+            tasks.spawn(accept_loop(listener, Some(acceptor), shared.clone(), limit, per_ip));
+        }
+        let sweeper = shared.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => { sweeper.hub.sweep_tokens(); }
+                    () = sweeper.shutdown.cancelled() => break,
+                }
+            }
+        });
+        Ok(Server {
+            shared,
+            plain_addr,
+            tls_addr,
+            tasks,
+            sink_task,
+        })
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shared.shutdown.clone()
+    }
+
+    /// Shared state (for tests and admin tooling).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Runs until shutdown is requested, then closes every connection (each gets
+    /// `ERR_DISCN`), waits briefly for sessions to finish and flushes stored messages.
+    pub async fn run(mut self) {
+        self.shared.shutdown.cancelled().await;
+        tracing::info!("shutting down");
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
+            self.tasks.abort_all();
+        }
+        drop(self.shared);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.sink_task).await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    limit: Arc<Semaphore>,
+    per_ip: Arc<IpCounter>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = shared.shutdown.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors and similar: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(ip_guard) = per_ip.try_acquire(peer.ip(), shared.config.max_per_ip) else {
+            tracing::info!(ip = %peer.ip(), "per-IP connection limit reached");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(serve(stream, peer, tls.clone(), shared.clone(), limit.clone(), ip_guard));
+    }
+    // Sessions see the shutdown token themselves; give them a moment to say goodbye.
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(3), drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    limit: Arc<Semaphore>,
+    _ip_guard: IpGuard,
+) {
+    // First come, first served: the semaphore queues waiters in order.
+    let _permit = tokio::select! {
+        p = limit.acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        () = shared.shutdown.cancelled() => return,
+    };
+    let handshake_timeout = Duration::from_secs(shared.config.handshake_timeout_secs);
+    let transport = match tls {
+        None => Transport::Plain(stream),
+        Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => Transport::Tls(Box::new(s)),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        },
+    };
+    let secure = matches!(transport, Transport::Tls(_));
+    let (read, write) = transport.split();
+    let (conn, writer) = spawn_writer(
+        write,
+        peer.ip(),
+        secure,
+        shared.config.outbound_queue,
+        Duration::from_secs(shared.config.write_timeout_secs),
+    );
+    let hello = Response::Hello {
+        motd: shared.hub.motd(),
+    };
+    match hello.to_packet(0).to_bytes() {
+        Ok(bytes) => {
+            if conn.deliver(bytes, handshake_timeout).await.is_err() {
+                conn.close();
+                let _ = writer.await;
+                return;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "HELLO cannot be encoded"),
+    }
+    Session::new(shared, conn).run(read).await;
+    let _ = writer.await;
+}

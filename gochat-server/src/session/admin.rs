@@ -1,0 +1,178 @@
+//! ADMIN operations, with the deployed server's permission rules and check order.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use gochat_proto::crypto::split_text;
+use gochat_proto::wire::{
+    AdminRequest, ErrorCode, Hook, Permission, Response, decode_stamp, encode_stamp,
+};
+
+use super::Session;
+use crate::hub::OnlineUser;
+
+/// Prefix of every broadcast text, as the deployed server writes it.
+pub const BROADCAST_PREFIX: &[u8] = b"ADMINISTRATIVE BROADCAST:\n";
+/// A shutdown stamp this many seconds in the past still means "now" (clients truncate or
+/// round the current time).
+const SHUTDOWN_GRACE_SECS: i64 = 2;
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Session {
+    pub(super) async fn admin(&self, id: u16, user: &Arc<OnlineUser>, op: u8, args: &[Bytes]) {
+        let own = user.permission();
+        if own == Permission::User {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        let request = match AdminRequest::parse(op, args) {
+            Ok(r) => r,
+            Err(code) => return self.err(id, code).await,
+        };
+        if own < request.op().required_permission() {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        tracing::info!(admin = %String::from_utf8_lossy(&user.name), op = %request.op(), "admin operation");
+        match request {
+            AdminRequest::Shutdown { stamp } => self.admin_shutdown(id, stamp).await,
+            AdminRequest::Dereg { username } => self.admin_ban(id, own, &username).await,
+            AdminRequest::Broadcast { text } => self.admin_broadcast(id, user, &text).await,
+            AdminRequest::ChangePerms { username, level } => {
+                self.admin_change_perms(id, user, &username, level).await;
+            }
+            AdminRequest::Kick { username } => self.admin_kick(id, own, &username).await,
+            AdminRequest::Motd { text } => {
+                self.shared.hub.set_motd(text);
+                self.ok(id).await;
+            }
+        }
+    }
+
+    async fn admin_shutdown(&self, id: u16, stamp: Bytes) {
+        let Ok(at) = decode_stamp(&stamp) else {
+            return self.err(id, ErrorCode::Args).await;
+        };
+        if at < now_unix() - SHUTDOWN_GRACE_SECS {
+            return self.err(id, ErrorCode::Args).await;
+        }
+        let (at, raw) = self.shared.hub.schedule_shutdown(at, stamp);
+        if let Ok(bytes) = (Response::Shtdwn { stamp: Some(raw) }).to_packet(0).to_bytes() {
+            for online in self.shared.hub.online_users() {
+                let _ = online.conn.try_send(bytes.clone(), None);
+            }
+        }
+        self.shared.schedule_shutdown(at);
+        self.ok(id).await;
+    }
+
+    async fn admin_ban(&self, id: u16, own: Permission, username: &[u8]) {
+        let target = match self.shared.store.user(username).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return self.err(id, ErrorCode::NotFound).await,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        };
+        if own.code() <= target.permission {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        if let Err(e) = self.shared.store.deregister(username).await {
+            tracing::error!(error = %e, "deregistration failed");
+            return self.err(id, ErrorCode::Server).await;
+        }
+        self.shared.hub.revoke_token(username);
+        if let Some(online) = self.shared.hub.online(username) {
+            online.conn.close();
+        }
+        self.ok(id).await;
+    }
+
+    async fn admin_broadcast(&self, id: u16, sender: &Arc<OnlineUser>, text: &[u8]) {
+        if !self.conn.is_secure() {
+            return self.err(id, ErrorCode::NoSecure).await;
+        }
+        let text = String::from_utf8_lossy(text);
+        let stamp: Bytes = encode_stamp(now_unix()).into();
+        for online in self.shared.hub.online_users() {
+            if online.conn.id() == self.conn.id() {
+                continue;
+            }
+            let max = online.key.max_plaintext().saturating_sub(BROADCAST_PREFIX.len());
+            let mut out = BytesMut::new();
+            for piece in split_text(&text, max) {
+                let mut plain = BROADCAST_PREFIX.to_vec();
+                plain.extend_from_slice(piece.as_bytes());
+                let Ok(ciphertext) = online.key.encrypt(&plain) else {
+                    continue;
+                };
+                let reciv = Response::Reciv {
+                    from: sender.name.clone(),
+                    stamp: stamp.clone(),
+                    ciphertext: ciphertext.into(),
+                };
+                let _ = reciv.to_packet(0).encode(&mut out);
+            }
+            let _ = online.conn.try_send(out.freeze(), None);
+        }
+        self.ok(id).await;
+    }
+
+    async fn admin_change_perms(&self, id: u16, admin: &Arc<OnlineUser>, username: &Bytes, level: u8) {
+        if *username == admin.name {
+            return self.err(id, ErrorCode::Invalid).await;
+        }
+        let target = match self.shared.store.user(username).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return self.err(id, ErrorCode::NotFound).await,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        };
+        let Some(level) = Permission::from_code(level) else {
+            return self.err(id, ErrorCode::Args).await;
+        };
+        let own = admin.permission();
+        if own <= level || own.code() <= target.permission {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        if target.permission == level.code() {
+            return self.err(id, ErrorCode::Invalid).await;
+        }
+        match self.shared.store.set_permission(username, level).await {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "changing permission failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        }
+        if let Some(online) = self.shared.hub.online(username) {
+            online.set_permission(level);
+            if let Ok(bytes) = Response::permissions_changed(username.clone(), level)
+                .to_packet(0)
+                .to_bytes()
+            {
+                self.shared.hub.notify(Hook::PermsChg, &bytes, None);
+            }
+        }
+        self.ok(id).await;
+    }
+
+    async fn admin_kick(&self, id: u16, own: Permission, username: &[u8]) {
+        let Some(target) = self.shared.hub.online(username) else {
+            return self.err(id, ErrorCode::NotFound).await;
+        };
+        if own <= target.permission() {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        // A kicked user does not come straight back with a reusable token.
+        self.shared.hub.revoke_token(username);
+        target.conn.close();
+        self.ok(id).await;
+    }
+}

@@ -1,0 +1,229 @@
+//! REG, LOGIN (challenge and token), VERIF and DEREG.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use gochat_proto::crypto::EncryptingKey;
+use gochat_proto::wire::{ErrorCode, Hook, MAX_USERNAME_LEN, Permission, PublicKey, Response};
+use subtle::ConstantTimeEq;
+
+use super::{PendingLogin, Session};
+use crate::challenge::new_challenge;
+use crate::hub::{OnlineUser, TokenError};
+use crate::store::{RegisterError, UserRecord};
+
+/// Whether `name` is a valid username: 1 to 32 characters of `[0-9a-z]`.
+pub fn valid_username(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_USERNAME_LEN
+        && name.iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+}
+
+/// A registered user with a usable key, as the gate loads it for LOGIN and VERIF.
+pub(super) struct LoadedUser {
+    pub record: UserRecord,
+    pub permission: Permission,
+    pub key: Arc<EncryptingKey>,
+}
+
+impl Session {
+    pub(super) async fn register(&mut self, id: u16, username: &Bytes, public_key: &Bytes) {
+        if !valid_username(username) {
+            return self.err(id, ErrorCode::Args).await;
+        }
+        let Ok(key) = PublicKey::parse(public_key) else {
+            return self.err(id, ErrorCode::Args).await;
+        };
+        // Keys the server could never send a challenge to are refused up front.
+        if EncryptingKey::new(&key).is_err() {
+            return self.err(id, ErrorCode::Args).await;
+        }
+        let code = match self
+            .shared
+            .store
+            .register(username, public_key, &key.fingerprint())
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(user = %String::from_utf8_lossy(username), "registered");
+                return self.ok(id).await;
+            }
+            Err(RegisterError::NameTaken | RegisterError::KeyTaken) => ErrorCode::Exists,
+            Err(RegisterError::NameDeregistered) => ErrorCode::Dereg,
+            Err(RegisterError::Db(e)) => {
+                tracing::error!(error = %e, "registration failed");
+                ErrorCode::Server
+            }
+        };
+        self.err(id, code).await;
+    }
+
+    /// Loads a user for LOGIN/VERIF with the deployed server's error codes.
+    pub(super) async fn load_user(&self, username: &[u8]) -> Result<LoadedUser, ErrorCode> {
+        let record = match self.shared.store.user(username).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(ErrorCode::NotFound),
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return Err(ErrorCode::Server);
+            }
+        };
+        let permission = record.permission().ok_or(ErrorCode::Login)?;
+        let pem = record.public_key.as_deref().ok_or(ErrorCode::Dereg)?;
+        let key = PublicKey::parse(pem).map_err(|_| ErrorCode::Login)?;
+        let key = EncryptingKey::new(&key).map_err(|_| ErrorCode::Login)?;
+        Ok(LoadedUser {
+            record,
+            permission,
+            key: Arc::new(key),
+        })
+    }
+
+    pub(super) async fn login(&mut self, id: u16, username: Bytes, token: Option<Bytes>) {
+        if let Some(online) = self.shared.hub.online(&username) {
+            let ip = self.conn.ip().to_string();
+            if let Ok(bytes) = Response::duplicate_session(&ip).to_packet(0).to_bytes() {
+                self.shared.hub.notify(Hook::DupSess, &bytes, Some(online.conn.id()));
+            }
+            return self.err(id, ErrorCode::DupSess).await;
+        }
+        let loaded = match self.load_user(&username).await {
+            Ok(l) => l,
+            Err(code) => return self.err(id, code).await,
+        };
+        match token {
+            Some(token) => self.login_with_token(id, username, loaded, &token).await,
+            None => self.start_challenge(id, username, loaded).await,
+        }
+    }
+
+    async fn login_with_token(&mut self, id: u16, username: Bytes, loaded: LoadedUser, token: &[u8]) {
+        if !self.conn.is_secure() {
+            return self.err(id, ErrorCode::NoSecure).await;
+        }
+        let code = match self.shared.hub.check_token(&username, token) {
+            Ok(()) => return self.complete_login(id, username, loaded, None).await,
+            Err(TokenError::NotFound) => ErrorCode::NotFound,
+            Err(TokenError::Pending) => ErrorCode::Invalid,
+            Err(TokenError::Mismatch) => ErrorCode::Handshake,
+        };
+        self.err(id, code).await;
+    }
+
+    async fn start_challenge(&mut self, id: u16, username: Bytes, loaded: LoadedUser) {
+        let Some(challenge) = new_challenge() else {
+            return self.err(id, ErrorCode::Server).await;
+        };
+        let Ok(ciphertext) = loaded.key.encrypt(&challenge) else {
+            return self.err(id, ErrorCode::Corrupted).await;
+        };
+        self.pending = Some(PendingLogin {
+            username,
+            user: loaded.record,
+            key: loaded.key,
+            challenge,
+            started: Instant::now(),
+        });
+        self.reply(
+            id,
+            Response::Verif {
+                challenge: ciphertext.into(),
+            },
+        )
+        .await;
+    }
+
+    pub(super) async fn verify(&mut self, id: u16, username: Bytes, answer: &Bytes) {
+        // The gate loads the user first, as the deployed server does.
+        if let Err(code) = self.load_user(&username).await {
+            return self.err(id, code).await;
+        }
+        let timeout = std::time::Duration::from_secs(self.shared.config.login_timeout_secs);
+        let Some(pending) = self.pending.take() else {
+            return self.err(id, ErrorCode::Invalid).await;
+        };
+        if pending.username != username || pending.started.elapsed() > timeout {
+            return self.err(id, ErrorCode::Invalid).await;
+        }
+        if !bool::from(pending.challenge.as_slice().ct_eq(answer)) {
+            return self.err(id, ErrorCode::Handshake).await;
+        }
+        let Some(permission) = pending.user.permission() else {
+            return self.err(id, ErrorCode::Login).await;
+        };
+        let loaded = LoadedUser {
+            record: pending.user,
+            permission,
+            key: pending.key,
+        };
+        let token = self.conn.is_secure().then_some(pending.challenge);
+        self.complete_login(id, username, loaded, token).await;
+    }
+
+    async fn complete_login(
+        &mut self,
+        id: u16,
+        username: Bytes,
+        loaded: LoadedUser,
+        token: Option<zeroize::Zeroizing<Vec<u8>>>,
+    ) {
+        let user = Arc::new(OnlineUser::new(
+            username.clone(),
+            loaded.record.id,
+            self.conn.clone(),
+            loaded.key,
+            loaded.permission,
+        ));
+        if !self.shared.hub.add_online(user.clone()) {
+            return self.err(id, ErrorCode::DupSess).await;
+        }
+        if let Some(secret) = token {
+            self.shared.hub.bind_token(username.clone(), secret, self.conn.id());
+        }
+        self.user = Some(user);
+        tracing::info!(conn = self.conn.id(), user = %String::from_utf8_lossy(&username), secure = self.conn.is_secure(), "logged in");
+        if let Ok(bytes) = Response::new_login(username, loaded.permission)
+            .to_packet(0)
+            .to_bytes()
+        {
+            self.shared.hub.notify(Hook::NewLogin, &bytes, None);
+        }
+        self.ok(id).await;
+        // Someone who logs in after a shutdown was announced is told too.
+        if let Some((_, stamp)) = self.shared.hub.scheduled_shutdown() {
+            self.reply(0, Response::Shtdwn { stamp: Some(stamp) }).await;
+        }
+    }
+
+    pub(super) async fn deregister(&mut self, id: u16, user: &Arc<OnlineUser>) {
+        match self.shared.store.deregister(&user.name).await {
+            Ok(_) => {
+                self.shared.hub.revoke_token(&user.name);
+                tracing::info!(user = %String::from_utf8_lossy(&user.name), "deregistered");
+                self.end_session();
+                self.ok(id).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "deregistration failed");
+                self.err(id, ErrorCode::Server).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_username;
+
+    #[test]
+    fn usernames() {
+        assert!(valid_username(b"alice"));
+        assert!(valid_username(b"a1"));
+        assert!(!valid_username(b""));
+        assert!(!valid_username(b"Alice"));
+        assert!(!valid_username(b"a b"));
+        assert!(!valid_username(&[b'a'; 33]));
+        assert!(valid_username(&[b'a'; 32]));
+    }
+}

@@ -1,0 +1,221 @@
+//! One client session: reads packets, applies the session gate exactly as the deployed server
+//! does, dispatches to the handlers, and cleans up when the connection ends.
+
+mod admin;
+mod auth;
+mod hooks;
+mod messaging;
+mod query;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use gochat_proto::crypto::EncryptingKey;
+use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Response};
+use tokio::io::AsyncReadExt;
+use zeroize::Zeroizing;
+
+use crate::conn::{ConnHandle, ReadHalf};
+use crate::hub::OnlineUser;
+use crate::server::Shared;
+use crate::store::UserRecord;
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 4096;
+
+/// A login in progress on this connection (keyed by connection, so no one else can touch it).
+struct PendingLogin {
+    username: Bytes,
+    user: UserRecord,
+    key: Arc<EncryptingKey>,
+    challenge: Zeroizing<Vec<u8>>,
+    started: Instant,
+}
+
+/// The state of one connection.
+pub struct Session {
+    shared: Arc<Shared>,
+    conn: ConnHandle,
+    user: Option<Arc<OnlineUser>>,
+    pending: Option<PendingLogin>,
+}
+
+impl Session {
+    /// A session for a connection that has been greeted.
+    pub fn new(shared: Arc<Shared>, conn: ConnHandle) -> Self {
+        Session {
+            shared,
+            conn,
+            user: None,
+            pending: None,
+        }
+    }
+
+    /// Serves the connection until it ends, then logs the user out.
+    pub async fn run(mut self, mut read: ReadHalf) {
+        let idle = self.shared.config.idle_timeout();
+        let mut buf = BytesMut::new();
+        loop {
+            match Packet::decode(&mut buf, Direction::ToServer) {
+                Ok(Some(packet)) => {
+                    self.handle(packet).await;
+                    if self.conn.is_closed() {
+                        break;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::info!(conn = self.conn.id(), error = %e, "malformed packet, closing");
+                    self.send_final(e.error_code()).await;
+                    break;
+                }
+            }
+            if buf.is_empty() {
+                // Hold no buffer while idle.
+                buf = BytesMut::new();
+            }
+            let read_more = async {
+                read.wait_readable().await?;
+                buf.reserve(READ_CHUNK);
+                read.read_buf(&mut buf).await
+            };
+            let result = tokio::select! {
+                r = tokio::time::timeout(idle, read_more) => r,
+                () = self.conn.closed() => break,
+                () = self.shared.shutdown.cancelled() => {
+                    self.send_final(ErrorCode::Discn).await;
+                    break;
+                }
+            };
+            match result {
+                Err(_) => {
+                    tracing::info!(conn = self.conn.id(), "idle timeout");
+                    self.send_final(ErrorCode::Idle).await;
+                    break;
+                }
+                Ok(Ok(0)) => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(conn = self.conn.id(), error = %e, "read failed");
+                    break;
+                }
+            }
+        }
+        self.end_session();
+        self.conn.close();
+    }
+
+    /// Sends an ID-0 `ERR` just before closing.
+    async fn send_final(&self, code: ErrorCode) {
+        if let Ok(bytes) = Packet::error(code, 0).to_bytes() {
+            let _ = self.conn.try_send(bytes, None);
+        }
+    }
+
+    /// Queues a reply on this connection.
+    async fn reply(&self, id: u16, response: Response) {
+        let packet = response.to_packet(id);
+        let bytes = match packet.to_bytes() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, action = %packet.action, "reply cannot be encoded");
+                match Packet::error(ErrorCode::Packet, id).to_bytes() {
+                    Ok(b) => b,
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = self.conn.send(bytes, None).await;
+    }
+
+    async fn ok(&self, id: u16) {
+        self.reply(id, Response::Ok).await;
+    }
+
+    async fn err(&self, id: u16, code: ErrorCode) {
+        self.reply(id, Response::Err(Some(code))).await;
+    }
+
+    /// The session gate, then the handler.
+    async fn handle(&mut self, packet: Packet) {
+        let id = packet.id;
+        if packet.action == Action::Keep {
+            return;
+        }
+        let request = match Request::from_packet(&packet) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    gochat_proto::wire::CommandError::WrongDirection(_) if self.user.is_none() => {
+                        ErrorCode::NoSess
+                    }
+                    other => other.error_code(),
+                };
+                return self.err(id, code).await;
+            }
+        };
+        match (&self.user, &request) {
+            (Some(_), Request::Reg { .. } | Request::Login { .. } | Request::Verif { .. }) => {
+                self.err(id, ErrorCode::Invalid).await;
+            }
+            (Some(user), _) => {
+                let user = user.clone();
+                self.dispatch(id, &user, request).await;
+            }
+            (None, Request::Reg { username, public_key }) => {
+                self.register(id, username, public_key).await;
+            }
+            (None, Request::Login { username, token }) => {
+                self.login(id, username.clone(), token.clone()).await;
+            }
+            (None, Request::Verif { username, answer }) => {
+                self.verify(id, username.clone(), answer).await;
+            }
+            (None, _) => self.err(id, ErrorCode::NoSess).await,
+        }
+    }
+
+    async fn dispatch(&mut self, id: u16, user: &Arc<OnlineUser>, request: Request) {
+        match request {
+            Request::Logout => {
+                self.end_session();
+                self.ok(id).await;
+            }
+            Request::Dereg => self.deregister(id, user).await,
+            Request::Req { username } => self.request_key(id, &username).await,
+            Request::Users(kind) => self.list_users(id, kind).await,
+            Request::Msg {
+                to,
+                stamp,
+                ciphertext,
+            } => self.message(id, user, to, stamp, ciphertext).await,
+            Request::Reciv => self.catch_up(id, user).await,
+            Request::Admin { op, args } => self.admin(id, user, op, &args).await,
+            Request::Sub(hook) => self.subscribe(id, hook).await,
+            Request::Unsub(hook) => self.unsubscribe(id, hook).await,
+            Request::Keep | Request::Reg { .. } | Request::Login { .. } | Request::Verif { .. } => {
+                self.err(id, ErrorCode::Invalid).await;
+            }
+        }
+    }
+
+    /// Ends the logged-in session (logout, deregistration, kick, disconnect): drops hook
+    /// subscriptions, pending logins and the online entry, starts the token's lifetime and
+    /// tells NEWLOGOUT subscribers.
+    fn end_session(&mut self) {
+        let conn = self.conn.id();
+        self.shared.hub.unsubscribe_all(conn);
+        self.pending = None;
+        if let Some(user) = self.user.take() {
+            self.shared.hub.activate_token(&user.name, conn);
+            if self.shared.hub.remove_online(&user.name, conn) {
+                tracing::info!(conn, user = %String::from_utf8_lossy(&user.name), "logged out");
+                if let Ok(bytes) = Response::new_logout(user.name.clone()).to_packet(0).to_bytes() {
+                    self.shared.hub.notify(Hook::NewLogout, &bytes, None);
+                }
+            }
+        }
+    }
+}

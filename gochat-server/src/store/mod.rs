@@ -1,0 +1,207 @@
+//! Persistent state of the server: users and stored (offline) messages, behind one trait
+//! with two backends (MariaDB/MySQL and SQLite), each with its own migrations.
+
+mod mysql;
+mod sqlite;
+
+use async_trait::async_trait;
+use gochat_proto::wire::Permission;
+
+pub use mysql::MySqlStore;
+pub use sqlite::SqliteStore;
+
+/// A registered (or deregistered) user row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Row id.
+    pub id: i64,
+    /// Exact username bytes.
+    pub username: Vec<u8>,
+    /// PEM text as registered; `None` once deregistered.
+    pub public_key: Option<Vec<u8>>,
+    /// Raw stored permission level (0..=2 when valid).
+    pub permission: u8,
+}
+
+impl UserRecord {
+    /// The permission, if the stored value is valid.
+    pub fn permission(&self) -> Option<Permission> {
+        Permission::from_code(self.permission)
+    }
+}
+
+/// A message stored for a user who was offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Row id (send order).
+    pub id: i64,
+    /// Sender's username.
+    pub sender: Vec<u8>,
+    /// Unix seconds as sent.
+    pub stamp: i64,
+    /// Ciphertext as sent.
+    pub ciphertext: Vec<u8>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Sender's user id.
+    pub sender_id: i64,
+    /// Recipient's user id.
+    pub recipient_id: i64,
+    /// Unix seconds as sent.
+    pub stamp: i64,
+    /// Ciphertext as sent.
+    pub ciphertext: Vec<u8>,
+}
+
+/// Why a registration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The username is registered.
+    #[error("username already registered")]
+    NameTaken,
+    /// The username was deregistered and can never be reused.
+    #[error("username was deregistered")]
+    NameDeregistered,
+    /// The public key is already registered under another name.
+    #[error("public key already registered")]
+    KeyTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] StoreError),
+}
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or a query failed.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL is not one we support.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
+    UnsupportedUrl(String),
+    /// Local filesystem problem (SQLite directory).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The operations the server needs from its database. Usernames are compared as exact bytes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Registers a user with permission 0. `public_key` is stored verbatim; `key_fingerprint`
+    /// (SHA-256 of the SPKI DER) makes the same key in another PEM form a duplicate too.
+    async fn register(
+        &self,
+        username: &[u8],
+        public_key: &[u8],
+        key_fingerprint: &[u8; 32],
+    ) -> Result<(), RegisterError>;
+
+    /// Looks a user up by exact name, deregistered ones included.
+    async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Removes the user's key (the row and name stay, so the name is never reused).
+    /// Also drops messages stored for them. Returns whether the user exists.
+    async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError>;
+
+    /// Sets the permission level. Returns whether the user exists.
+    async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError>;
+
+    /// Every registered (not deregistered) user with their level, in registration order.
+    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError>;
+
+    /// Stores messages in one transaction (all or none), in the given order.
+    async fn store_messages(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages stored for `recipient_id`, oldest (lowest id) first.
+    async fn pending_messages(
+        &self,
+        recipient_id: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// Deletes exactly the given message ids (delivered ones).
+    async fn delete_messages(&self, ids: &[i64]) -> Result<(), StoreError>;
+
+    /// Number of messages waiting for `recipient_id`.
+    async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError>;
+
+    /// Cheap liveness check.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Rows per multi-row `INSERT` and ids per `IN (...)` list: 500 × 4 placeholders stays far
+/// below both MySQL's (65,535) and SQLite's (32,766) limits.
+const CHUNK: usize = 500;
+
+/// `INSERT INTO messages (...) VALUES (?,?,?,?),...` for `rows` rows (both backends use `?`).
+fn insert_messages_sql(rows: usize) -> String {
+    const HEAD: &str = "INSERT INTO messages (sender_id, recipient_id, stamp, ciphertext) VALUES ";
+    let mut sql = String::with_capacity(HEAD.len() + rows * 10);
+    sql.push_str(HEAD);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?)");
+    }
+    sql
+}
+
+/// `DELETE FROM messages WHERE id IN (?,...)` for `n` ids.
+fn delete_messages_sql(n: usize) -> String {
+    const HEAD: &str = "DELETE FROM messages WHERE id IN (";
+    let mut sql = String::with_capacity(HEAD.len() + n * 2 + 1);
+    sql.push_str(HEAD);
+    for i in 0..n {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('?');
+    }
+    sql.push(')');
+    sql
+}
+
+/// Whether `e` is a unique-constraint violation reported by the database.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Which registration conflict a unique violation was, given the row (if any) that holds the
+/// username: a deregistered name, a live name, or else the key fingerprint.
+fn register_conflict(existing: Option<UserRecord>) -> RegisterError {
+    match existing {
+        Some(user) if user.public_key.is_none() => RegisterError::NameDeregistered,
+        Some(_) => RegisterError::NameTaken,
+        None => RegisterError::KeyTaken,
+    }
+}
+
+/// A stored count as `u64` (counts are never negative; a nonsensical value reads as 0).
+fn count_to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Opens the store named by `url`: `sqlite://PATH` (created if missing) or `mysql://…`
+/// (`mariadb://` is accepted as a synonym), and runs its migrations.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        let url = url.replacen("mariadb://", "mysql://", 1);
+        Ok(std::sync::Arc::new(MySqlStore::open(&url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

@@ -1,0 +1,276 @@
+//! The MariaDB/MySQL backend (production).
+//!
+//! Every name and key column is binary, so comparisons are exact bytes whatever the server's
+//! default collation. The database named in the URL must already exist.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gochat_proto::wire::Permission;
+use sqlx::Row;
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
+
+use super::{
+    CHUNK, NewMessage, RegisterError, Store, StoreError, StoredMessage, UserRecord, count_to_u64,
+    delete_messages_sql, insert_messages_sql, is_unique_violation, register_conflict,
+};
+
+/// Migrations of the MariaDB schema, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+
+/// Connections in the pool.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How long a caller waits for a free connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a transaction chosen as a deadlock victim is run again.
+const DEADLOCK_RETRIES: u32 = 3;
+
+/// `ER_LOCK_DEADLOCK`: the transaction was rolled back to break a deadlock.
+const ER_LOCK_DEADLOCK: u16 = 1213;
+
+/// The store on a MariaDB (or MySQL) database.
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+}
+
+impl MySqlStore {
+    /// Connects to the database named by `url` (`mysql://USER:PASS@HOST:PORT/DB`; the
+    /// database must exist) and runs the migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = MySqlConnectOptions::from_str(url)?;
+        if options.get_database().is_none_or(str::is_empty) {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        let pool = MySqlPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool (for tests and offline tools).
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    /// One attempt of [`Store::store_messages`].
+    async fn try_store_messages(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in messages.chunks(CHUNK) {
+            let sql = insert_messages_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for m in chunk {
+                query = query
+                    .bind(m.sender_id)
+                    .bind(m.recipient_id)
+                    .bind(m.stamp)
+                    .bind(&m.ciphertext[..]);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
+    /// One attempt of [`Store::delete_messages`].
+    async fn try_delete_messages(&self, ids: &[i64]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in ids.chunks(CHUNK) {
+            let sql = delete_messages_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
+    /// One attempt of [`Store::deregister`].
+    async fn try_deregister(&self, username: &[u8]) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // FOUND_ROWS is set by sqlx, so this counts matched rows, changed or not.
+        let updated = sqlx::query(
+            "UPDATE users SET public_key = NULL, key_fingerprint = NULL WHERE username = ?",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "DELETE m FROM messages m JOIN users u ON u.id = m.recipient_id WHERE u.username = ?",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Whether `e` says the transaction was rolled back as a deadlock victim (safe to rerun).
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == ER_LOCK_DEADLOCK),
+        _ => false,
+    }
+}
+
+/// A `users` row as selected by [`USER_COLUMNS`].
+fn user_from_row(row: &MySqlRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        public_key: row.try_get("public_key")?,
+        permission: row.try_get("permission")?,
+    })
+}
+
+/// Columns read by [`user_from_row`].
+const USER_COLUMNS: &str = "id, username, public_key, permission";
+
+/// Runs `attempt` again (up to [`DEADLOCK_RETRIES`] times) when it was a deadlock victim;
+/// the transactions it runs are all-or-nothing, so a rerun is safe.
+macro_rules! retry_deadlock {
+    ($attempt:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $attempt.await {
+                Err(e) if is_deadlock(&e) && tries < DEADLOCK_RETRIES => {
+                    tries += 1;
+                    tracing::debug!(tries, "database deadlock, retrying the transaction");
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+#[async_trait]
+impl Store for MySqlStore {
+    async fn register(
+        &self,
+        username: &[u8],
+        public_key: &[u8],
+        key_fingerprint: &[u8; 32],
+    ) -> Result<(), RegisterError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, public_key, key_fingerprint, permission) \
+             VALUES (?, ?, ?, 0)",
+        )
+        .bind(username)
+        .bind(public_key)
+        .bind(&key_fingerprint[..])
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(register_conflict(self.user(username).await?)),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
+        Ok(retry_deadlock!(self.try_deregister(username))?)
+    }
+
+    async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError> {
+        let updated = sqlx::query("UPDATE users SET permission = ? WHERE username = ?")
+            .bind(level.code())
+            .bind(username)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
+    }
+
+    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE public_key IS NOT NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let user = user_from_row(row)?;
+                Ok((user.username, user.permission))
+            })
+            .collect()
+    }
+
+    async fn store_messages(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        Ok(retry_deadlock!(self.try_store_messages(messages))?)
+    }
+
+    async fn pending_messages(
+        &self,
+        recipient_id: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT m.id, u.username, m.stamp, m.ciphertext \
+             FROM messages m JOIN users u ON u.id = m.sender_id \
+             WHERE m.recipient_id = ? ORDER BY m.id ASC LIMIT ?",
+        )
+        .bind(recipient_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredMessage {
+                    id: row.try_get("id")?,
+                    sender: row.try_get("username")?,
+                    stamp: row.try_get("stamp")?,
+                    ciphertext: row.try_get("ciphertext")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_messages(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        Ok(retry_deadlock!(self.try_delete_messages(ids))?)
+    }
+
+    async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE recipient_id = ?")
+            .bind(recipient_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count_to_u64(n))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
