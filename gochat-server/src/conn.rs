@@ -111,6 +111,14 @@ impl ConnHandle {
         }
     }
 
+    /// Tells the peer why with an ID-0 `ERR`, then closes (kick, ban).
+    pub fn disconnect(&self, code: gochat_proto::wire::ErrorCode) {
+        if let Ok(bytes) = gochat_proto::wire::Packet::error(code, 0).to_bytes() {
+            let _ = self.inner.tx.try_send(Outbound { bytes, ack: None });
+        }
+        self.close();
+    }
+
     /// Asks the connection to close (kick, shutdown, slow peer).
     pub fn close(&self) {
         self.inner.closed.cancel();

@@ -87,7 +87,7 @@ impl Session {
         }
         self.shared.hub.revoke_token(username);
         if let Some(online) = self.shared.hub.online(username) {
-            online.conn.close();
+            online.conn.disconnect(ErrorCode::Discn);
         }
         self.ok(id).await;
     }
@@ -172,7 +172,7 @@ impl Session {
         }
         // A kicked user does not come straight back with a reusable token.
         self.shared.hub.revoke_token(username);
-        target.conn.close();
+        target.conn.disconnect(ErrorCode::Discn);
         self.ok(id).await;
     }
 }

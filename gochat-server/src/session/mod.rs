@@ -85,6 +85,13 @@ impl Session {
                 r = tokio::time::timeout(idle, read_more) => r,
                 () = self.conn.closed() => break,
                 () = self.shared.shutdown.cancelled() => {
+                    if self.user.is_some() {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64);
+                        let stamp = gochat_proto::wire::encode_stamp(now).into();
+                        self.reply(0, Response::Shtdwn { stamp: Some(stamp) }).await;
+                    }
                     self.send_final(ErrorCode::Discn).await;
                     break;
                 }
