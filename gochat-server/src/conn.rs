@@ -5,7 +5,7 @@ use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,7 +35,17 @@ pub struct Outbound {
     pub bytes: Bytes,
     /// Fired after the bytes were written and flushed.
     pub ack: Option<oneshot::Sender<()>>,
+    /// Set by [`ConnHandle::deliver`]: whoever moves it out of [`CLAIM_QUEUED`] first decides
+    /// whether the bytes are written (the writer took them) or not (their sender withdrew them).
+    pub claim: Option<Arc<AtomicU8>>,
 }
+
+/// [`Outbound::claim`]: still in the queue.
+pub const CLAIM_QUEUED: u8 = 0;
+/// [`Outbound::claim`]: taken by the writer; the acknowledgement tells whether it was written.
+pub const CLAIM_TAKEN: u8 = 1;
+/// [`Outbound::claim`]: withdrawn by its sender; the writer skips it.
+pub const CLAIM_WITHDRAWN: u8 = 2;
 
 /// Why bytes could not be queued for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +92,15 @@ impl ConnHandle {
     /// Queues bytes without waiting. A full queue closes the connection: the peer is not
     /// reading, and it must not hold up the sender.
     pub fn try_send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
-        match self.inner.tx.try_send(Outbound { bytes, ack }) {
+        self.try_queue(Outbound {
+            bytes,
+            ack,
+            claim: None,
+        })
+    }
+
+    fn try_queue(&self, item: Outbound) -> Result<(), SendError> {
+        match self.inner.tx.try_send(item) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::info!(conn = self.id(), "outbound queue full, disconnecting slow peer");
@@ -96,25 +114,47 @@ impl ConnHandle {
     /// Queues bytes, waiting for room (used for the connection's own replies).
     pub async fn send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
         tokio::select! {
-            r = self.inner.tx.send(Outbound { bytes, ack }) => r.map_err(|_| SendError::Closed),
+            r = self.inner.tx.send(Outbound { bytes, ack, claim: None }) => r.map_err(|_| SendError::Closed),
             () = self.inner.closed.cancelled() => Err(SendError::Closed),
         }
     }
 
-    /// Queues bytes and waits until they were written to the socket.
+    /// Queues bytes and waits until they were written to the socket. `Ok` means written,
+    /// an error means they never will be: after `timeout` the bytes are withdrawn from the
+    /// queue, or, if the writer has already taken them, the outcome of that write is awaited
+    /// (bounded by the write timeout). So a caller that falls back to storing a message on
+    /// error never has it delivered twice.
     pub async fn deliver(&self, bytes: Bytes, timeout: Duration) -> Result<(), SendError> {
-        let (tx, rx) = oneshot::channel();
-        self.try_send(bytes, Some(tx))?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(SendError::Closed),
+        let (tx, mut rx) = oneshot::channel();
+        let claim = Arc::new(AtomicU8::new(CLAIM_QUEUED));
+        self.try_queue(Outbound {
+            bytes,
+            ack: Some(tx),
+            claim: Some(claim.clone()),
+        })?;
+        match tokio::time::timeout(timeout, &mut rx).await {
+            Ok(result) => result.map_err(|_| SendError::Closed),
+            Err(_) => {
+                let withdrawn = claim
+                    .compare_exchange(CLAIM_QUEUED, CLAIM_WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok();
+                if withdrawn {
+                    Err(SendError::Closed)
+                } else {
+                    rx.await.map_err(|_| SendError::Closed)
+                }
+            }
         }
     }
 
     /// Tells the peer why with an ID-0 `ERR`, then closes (kick, ban).
     pub fn disconnect(&self, code: gochat_proto::wire::ErrorCode) {
         if let Ok(bytes) = gochat_proto::wire::Packet::error(code, 0).to_bytes() {
-            let _ = self.inner.tx.try_send(Outbound { bytes, ack: None });
+            let _ = self.inner.tx.try_send(Outbound {
+                bytes,
+                ack: None,
+                claim: None,
+            });
         }
         self.close();
     }
@@ -283,22 +323,30 @@ pub fn spawn_writer(
                 }
                 None => buf.freeze(),
             };
+            let mut written = 0;
             let write_all = async {
-                write.write_all(&data).await?;
+                while written < data.len() {
+                    match write.write(&data[written..]).await? {
+                        0 => return Err(io::ErrorKind::WriteZero.into()),
+                        n => written += n,
+                    }
+                }
                 write.flush().await
             };
             match tokio::time::timeout(write_timeout, write_all).await {
                 Ok(Ok(())) => {
-                    for ack in acks.drain(..) {
+                    for (_, ack) in acks.drain(..) {
                         let _ = ack.send(());
                     }
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "write failed");
+                    ack_written(&mut acks, written, secure);
                     break;
                 }
                 Err(_) => {
                     tracing::info!("write timed out, disconnecting slow peer");
+                    ack_written(&mut acks, written, secure);
                     break;
                 }
             }
@@ -311,7 +359,33 @@ pub fn spawn_writer(
     (handle, task)
 }
 
-fn gather(item: Outbound, single: &mut Option<Bytes>, buf: &mut BytesMut, acks: &mut Vec<oneshot::Sender<()>>) {
+/// After a failed write, acknowledges the packets that went out whole: on plain TCP, bytes
+/// the socket accepted are in the kernel and still reach a peer that reads on. Over TLS they
+/// may still sit in the TLS buffer, so nothing is acknowledged (a message is then stored and
+/// may arrive twice, rather than be lost).
+fn ack_written(acks: &mut Vec<(usize, oneshot::Sender<()>)>, written: usize, secure: bool) {
+    for (end, ack) in acks.drain(..) {
+        if !secure && end <= written {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Adds an item to the batch; `acks` records where in the batch each acknowledged item ends.
+fn gather(
+    item: Outbound,
+    single: &mut Option<Bytes>,
+    buf: &mut BytesMut,
+    acks: &mut Vec<(usize, oneshot::Sender<()>)>,
+) {
+    if let Some(claim) = &item.claim
+        && claim
+            .compare_exchange(CLAIM_QUEUED, CLAIM_TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+    {
+        // Withdrawn: its sender gave up waiting and stores the message instead.
+        return;
+    }
     if single.is_none() && buf.is_empty() {
         *single = Some(item.bytes);
     } else {
@@ -321,6 +395,7 @@ fn gather(item: Outbound, single: &mut Option<Bytes>, buf: &mut BytesMut, acks: 
         buf.extend_from_slice(&item.bytes);
     }
     if let Some(ack) = item.ack {
-        acks.push(ack);
+        let end = single.as_ref().map_or(0, Bytes::len) + buf.len();
+        acks.push((end, ack));
     }
 }

@@ -5,3 +5,5 @@
 
 pub mod crypto;
 pub mod wire;
+#[cfg(feature = "ipc")]
+pub mod ipc;

@@ -102,10 +102,17 @@ impl Session {
                     self.send_final(ErrorCode::Idle).await;
                     break;
                 }
-                Ok(Ok(0)) => break,
+                Ok(Ok(0)) => {
+                    if !buf.is_empty() {
+                        // The stream ended in the middle of a packet; the peer may still read.
+                        self.send_final(ErrorCode::Conn).await;
+                    }
+                    break;
+                }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(conn = self.conn.id(), error = %e, "read failed");
+                    self.send_final(ErrorCode::Conn).await;
                     break;
                 }
             }

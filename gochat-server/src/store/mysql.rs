@@ -61,18 +61,16 @@ impl MySqlStore {
 
     /// One attempt of [`Store::store_messages`].
     async fn try_store_messages(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
+        if messages.len() <= CHUNK {
+            // One statement is atomic on its own (autocommit): no BEGIN/COMMIT round trips.
+            let sql = insert_messages_sql(messages.len());
+            insert_messages(&sql, messages).execute(&self.pool).await?;
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
         for chunk in messages.chunks(CHUNK) {
             let sql = insert_messages_sql(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for m in chunk {
-                query = query
-                    .bind(m.sender_id)
-                    .bind(m.recipient_id)
-                    .bind(m.stamp)
-                    .bind(&m.ciphertext[..]);
-            }
-            query.execute(&mut *tx).await?;
+            insert_messages(&sql, chunk).execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -115,6 +113,22 @@ impl MySqlStore {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// `sql` (from [`insert_messages_sql`] for `chunk.len()` rows) with `chunk` bound.
+fn insert_messages<'q>(
+    sql: &'q str,
+    chunk: &'q [NewMessage],
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    let mut query = sqlx::query(sql);
+    for m in chunk {
+        query = query
+            .bind(m.sender_id)
+            .bind(m.recipient_id)
+            .bind(m.stamp)
+            .bind(&m.ciphertext[..]);
+    }
+    query
 }
 
 /// Whether `e` says the transaction was rolled back as a deadlock victim (safe to rerun).

@@ -466,8 +466,13 @@ impl Response {
                     .first()
                     .ok_or(CommandError::BadArgs(Action::Req))?,
             },
+            // Servers may continue a long list in further arguments: join them.
             Action::Usrs => Response::Users {
-                list: arg(packet, 0)?,
+                list: match packet.args.len() {
+                    0 => return Err(CommandError::BadArgs(Action::Usrs)),
+                    1 => packet.args[0].clone(),
+                    _ => Bytes::from(packet.args.join(&b'\n')),
+                },
             },
             Action::Reciv => Response::Reciv {
                 from: arg(packet, 0)?,

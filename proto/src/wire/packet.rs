@@ -88,7 +88,7 @@ impl Packet {
                     len: arg.len(),
                 });
             }
-            if index != last && memchr::memmem::find(arg, CRLF).is_some() {
+            if index != last && find_crlf(arg).is_some() {
                 return Err(EncodeError::CrlfInArg(index));
             }
         }
@@ -141,11 +141,12 @@ impl Packet {
             src.reserve(total - src.len());
             return Ok(None);
         }
-        let args = split_args(&src[PREAMBLE_LEN..total], header.args)?;
+        let mut ranges = [(0, 0); MAX_ARGS];
+        let ranges = split_args(&src[PREAMBLE_LEN..total], header.args, &mut ranges)?;
         let frame = src.split_to(total).freeze();
-        let args = args
-            .into_iter()
-            .map(|(start, end)| frame.slice(PREAMBLE_LEN + start..PREAMBLE_LEN + end))
+        let args = ranges
+            .iter()
+            .map(|&(start, end)| frame.slice(PREAMBLE_LEN + start..PREAMBLE_LEN + end))
             .collect();
         Ok(Some(Packet {
             action,
@@ -177,17 +178,38 @@ impl Packet {
     }
 }
 
-/// Splits a payload into `count` argument ranges: every argument but the last ends at the
-/// first CRLF; the last takes everything up to the payload's final CRLF.
-fn split_args(payload: &[u8], count: u8) -> Result<Vec<(usize, usize)>, FrameError> {
+/// The position of the first CRLF in `hay`.
+///
+/// Looks for LF with `memchr` and checks the byte before it: cheaper than a one-shot
+/// `memmem::find`, which builds a searcher on every call, and finds `\r\r\n` (an argument
+/// ending in CR, as today's timestamps do) in one step.
+fn find_crlf(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\n', &hay[from..]) {
+        let lf = from + at;
+        if lf > 0 && hay[lf - 1] == b'\r' {
+            return Some(lf - 1);
+        }
+        from = lf + 1;
+    }
+    None
+}
+
+/// Splits a payload into `count` argument ranges, stored in `ranges` (the header's 4-bit
+/// field bounds `count` by 15): every argument but the last ends at the first CRLF; the last
+/// takes everything up to the payload's final CRLF.
+fn split_args<'r>(
+    payload: &[u8],
+    count: u8,
+    ranges: &'r mut [(usize, usize); MAX_ARGS],
+) -> Result<&'r [(usize, usize)], FrameError> {
     let count = usize::from(count);
-    let mut ranges = Vec::with_capacity(count);
     if count == 0 {
-        return Ok(ranges);
+        return Ok(&ranges[..0]);
     }
     let mut start = 0;
     for index in 0..count - 1 {
-        let Some(at) = memchr::memmem::find(&payload[start..], CRLF) else {
+        let Some(at) = find_crlf(&payload[start..]) else {
             return Err(FrameError::MissingArgs {
                 announced: count as u8,
                 found: index as u8,
@@ -196,7 +218,7 @@ fn split_args(payload: &[u8], count: u8) -> Result<Vec<(usize, usize)>, FrameErr
         if at > MAX_ARG_LEN {
             return Err(FrameError::ArgTooLong { index, len: at });
         }
-        ranges.push((start, start + at));
+        ranges[index] = (start, start + at);
         start += at + CRLF.len();
     }
     let rest = &payload[start..];
@@ -217,8 +239,8 @@ fn split_args(payload: &[u8], count: u8) -> Result<Vec<(usize, usize)>, FrameErr
             len,
         });
     }
-    ranges.push((start, start + len));
-    Ok(ranges)
+    ranges[count - 1] = (start, start + len);
+    Ok(&ranges[..count])
 }
 
 #[cfg(test)]
@@ -313,6 +335,25 @@ mod tests {
         ));
         let ok = Packet::new(Action::Login, 1).with_arg(vec![b'a'; MAX_ARG_LEN]);
         assert!(ok.check().is_ok());
+    }
+
+    #[test]
+    fn find_crlf_matches_a_naive_search() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"\r",
+            b"\n",
+            b"\n\r",
+            b"\r\n",
+            b"a\r\r\n",
+            b"\n\n\r\r\nx\r\n",
+            b"abc",
+            b"\r\r\r",
+        ];
+        for hay in cases {
+            let naive = hay.windows(2).position(|w| w == CRLF);
+            assert_eq!(find_crlf(hay), naive, "{hay:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,430 @@
+//! The gRPC service: each RPC maps onto a [`Daemon`] operation.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::Stream;
+use gochat_proto::ipc::daemon_server::Daemon as DaemonApi;
+use gochat_proto::ipc::*;
+use gochat_proto::wire::{self, AdminRequest as WireAdmin, Permission, PublicKey, Request, Response, UserList as WireList};
+use tonic::{Request as Rpc, Response as Reply, Status};
+
+use crate::daemon::Daemon;
+use crate::error::ApiError;
+use crate::link::{KeyCheck, LinkContext};
+use crate::store::{ContactRow, ServerRow};
+
+/// The API over a running daemon.
+#[derive(Clone)]
+pub struct ApiService {
+    daemon: Arc<Daemon>,
+}
+
+impl ApiService {
+    /// Serves `daemon`.
+    pub fn new(daemon: Arc<Daemon>) -> Self {
+        ApiService { daemon }
+    }
+}
+
+type Result<T> = std::result::Result<Reply<T>, Status>;
+
+fn ok<T>(value: T) -> Result<T> {
+    Ok(Reply::new(value))
+}
+
+fn profile_view(s: &ServerRow) -> ServerProfile {
+    ServerProfile {
+        name: s.name.clone(),
+        host: s.host.clone(),
+        port: u32::from(s.port),
+        tls: s.tls,
+        verify: s.verify,
+        ca_file: s.ca_file.clone().unwrap_or_default(),
+        is_default: s.is_default,
+    }
+}
+
+fn profile_row(p: &ServerProfile) -> std::result::Result<ServerRow, ApiError> {
+    if p.name.is_empty() || p.host.is_empty() {
+        return Err(ApiError::Invalid("a server profile needs a name and a host".into()));
+    }
+    let port = if p.port == 0 { if p.tls { 8037 } else { 9037 } } else { p.port };
+    Ok(ServerRow {
+        id: 0,
+        name: p.name.clone(),
+        host: p.host.clone(),
+        port: u16::try_from(port).map_err(|_| ApiError::Invalid(format!("port {port} is out of range")))?,
+        tls: p.tls,
+        verify: p.verify,
+        ca_file: (!p.ca_file.is_empty()).then(|| p.ca_file.clone()),
+        is_default: p.is_default,
+    })
+}
+
+fn contact_view(c: &ContactRow) -> Contact {
+    let state = match (&c.fingerprint, &c.pending_fingerprint) {
+        (_, Some(_)) => KeyState::Changed,
+        (Some(_), None) => KeyState::Pinned,
+        (None, None) => KeyState::Unknown,
+    };
+    Contact {
+        user: c.user.clone(),
+        key_state: state as i32,
+        fingerprint: c.fingerprint.clone().unwrap_or_default(),
+        pending_fingerprint: c.pending_fingerprint.clone().unwrap_or_default(),
+        permission: u32::from(c.permission),
+    }
+}
+
+fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
+    u8::try_from(h)
+        .ok()
+        .and_then(wire::Hook::from_code)
+        .ok_or_else(|| ApiError::Invalid(format!("unknown hook {h}")))
+}
+
+impl ApiService {
+    async fn link_context(&self, account: Option<&AccountRef>) -> std::result::Result<LinkContext, ApiError> {
+        let (server, account) = self.daemon.resolve_account(account).await?;
+        Ok(LinkContext {
+            account,
+            server,
+            store: self.daemon.store.clone(),
+            events: self.daemon.events.clone(),
+        })
+    }
+
+    async fn expect_ok(&self, account: Option<&AccountRef>, request: Request) -> Result<Empty> {
+        match self.daemon.call(account, request).await? {
+            Response::Ok => ok(Empty {}),
+            other => Err(Status::internal(format!("unexpected reply {}", other.action()))),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl DaemonApi for ApiService {
+    async fn status(&self, _: Rpc<Empty>) -> Result<StatusReply> {
+        ok(StatusReply {
+            daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol_version: u32::from(wire::PROTOCOL_VERSION),
+            instance_id: self.daemon.events.instance_id().to_owned(),
+            last_event_id: self.daemon.store.last_event_id().await.map_err(ApiError::from)?,
+            links: self.daemon.links().await?,
+            pid: std::process::id(),
+        })
+    }
+
+    async fn stop(&self, _: Rpc<Empty>) -> Result<Empty> {
+        let daemon = self.daemon.clone();
+        tokio::spawn(async move { daemon.stop().await });
+        ok(Empty {})
+    }
+
+    async fn add_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
+        let row = profile_row(r.get_ref())?;
+        let row = self.daemon.store.add_server(&row).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(m) => ApiError::Exists(m),
+            other => ApiError::Store(other),
+        })?;
+        ok(profile_view(&row))
+    }
+
+    async fn list_servers(&self, _: Rpc<Empty>) -> Result<ServerList> {
+        let servers = self.daemon.store.list_servers().await.map_err(ApiError::from)?;
+        ok(ServerList {
+            servers: servers.iter().map(profile_view).collect(),
+        })
+    }
+
+    async fn update_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
+        let row = profile_row(r.get_ref())?;
+        let row = self.daemon.store.update_server(&row).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => ApiError::NotFound(format!("no server profile called {:?}", row.name)),
+            other => ApiError::Store(other),
+        })?;
+        ok(profile_view(&row))
+    }
+
+    async fn remove_server(&self, r: Rpc<ServerRef>) -> Result<Empty> {
+        let name = &r.get_ref().name;
+        let server = self.daemon.resolve_server(name).await?;
+        for account in self.daemon.store.list_accounts().await.map_err(ApiError::from)? {
+            if account.server_id == server.id {
+                return Err(ApiError::Invalid(format!(
+                    "server {:?} still has account {:?}: deregister or remove it first",
+                    server.name, account.username
+                ))
+                .into());
+            }
+        }
+        self.daemon.store.remove_server(&server.name).await.map_err(ApiError::from)?;
+        ok(Empty {})
+    }
+
+    async fn register(&self, r: Rpc<RegisterRequest>) -> Result<Account> {
+        let r = r.into_inner();
+        let account = r.account.unwrap_or_default();
+        ok(self.daemon.register(&account, &r.passphrase).await?)
+    }
+
+    async fn login(&self, r: Rpc<AccountRef>) -> Result<Account> {
+        ok(self.daemon.login(Some(r.get_ref())).await?)
+    }
+
+    async fn logout(&self, r: Rpc<AccountRef>) -> Result<Account> {
+        ok(self.daemon.logout(Some(r.get_ref())).await?)
+    }
+
+    async fn deregister(&self, r: Rpc<AccountRef>) -> Result<Empty> {
+        self.daemon.deregister(Some(r.get_ref())).await?;
+        ok(Empty {})
+    }
+
+    async fn unlock(&self, r: Rpc<UnlockRequest>) -> Result<Account> {
+        let r = r.into_inner();
+        ok(self.daemon.unlock(r.account.as_ref(), &r.passphrase).await?)
+    }
+
+    async fn lock(&self, r: Rpc<AccountRef>) -> Result<Account> {
+        ok(self.daemon.lock_account(Some(r.get_ref())).await?)
+    }
+
+    async fn list_accounts(&self, _: Rpc<Empty>) -> Result<AccountList> {
+        let mut accounts = Vec::new();
+        for account in self.daemon.store.list_accounts().await.map_err(ApiError::from)? {
+            if let Some(server) = self.daemon.store.server_by_id(account.server_id).await.map_err(ApiError::from)? {
+                accounts.push(self.daemon.account_view(&server, &account).await);
+            }
+        }
+        ok(AccountList { accounts })
+    }
+
+    async fn list_users(&self, r: Rpc<ListUsersRequest>) -> Result<UserList> {
+        let r = r.into_inner();
+        let kind = match (r.online_only, r.with_permissions) {
+            (false, false) => WireList::All,
+            (true, false) => WireList::Online,
+            (false, true) => WireList::AllPerms,
+            (true, true) => WireList::OnlinePerms,
+        };
+        let packet_args = match self.daemon.call(r.account.as_ref(), Request::Users(kind)).await? {
+            Response::Users { list } => vec![list],
+            other => return Err(Status::internal(format!("unexpected reply {}", other.action()))),
+        };
+        // Long lists may continue in further arguments; Response keeps the first, so ask the
+        // raw packet path only when needed in a future version.
+        let mut users = Vec::new();
+        for list in packet_args {
+            for (name, level) in wire::parse_user_list(&list) {
+                users.push(User {
+                    name,
+                    has_permission: level.is_some(),
+                    permission: u32::from(level.unwrap_or(0)),
+                });
+            }
+        }
+        ok(UserList { users })
+    }
+
+    async fn request_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
+        let r = r.into_inner();
+        let ctx = self.link_context(r.account.as_ref()).await?;
+        let request = Request::Req {
+            username: Bytes::from(r.user.clone()),
+        };
+        let (pem, permission) = match self.daemon.call(r.account.as_ref(), request).await? {
+            Response::Req { public_key, permission, .. } => (public_key, permission),
+            other => return Err(Status::internal(format!("unexpected reply {}", other.action()))),
+        };
+        let key = PublicKey::parse(&pem).map_err(|e| Status::data_loss(format!("the server sent an unusable key: {e}")))?;
+        let contact = match crate::link::contacts_record(&ctx, &r.user, &key, permission).await.map_err(ApiError::from)? {
+            KeyCheck::Trusted(c) | KeyCheck::Changed(c) => c,
+        };
+        ok(contact_view(&contact))
+    }
+
+    async fn accept_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
+        let r = r.into_inner();
+        let (_, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
+        let mut contact = self
+            .daemon
+            .store
+            .contact(account.id, &r.user)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("no contact called {:?}: request their key first", r.user)))?;
+        if contact.pending_fingerprint.is_none() {
+            return Err(ApiError::Invalid(format!("{}'s key has not changed: nothing to accept", r.user)).into());
+        }
+        contact.public_pem = contact.pending_pem.take();
+        contact.fingerprint = contact.pending_fingerprint.take();
+        self.daemon.store.upsert_contact(&contact).await.map_err(ApiError::from)?;
+        ok(contact_view(&contact))
+    }
+
+    async fn send(&self, r: Rpc<SendRequest>) -> Result<SendReply> {
+        let r = r.into_inner();
+        let messages = self.daemon.send(r.account.as_ref(), &r.to, &r.text, r.wait).await?;
+        ok(SendReply { messages })
+    }
+
+    async fn history(&self, r: Rpc<HistoryRequest>) -> Result<MessageList> {
+        let r = r.into_inner();
+        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
+        let limit = if r.limit == 0 { 50 } else { r.limit.min(10_000) };
+        let rows = self
+            .daemon
+            .store
+            .history(account.id, &r.peer, (r.before > 0).then_some(r.before), limit)
+            .await
+            .map_err(ApiError::from)?;
+        let aref = AccountRef {
+            server: server.name,
+            username: account.username,
+        };
+        let next_before = if rows.len() as u32 == limit { rows.last().map_or(0, |m| m.id) } else { 0 };
+        ok(MessageList {
+            messages: rows.iter().map(|m| crate::convert::message(m, &aref)).collect(),
+            next_before,
+        })
+    }
+
+    async fn conversations(&self, r: Rpc<AccountRef>) -> Result<ConversationList> {
+        let (server, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
+        let aref = AccountRef {
+            server: server.name,
+            username: account.username,
+        };
+        let rows = self.daemon.store.conversations(account.id).await.map_err(ApiError::from)?;
+        ok(ConversationList {
+            conversations: rows
+                .iter()
+                .map(|c| Conversation {
+                    peer: c.peer.clone(),
+                    last: Some(crate::convert::message(&c.last, &aref)),
+                    unread: c.unread,
+                })
+                .collect(),
+        })
+    }
+
+    async fn mark_read(&self, r: Rpc<MarkReadRequest>) -> Result<Empty> {
+        let r = r.into_inner();
+        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
+        let up_to = self
+            .daemon
+            .store
+            .mark_read(account.id, &r.peer, (r.up_to > 0).then_some(r.up_to))
+            .await
+            .map_err(ApiError::from)?;
+        if up_to > 0 {
+            self.daemon
+                .events
+                .emit(event::Kind::Read(ReadMarker {
+                    account: Some(AccountRef {
+                        server: server.name,
+                        username: account.username,
+                    }),
+                    peer: r.peer,
+                    up_to,
+                }))
+                .await;
+        }
+        ok(Empty {})
+    }
+
+    async fn search(&self, r: Rpc<SearchRequest>) -> Result<MessageList> {
+        let r = r.into_inner();
+        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
+        let limit = if r.limit == 0 { 100 } else { r.limit.min(10_000) };
+        let rows = self
+            .daemon
+            .store
+            .search(
+                account.id,
+                &r.query,
+                (!r.from.is_empty()).then_some(r.from.as_str()),
+                (r.since > 0).then_some(r.since),
+                limit,
+            )
+            .await
+            .map_err(ApiError::from)?;
+        let aref = AccountRef {
+            server: server.name,
+            username: account.username,
+        };
+        ok(MessageList {
+            messages: rows.iter().map(|m| crate::convert::message(m, &aref)).collect(),
+            next_before: 0,
+        })
+    }
+
+    async fn subscribe_hook(&self, r: Rpc<HookRequest>) -> Result<Empty> {
+        let r = r.into_inner();
+        self.expect_ok(r.account.as_ref(), Request::Sub(hook(r.hook)?)).await
+    }
+
+    async fn unsubscribe_hook(&self, r: Rpc<HookRequest>) -> Result<Empty> {
+        let r = r.into_inner();
+        self.expect_ok(r.account.as_ref(), Request::Unsub(hook(r.hook)?)).await
+    }
+
+    async fn admin(&self, r: Rpc<AdminRequest>) -> Result<Empty> {
+        let r = r.into_inner();
+        let b = |s: String| Bytes::from(s);
+        let request = match r.op {
+            Some(admin_request::Op::ShutdownAt(at)) => WireAdmin::Shutdown {
+                stamp: wire::encode_stamp(at).into(),
+            },
+            Some(admin_request::Op::Deregister(user)) => WireAdmin::Dereg { username: b(user) },
+            Some(admin_request::Op::Broadcast(text)) => WireAdmin::Broadcast { text: b(text) },
+            Some(admin_request::Op::SetPermission(p)) => WireAdmin::ChangePerms {
+                username: b(p.user),
+                level: u8::try_from(p.level)
+                    .ok()
+                    .and_then(Permission::from_code)
+                    .ok_or_else(|| ApiError::Invalid(format!("permission level {} is not 0, 1 or 2", p.level)))?
+                    .code(),
+            },
+            Some(admin_request::Op::Kick(user)) => WireAdmin::Kick { username: b(user) },
+            Some(admin_request::Op::Motd(text)) => WireAdmin::Motd { text: b(text) },
+            None => return Err(ApiError::Invalid("no admin operation given".into()).into()),
+        };
+        self.expect_ok(r.account.as_ref(), request.into()).await
+    }
+
+    async fn show_key(&self, r: Rpc<AccountRef>) -> Result<KeyInfo> {
+        let (_, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
+        let key = PublicKey::parse(account.public_pem.as_bytes()).map_err(|e| Status::data_loss(e.to_string()))?;
+        ok(KeyInfo {
+            fingerprint: key.fingerprint_hex(),
+            public_pem: key.to_pem(),
+            bits: key.bits() as u32,
+        })
+    }
+
+    async fn export_key(&self, r: Rpc<ExportKeyRequest>) -> Result<ExportKeyReply> {
+        let r = r.into_inner();
+        ok(ExportKeyReply {
+            private_pem: self.daemon.export_key(r.account.as_ref()).await?,
+        })
+    }
+
+    async fn import_key(&self, r: Rpc<ImportKeyRequest>) -> Result<Account> {
+        let r = r.into_inner();
+        let account = r.account.unwrap_or_default();
+        ok(self.daemon.import(&account, &r.private_pem, &r.passphrase).await?)
+    }
+
+    type SubscribeStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send + 'static>>;
+
+    async fn subscribe(&self, r: Rpc<SubscribeRequest>) -> Result<Self::SubscribeStream> {
+        let rx = self.daemon.events.subscribe(r.get_ref().since);
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        let stream = futures::StreamExt::map(stream, Ok);
+        ok(Box::pin(stream) as Self::SubscribeStream)
+    }
+}

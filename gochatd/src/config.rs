@@ -1,0 +1,51 @@
+//! Daemon settings: `$XDG_CONFIG_HOME/gochat/gochatd.toml`, overridden by flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Settings of the daemon.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Socket path (default: `$XDG_RUNTIME_DIR/gochat/gochatd.sock`).
+    pub socket: Option<PathBuf>,
+    /// Database file (default: `$XDG_DATA_HOME/gochat/gochatd.db`).
+    pub database: Option<PathBuf>,
+    /// A command whose output is the passphrase of encrypted keys (for unattended unlock).
+    pub passphrase_command: Option<String>,
+    /// Log filter.
+    pub log: Option<String>,
+}
+
+impl DaemonConfig {
+    /// Reads the file if it exists.
+    pub fn load(path: &Path) -> anyhow::Result<DaemonConfig> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DaemonConfig::default()),
+            Err(e) => Err(anyhow::anyhow!("cannot read config {}: {e}", path.display())),
+        }
+    }
+
+    /// The default config file path.
+    pub fn default_path() -> PathBuf {
+        directories::ProjectDirs::from("", "", "gochat")
+            .map(|d| d.config_dir().join("gochatd.toml"))
+            .unwrap_or_else(|| PathBuf::from("gochatd.toml"))
+    }
+
+    /// The database path in force.
+    pub fn database_path(&self) -> PathBuf {
+        self.database.clone().unwrap_or_else(|| {
+            directories::ProjectDirs::from("", "", "gochat")
+                .map(|d| d.data_dir().join("gochatd.db"))
+                .unwrap_or_else(|| PathBuf::from("gochatd.db"))
+        })
+    }
+
+    /// The socket path in force.
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket.clone().unwrap_or_else(gochat_proto::ipc::default_socket_path)
+    }
+}

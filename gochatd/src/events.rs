@@ -1,0 +1,157 @@
+//! The numbered event log: every state change is stored, then broadcast live. A frontend
+//! that reconnects with its last event id gets what it missed from the log.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gochat_proto::ipc::{Event, Gap, event};
+use prost::Message as _;
+use tokio::sync::broadcast;
+
+use crate::store::{Store, StoreError};
+
+/// Events kept in the log; older ones are pruned.
+const KEEP_EVENTS: u64 = 100_000;
+/// Live events buffered per slow subscriber before it must resync from the log.
+const LIVE_CAPACITY: usize = 4096;
+
+/// Publishes events (store first, then live) and serves subscriptions.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    store: Store,
+    live: broadcast::Sender<Event>,
+    instance_id: String,
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl EventBus {
+    /// A bus over `store`; `instance_id` tells frontends which daemon run produced an event.
+    pub fn new(store: Store, instance_id: String) -> Self {
+        let (live, _) = broadcast::channel(LIVE_CAPACITY);
+        EventBus {
+            store,
+            live,
+            instance_id,
+        }
+    }
+
+    /// This daemon run's id.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Stores and broadcasts an event; returns its id.
+    pub async fn publish(&self, kind: event::Kind) -> Result<u64, StoreError> {
+        let mut event = Event {
+            id: 0,
+            time: now_ms(),
+            instance_id: self.instance_id.clone(),
+            kind: Some(kind),
+        };
+        let id = self.store.append_event(&event.encode_to_vec()).await?;
+        event.id = id;
+        if id % 1000 == 0 {
+            let _ = self.store.prune_events(KEEP_EVENTS).await;
+        }
+        let _ = self.live.send(event);
+        Ok(id)
+    }
+
+    /// Publishes, logging instead of failing (for paths that cannot report errors).
+    pub async fn emit(&self, kind: event::Kind) {
+        if let Err(e) = self.publish(kind).await {
+            tracing::error!(error = %e, "cannot record event");
+        }
+    }
+
+    /// Live events from now on.
+    pub fn listen(&self) -> broadcast::Receiver<Event> {
+        self.live.subscribe()
+    }
+
+    /// Events after `since` from the log (with a `Gap` first if some were pruned), followed
+    /// by live ones, as a stream.
+    pub fn subscribe(&self, since: u64) -> tokio::sync::mpsc::Receiver<Event> {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let mut live = self.live.subscribe();
+        let store = self.store.clone();
+        let instance_id = self.instance_id.clone();
+        tokio::spawn(async move {
+            let mut last = since;
+            if since > 0 {
+                if let Ok(Some(first)) = store.first_event_id().await
+                    && first > since + 1
+                {
+                    let gap = Event {
+                        id: 0,
+                        time: now_ms(),
+                        instance_id: instance_id.clone(),
+                        kind: Some(event::Kind::Gap(Gap {
+                            first_available: first,
+                        })),
+                    };
+                    if tx.send(gap).await.is_err() {
+                        return;
+                    }
+                }
+                loop {
+                    let batch = match store.events_after(last, 500).await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::error!(error = %e, "reading the event log failed");
+                            return;
+                        }
+                    };
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for (id, payload) in batch {
+                        last = id;
+                        let Ok(mut event) = Event::decode(payload.as_slice()) else {
+                            continue;
+                        };
+                        event.id = id;
+                        if tx.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(event) if event.id > last => {
+                        last = event.id;
+                        if tx.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Catch up from the log, then continue live.
+                        match store.events_after(last, 10_000).await {
+                            Ok(batch) => {
+                                for (id, payload) in batch {
+                                    last = id;
+                                    if let Ok(mut event) = Event::decode(payload.as_slice()) {
+                                        event.id = id;
+                                        if tx.send(event).await.is_err() {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        rx
+    }
+}

@@ -1,0 +1,17 @@
+//! `gochatd`: the per-user gochat daemon.
+//!
+//! It alone holds the protocol connections ([`link`], one actor per account), the SQLite
+//! [`store`] and the users' [`keys`], and serves the gRPC [`api`] on a Unix [`socket`] to any
+//! number of frontends, which see every change live through the [`events`] stream.
+
+pub mod api;
+pub mod config;
+pub mod convert;
+pub mod daemon;
+pub mod error;
+pub mod events;
+pub mod keys;
+pub mod link;
+pub mod run;
+pub mod socket;
+pub mod store;

@@ -1,0 +1,577 @@
+//! Links: one actor task per account owns its connection to the server. It logs in (token
+//! over TLS, else by challenge), catches up, subscribes to hooks, sends the outbox, turns
+//! unsolicited packets into stored messages and events, and reconnects with backoff.
+
+mod client;
+mod contacts;
+mod outbox;
+pub mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gochat_proto::crypto::PrivateKey;
+use gochat_proto::ipc::{self, AccountRef, LinkState, event};
+use gochat_proto::wire::{ErrorCode, Hook, Request, Response, decode_stamp};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use zeroize::Zeroizing;
+
+pub use client::{CallError, Client};
+pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
+
+use crate::events::EventBus;
+use crate::store::{AccountRow, MessageState, NewMessage, ServerRow, Store};
+
+/// Time allowed for one request.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time allowed to reach the server.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// KEEP interval (the server's idle timeout is 25 minutes by default).
+const KEEPALIVE: Duration = Duration::from_secs(120);
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Why a link operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LinkError {
+    /// The link is not logged in.
+    #[error("not connected to the server ({0})")]
+    NotOnline(String),
+    /// The request got no usable reply.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The server answered with an error.
+    #[error("server refused: {}", describe(*.0))]
+    Refused(Option<ErrorCode>),
+}
+
+/// A human description of a server error code.
+pub fn describe(code: Option<ErrorCode>) -> String {
+    match code {
+        Some(c) => format!("{} ({})", c.name(), c.description()),
+        None => "unknown error code".to_owned(),
+    }
+}
+
+/// What a link reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// Connection state.
+    pub state: LinkState,
+    /// Last error or note.
+    pub detail: String,
+    /// Our permission level on the server, when online.
+    pub permission: u8,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+}
+
+enum Command {
+    SetKey(Option<Arc<PrivateKey>>),
+    SetWanted(bool, oneshot::Sender<()>),
+    Call {
+        request: Request,
+        reply: oneshot::Sender<Result<Response, LinkError>>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Handle to an account's link.
+#[derive(Debug, Clone)]
+pub struct LinkHandle {
+    commands: mpsc::Sender<Command>,
+    status: watch::Receiver<LinkStatus>,
+    outbox: Arc<Notify>,
+}
+
+impl LinkHandle {
+    /// The current status.
+    pub fn status(&self) -> LinkStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Gives the link the unlocked key (or takes it away, which logs out).
+    pub async fn set_key(&self, key: Option<Arc<PrivateKey>>) {
+        let _ = self.commands.send(Command::SetKey(key)).await;
+    }
+
+    /// Asks the link to stay logged in (`true`) or to log out (`false`); returns once the
+    /// link took note (a logout has completed by then).
+    pub async fn set_wanted(&self, wanted: bool) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::SetWanted(wanted, tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Waits until the link is online, or has given up (returns the status either way).
+    pub async fn wait_settled(&self, timeout: Duration) -> LinkStatus {
+        let mut status = self.status.clone();
+        let settled = |s: &LinkStatus| {
+            matches!(s.state, LinkState::Online | LinkState::Offline | LinkState::Locked)
+                || (s.state == LinkState::Backoff && !s.detail.is_empty())
+        };
+        let _ = tokio::time::timeout(timeout, status.wait_for(settled)).await;
+        self.status()
+    }
+
+    /// Sends a request over the link and returns the server's reply; `ERR` replies become
+    /// [`LinkError::Refused`].
+    pub async fn call(&self, request: Request) -> Result<Response, LinkError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Call { request, reply: tx })
+            .await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))?;
+        match rx.await {
+            Ok(Ok(Response::Err(code))) => Err(LinkError::Refused(code)),
+            Ok(result) => result,
+            Err(_) => Err(LinkError::NotOnline("link stopped".into())),
+        }
+    }
+
+    /// Tells the link that messages were queued.
+    pub fn kick_outbox(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Logs out and stops the actor.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+    }
+}
+
+/// Everything a link needs.
+#[derive(Debug, Clone)]
+pub struct LinkContext {
+    /// The account.
+    pub account: AccountRow,
+    /// Its server profile.
+    pub server: ServerRow,
+    /// The daemon's store.
+    pub store: Store,
+    /// The event bus.
+    pub events: EventBus,
+}
+
+impl LinkContext {
+    /// The account as the API names it.
+    pub fn account_ref(&self) -> AccountRef {
+        AccountRef {
+            server: self.server.name.clone(),
+            username: self.account.username.clone(),
+        }
+    }
+}
+
+/// Starts the actor for an account.
+pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
+    let (commands, rx) = mpsc::channel(64);
+    let initial = LinkStatus {
+        state: if key.is_some() { LinkState::Offline } else { LinkState::Locked },
+        detail: String::new(),
+        permission: ctx.account.permission,
+        secure: ctx.server.tls,
+    };
+    let (status_tx, status) = watch::channel(initial);
+    let outbox = Arc::new(Notify::new());
+    let actor = Actor {
+        wanted: ctx.account.auto_login,
+        ctx,
+        key,
+        status: status_tx,
+        outbox: outbox.clone(),
+        token: None,
+    };
+    tokio::spawn(actor.run(rx));
+    LinkHandle {
+        commands,
+        status,
+        outbox,
+    }
+}
+
+enum Exit {
+    Stop,
+    Reconnect(String),
+    Offline,
+}
+
+enum LoginError {
+    /// Retrying will not help (unknown user, wrong key, deregistered).
+    Fatal(String),
+    /// Worth retrying later.
+    Retry(String),
+}
+
+struct Actor {
+    ctx: LinkContext,
+    key: Option<Arc<PrivateKey>>,
+    wanted: bool,
+    status: watch::Sender<LinkStatus>,
+    outbox: Arc<Notify>,
+    token: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Actor {
+    async fn set_state(&self, state: LinkState, detail: impl Into<String>, permission: Option<u8>) {
+        let detail = detail.into();
+        let mut next = self.status.borrow().clone();
+        if next.state == state && next.detail == detail && permission.is_none_or(|p| p == next.permission) {
+            return;
+        }
+        next.state = state;
+        next.detail = detail;
+        if let Some(p) = permission {
+            next.permission = p;
+        }
+        self.status.send_replace(next.clone());
+        self.ctx
+            .events
+            .emit(event::Kind::LinkState(ipc::Link {
+                account: Some(self.ctx.account_ref()),
+                state: state as i32,
+                detail: next.detail,
+                permission: u32::from(next.permission),
+                secure: next.secure,
+            }))
+            .await;
+    }
+
+    async fn set_wanted(&mut self, wanted: bool) {
+        if self.wanted == wanted {
+            return;
+        }
+        self.wanted = wanted;
+        self.ctx.account.auto_login = wanted;
+        if let Err(e) = self.ctx.store.update_account(&self.ctx.account).await {
+            tracing::error!(error = %e, "cannot save the account's login preference");
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let Some(key) = self.key.clone().filter(|_| self.wanted) else {
+                let state = if self.key.is_none() { LinkState::Locked } else { LinkState::Offline };
+                let detail = self.status.borrow().detail.clone();
+                self.set_state(state, detail, None).await;
+                match rx.recv().await {
+                    None => return,
+                    Some(cmd) => {
+                        if self.offline_command(cmd).await {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            };
+            self.set_state(LinkState::Connecting, "", None).await;
+            match self.connect(&key).await {
+                Ok((client, unsolicited)) => {
+                    backoff = Duration::from_secs(1);
+                    match self.online(client, unsolicited, &mut rx).await {
+                        Exit::Stop => return,
+                        Exit::Offline => continue,
+                        Exit::Reconnect(reason) => {
+                            tracing::info!(account = %self.ctx.account.username, %reason, "connection lost");
+                            self.set_state(LinkState::Backoff, reason, None).await;
+                        }
+                    }
+                }
+                Err(LoginError::Fatal(detail)) => {
+                    tracing::warn!(account = %self.ctx.account.username, %detail, "login failed");
+                    self.set_wanted(false).await;
+                    self.set_state(LinkState::Offline, detail, None).await;
+                    continue;
+                }
+                Err(LoginError::Retry(detail)) => {
+                    self.set_state(LinkState::Backoff, detail, None).await;
+                }
+            }
+            // Exponential backoff with jitter; commands are still served meanwhile.
+            let jitter = Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
+            let deadline = tokio::time::Instant::now() + backoff + jitter;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => break,
+                    cmd = rx.recv() => match cmd {
+                        None => return,
+                        Some(cmd) => {
+                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_)));
+                            if self.offline_command(cmd).await {
+                                return;
+                            }
+                            if retry_now || !self.wanted || self.key.is_none() {
+                                backoff = Duration::from_secs(1);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves a command while not logged in. Returns true when the actor must stop.
+    async fn offline_command(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::SetKey(key) => self.key = key,
+            Command::SetWanted(wanted, done) => {
+                self.set_wanted(wanted).await;
+                if !wanted {
+                    self.set_state(LinkState::Offline, "logged out", None).await;
+                }
+                let _ = done.send(());
+            }
+            Command::Call { reply, .. } => {
+                let detail = self.status.borrow().detail.clone();
+                let state = self.status.borrow().state;
+                let why = if detail.is_empty() { format!("{state:?}") } else { detail };
+                let _ = reply.send(Err(LinkError::NotOnline(why)));
+            }
+            Command::Shutdown(done) => {
+                let _ = done.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    async fn connect(&mut self, key: &Arc<PrivateKey>) -> Result<(Client, client::Unsolicited), LoginError> {
+        let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
+            .await
+            .map_err(|e| LoginError::Retry(e.to_string()))?;
+        let (client, mut unsolicited) = Client::start(stream, CALL_TIMEOUT);
+        match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
+            Ok(Some(Ok(hello))) if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
+            Ok(Some(Ok(other))) => {
+                return Err(LoginError::Retry(format!("server greeted with {} instead of HELLO", other.action)));
+            }
+            Ok(Some(Err(reason))) => return Err(LoginError::Retry(reason)),
+            Ok(None) | Err(_) => return Err(LoginError::Retry("no HELLO from the server".into())),
+        }
+        self.set_state(LinkState::LoggingIn, "", None).await;
+        self.login(&client, key).await?;
+        // After login: our own permission, hooks, catch-up, then the outbox.
+        let username = Bytes::from(self.ctx.account.username.clone());
+        let permission = match client.call(&Request::Req { username }).await {
+            Ok(Response::Req { permission, .. }) => permission,
+            _ => self.ctx.account.permission,
+        };
+        if permission != self.ctx.account.permission {
+            self.ctx.account.permission = permission;
+            let _ = self.ctx.store.update_account(&self.ctx.account).await;
+        }
+        let _ = client.call(&Request::Sub(Hook::All)).await;
+        self.status.send_modify(|s| s.secure = self.ctx.server.tls);
+        self.set_state(LinkState::Online, "", Some(permission)).await;
+        match client.call(&Request::Reciv).await {
+            Ok(Response::Ok | Response::Err(Some(ErrorCode::Empty))) => {}
+            Ok(other) => tracing::warn!(?other, "unexpected catch-up reply"),
+            Err(e) => return Err(LoginError::Retry(e.to_string())),
+        }
+        Ok((client, unsolicited))
+    }
+
+    async fn login(&mut self, client: &Client, key: &Arc<PrivateKey>) -> Result<(), LoginError> {
+        let username = Bytes::from(self.ctx.account.username.clone());
+        if self.ctx.server.tls
+            && let Some(token) = self.token.take()
+        {
+            let request = Request::Login {
+                username: username.clone(),
+                token: Some(Bytes::copy_from_slice(&token)),
+            };
+            if let Ok(Response::Ok) = client.call(&request).await {
+                self.token = Some(token);
+                return Ok(());
+            }
+        }
+        let challenge = match client.call(&Request::Login { username: username.clone(), token: None }).await {
+            Ok(Response::Verif { challenge }) => challenge,
+            Ok(Response::Err(code)) => return Err(login_refused(code)),
+            Ok(other) => return Err(LoginError::Retry(format!("unexpected reply to LOGIN: {:?}", other.action()))),
+            Err(e) => return Err(LoginError::Retry(e.to_string())),
+        };
+        let key = key.clone();
+        let answer = tokio::task::spawn_blocking(move || key.decrypt(&challenge))
+            .await
+            .map_err(|e| LoginError::Retry(e.to_string()))?
+            .map_err(|_| LoginError::Fatal("the server's challenge does not decrypt with this account's key".into()))?;
+        let request = Request::Verif {
+            username,
+            answer: Bytes::copy_from_slice(&answer),
+        };
+        match client.call(&request).await {
+            Ok(Response::Ok) => {
+                if self.ctx.server.tls {
+                    self.token = Some(Zeroizing::new(answer.to_vec()));
+                }
+                Ok(())
+            }
+            Ok(Response::Err(code)) => Err(login_refused(code)),
+            Ok(other) => Err(LoginError::Retry(format!("unexpected reply to VERIF: {:?}", other.action()))),
+            Err(e) => Err(LoginError::Retry(e.to_string())),
+        }
+    }
+
+    async fn online(&mut self, client: Client, mut unsolicited: client::Unsolicited, rx: &mut mpsc::Receiver<Command>) -> Exit {
+        let Some(key) = self.key.clone() else { return Exit::Offline };
+        let outbox = tokio::spawn(outbox::run(self.ctx.clone(), client.clone(), self.outbox.clone()));
+        self.outbox.notify_one();
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
+        keepalive.tick().await;
+        let exit = loop {
+            tokio::select! {
+                packet = unsolicited.recv() => match packet {
+                    Some(Ok(packet)) => self.on_unsolicited(&client, &key, packet).await,
+                    Some(Err(reason)) => break Exit::Reconnect(reason),
+                    None => break Exit::Reconnect("connection closed".into()),
+                },
+                cmd = rx.recv() => match cmd {
+                    None => {
+                        logout(&client).await;
+                        break Exit::Stop;
+                    }
+                    Some(Command::SetKey(None)) => {
+                        logout(&client).await;
+                        self.key = None;
+                        break Exit::Offline;
+                    }
+                    Some(Command::SetKey(Some(k))) => self.key = Some(k),
+                    Some(Command::SetWanted(true, done)) => {
+                        self.set_wanted(true).await;
+                        let _ = done.send(());
+                    }
+                    Some(Command::SetWanted(false, done)) => {
+                        logout(&client).await;
+                        self.set_wanted(false).await;
+                        self.set_state(LinkState::Offline, "logged out", None).await;
+                        let _ = done.send(());
+                        break Exit::Offline;
+                    }
+                    Some(Command::Call { request, reply }) => {
+                        let client = client.clone();
+                        tokio::spawn(async move {
+                            let _ = reply.send(client.call(&request).await.map_err(LinkError::from));
+                        });
+                    }
+                    Some(Command::Shutdown(done)) => {
+                        logout(&client).await;
+                        let _ = done.send(());
+                        break Exit::Stop;
+                    }
+                },
+                _ = keepalive.tick() => {
+                    let _ = client.send_only(&Request::Keep).await;
+                }
+            }
+        };
+        outbox.abort();
+        exit
+    }
+
+    async fn on_unsolicited(&mut self, client: &Client, key: &Arc<PrivateKey>, packet: gochat_proto::wire::Packet) {
+        let response = match Response::from_packet(&packet) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable packet from the server");
+                return;
+            }
+        };
+        match response {
+            Response::Reciv { from, stamp, ciphertext } => {
+                self.on_message(client, key, from, stamp, ciphertext).await;
+            }
+            Response::Hook { hook, args } => {
+                let user = args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+                let fired = ipc::HookFired {
+                    account: Some(self.ctx.account_ref()),
+                    hook: i32::from(hook.code()),
+                    user: if hook == Hook::DupSess { String::new() } else { user.clone() },
+                    permission: args.get(1).and_then(|p| p.first()).map_or(0, |&p| u32::from(p)),
+                    ip: if hook == Hook::DupSess { user } else { String::new() },
+                };
+                if hook == Hook::PermsChg && fired.user == self.ctx.account.username {
+                    let level = fired.permission as u8;
+                    self.set_state(LinkState::Online, "", Some(level)).await;
+                }
+                self.ctx.events.emit(event::Kind::Hook(fired)).await;
+            }
+            Response::Shtdwn { stamp } => {
+                let at = stamp.and_then(|s| decode_stamp(&s).ok()).unwrap_or(0);
+                self.ctx
+                    .events
+                    .emit(event::Kind::Shutdown(ipc::ShutdownNotice {
+                        account: Some(self.ctx.account_ref()),
+                        at,
+                    }))
+                    .await;
+            }
+            Response::Err(code) => {
+                tracing::info!(code = %describe(code), "server is closing the connection");
+            }
+            other => tracing::debug!(action = %other.action(), "ignoring unsolicited packet"),
+        }
+    }
+
+    async fn on_message(&mut self, client: &Client, key: &Arc<PrivateKey>, from: Bytes, stamp: Bytes, ciphertext: Bytes) {
+        let peer = String::from_utf8_lossy(&from).into_owned();
+        let stamp = decode_stamp(&stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
+        let key = key.clone();
+        let decrypted = tokio::task::spawn_blocking(move || key.decrypt(&ciphertext)).await;
+        let (text, error) = match decrypted {
+            Ok(Ok(plain)) => (String::from_utf8_lossy(&plain).into_owned(), None),
+            _ => (String::new(), Some("this message could not be decrypted with your key")),
+        };
+        let new = NewMessage {
+            account_id: self.ctx.account.id,
+            peer: peer.clone(),
+            outgoing: false,
+            text,
+            stamp,
+            state: MessageState::Received,
+            read: false,
+        };
+        // Committed before anyone is told.
+        let row = match self.ctx.store.insert_message(&new).await {
+            Ok(row) => row,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store a received message");
+                return;
+            }
+        };
+        let row = match error {
+            Some(e) => self.ctx.store.set_message_state(row.id, MessageState::Received, Some(e)).await.unwrap_or(row),
+            None => row,
+        };
+        let message = crate::convert::message(&row, &self.ctx.account_ref());
+        self.ctx.events.emit(event::Kind::MessageReceived(message)).await;
+        // Like the Go client, learn an unknown sender's key at once (pinned on first use).
+        if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
+            let (ctx, client) = (self.ctx.clone(), client.clone());
+            tokio::spawn(async move {
+                let _ = fetch_key(&ctx, &client, &peer).await;
+            });
+        }
+    }
+}
+
+fn login_refused(code: Option<ErrorCode>) -> LoginError {
+    match code {
+        Some(ErrorCode::NotFound | ErrorCode::Dereg | ErrorCode::Handshake | ErrorCode::Login | ErrorCode::Corrupted) => {
+            LoginError::Fatal(format!("login refused: {}", describe(code)))
+        }
+        _ => LoginError::Retry(format!("login refused: {}", describe(code))),
+    }
+}
+
+async fn logout(client: &Client) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.call(&Request::Logout)).await;
+}

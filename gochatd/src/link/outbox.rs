@@ -1,0 +1,100 @@
+//! The outbox: queued messages are encrypted to their recipient's pinned key and sent in
+//! order once the link is online; each state change is an event.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gochat_proto::crypto::EncryptingKey;
+use gochat_proto::ipc::event;
+use gochat_proto::wire::{ErrorCode, PublicKey, Request, Response, encode_stamp};
+use tokio::sync::Notify;
+
+use super::contacts::{KeyCheck, fetch_key};
+use super::{CallError, Client, LinkContext, LinkError, describe};
+use crate::store::{MessageRow, MessageState};
+
+/// Runs until aborted: on every notification, sends whatever is queued.
+pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        loop {
+            let queued = match ctx.store.queued_messages(ctx.account.id).await {
+                Ok(q) => q,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the outbox");
+                    break;
+                }
+            };
+            if queued.is_empty() {
+                break;
+            }
+            for message in queued {
+                match send_one(&ctx, &client, &message).await {
+                    Ok(()) => finish(&ctx, &message, MessageState::Sent, None).await,
+                    Err(Outcome::Failed(why)) => finish(&ctx, &message, MessageState::Failed, Some(&why)).await,
+                    // Connection trouble: leave it queued; the link reconnects and retries.
+                    Err(Outcome::Retry) => return,
+                }
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Failed(String),
+    Retry,
+}
+
+async fn finish(ctx: &LinkContext, message: &MessageRow, state: MessageState, error: Option<&str>) {
+    match ctx.store.set_message_state(message.id, state, error).await {
+        Ok(row) => {
+            let msg = crate::convert::message(&row, &ctx.account_ref());
+            ctx.events.emit(event::Kind::MessageUpdated(msg)).await;
+        }
+        Err(e) => tracing::error!(error = %e, "cannot record a message's state"),
+    }
+}
+
+fn link_outcome(e: LinkError) -> Outcome {
+    match e {
+        LinkError::Refused(code) => Outcome::Failed(format!("server refused: {}", describe(code))),
+        LinkError::Call(CallError::BadReply(why)) => Outcome::Failed(why),
+        LinkError::Call(_) | LinkError::NotOnline(_) => Outcome::Retry,
+    }
+}
+
+async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> Result<(), Outcome> {
+    let contact = match ctx.store.contact(ctx.account.id, &message.peer).await {
+        Ok(Some(c)) if c.public_pem.is_some() => c,
+        Ok(_) => match fetch_key(ctx, client, &message.peer).await.map_err(link_outcome)? {
+            KeyCheck::Trusted(c) | KeyCheck::Changed(c) => c,
+        },
+        Err(e) => return Err(Outcome::Failed(format!("local store failed: {e}"))),
+    };
+    if contact.pending_fingerprint.is_some() {
+        return Err(Outcome::Failed(format!(
+            "{}'s key changed; check the new fingerprint and accept it before sending",
+            message.peer
+        )));
+    }
+    let pem = contact.public_pem.unwrap_or_default();
+    let key = PublicKey::parse(pem.as_bytes())
+        .map_err(|e| Outcome::Failed(format!("pinned key of {} is unusable: {e}", message.peer)))?;
+    let text = message.text.clone();
+    let ciphertext = tokio::task::spawn_blocking(move || EncryptingKey::new(&key).and_then(|k| k.encrypt(text.as_bytes())))
+        .await
+        .map_err(|e| Outcome::Failed(e.to_string()))?
+        .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
+    let request = Request::Msg {
+        to: Bytes::copy_from_slice(message.peer.as_bytes()),
+        stamp: encode_stamp(message.stamp).into(),
+        ciphertext: ciphertext.into(),
+    };
+    match client.call(&request).await {
+        Ok(Response::Ok) => Ok(()),
+        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!("no user called {} on this server", message.peer))),
+        Ok(Response::Err(code)) => Err(Outcome::Failed(format!("server refused: {}", describe(code)))),
+        Ok(other) => Err(Outcome::Failed(format!("unexpected reply {}", other.action()))),
+        Err(e) => Err(link_outcome(LinkError::Call(e))),
+    }
+}
