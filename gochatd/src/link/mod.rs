@@ -68,7 +68,7 @@ pub struct LinkStatus {
 }
 
 enum Command {
-    SetKey(Option<Arc<PrivateKey>>),
+    SetKey(Option<Arc<PrivateKey>>, oneshot::Sender<()>),
     SetWanted(bool, oneshot::Sender<()>),
     Call {
         request: Request,
@@ -93,7 +93,10 @@ impl LinkHandle {
 
     /// Gives the link the unlocked key (or takes it away, which logs out).
     pub async fn set_key(&self, key: Option<Arc<PrivateKey>>) {
-        let _ = self.commands.send(Command::SetKey(key)).await;
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::SetKey(key, tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Asks the link to stay logged in (`true`) or to log out (`false`); returns once the
@@ -172,7 +175,11 @@ impl LinkContext {
 pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
     let (commands, rx) = mpsc::channel(64);
     let initial = LinkStatus {
-        state: if key.is_some() { LinkState::Offline } else { LinkState::Locked },
+        state: match (&key, ctx.account.auto_login) {
+            (None, _) => LinkState::Locked,
+            (Some(_), true) => LinkState::Connecting,
+            (Some(_), false) => LinkState::Offline,
+        },
         detail: String::new(),
         permission: ctx.account.permission,
         secure: ctx.server.tls,
@@ -303,7 +310,7 @@ impl Actor {
                     cmd = rx.recv() => match cmd {
                         None => return,
                         Some(cmd) => {
-                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_)));
+                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _));
                             if self.offline_command(cmd).await {
                                 return;
                             }
@@ -318,13 +325,27 @@ impl Actor {
         }
     }
 
+    /// Shows `Connecting` at once when a command makes the link go online, so that callers
+    /// waiting for the outcome never mistake the old state for it.
+    async fn announce_connecting(&self) {
+        if self.wanted && self.key.is_some() {
+            self.set_state(LinkState::Connecting, "", None).await;
+        }
+    }
+
     /// Serves a command while not logged in. Returns true when the actor must stop.
     async fn offline_command(&mut self, cmd: Command) -> bool {
         match cmd {
-            Command::SetKey(key) => self.key = key,
+            Command::SetKey(key, done) => {
+                self.key = key;
+                self.announce_connecting().await;
+                let _ = done.send(());
+            }
             Command::SetWanted(wanted, done) => {
                 self.set_wanted(wanted).await;
-                if !wanted {
+                if wanted {
+                    self.announce_connecting().await;
+                } else {
                     self.set_state(LinkState::Offline, "logged out", None).await;
                 }
                 let _ = done.send(());
@@ -439,12 +460,16 @@ impl Actor {
                         logout(&client).await;
                         break Exit::Stop;
                     }
-                    Some(Command::SetKey(None)) => {
+                    Some(Command::SetKey(None, done)) => {
                         logout(&client).await;
                         self.key = None;
+                        let _ = done.send(());
                         break Exit::Offline;
                     }
-                    Some(Command::SetKey(Some(k))) => self.key = Some(k),
+                    Some(Command::SetKey(Some(k), done)) => {
+                        self.key = Some(k);
+                        let _ = done.send(());
+                    }
                     Some(Command::SetWanted(true, done)) => {
                         self.set_wanted(true).await;
                         let _ = done.send(());

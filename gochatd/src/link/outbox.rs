@@ -66,8 +66,15 @@ fn link_outcome(e: LinkError) -> Outcome {
 async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> Result<(), Outcome> {
     let contact = match ctx.store.contact(ctx.account.id, &message.peer).await {
         Ok(Some(c)) if c.public_pem.is_some() => c,
-        Ok(_) => match fetch_key(ctx, client, &message.peer).await.map_err(link_outcome)? {
-            KeyCheck::Trusted(c) | KeyCheck::Changed(c) => c,
+        Ok(_) => match fetch_key(ctx, client, &message.peer).await {
+            Ok(KeyCheck::Trusted(c) | KeyCheck::Changed(c)) => c,
+            Err(LinkError::Refused(Some(ErrorCode::NotFound))) => {
+                return Err(Outcome::Failed(format!("no user called {} on this server", message.peer)));
+            }
+            Err(LinkError::Refused(Some(ErrorCode::Dereg))) => {
+                return Err(Outcome::Failed(format!("{} has deregistered", message.peer)));
+            }
+            Err(e) => return Err(link_outcome(e)),
         },
         Err(e) => return Err(Outcome::Failed(format!("local store failed: {e}"))),
     };
@@ -93,6 +100,7 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
     match client.call(&request).await {
         Ok(Response::Ok) => Ok(()),
         Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!("no user called {} on this server", message.peer))),
+        Ok(Response::Err(Some(ErrorCode::Dereg))) => Err(Outcome::Failed(format!("{} has deregistered", message.peer))),
         Ok(Response::Err(code)) => Err(Outcome::Failed(format!("server refused: {}", describe(code)))),
         Ok(other) => Err(Outcome::Failed(format!("unexpected reply {}", other.action()))),
         Err(e) => Err(link_outcome(LinkError::Call(e))),
