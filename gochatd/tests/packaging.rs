@@ -1,0 +1,30 @@
+//! The systemd user units pass `systemd-analyze verify` (where systemd-analyze exists), with
+//! `ExecStart` pointed at the freshly built daemon.
+
+use std::process::Command;
+
+#[test]
+fn user_units_verify() {
+    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+        eprintln!("systemd-analyze not installed; skipping");
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/systemd/user");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).expect("runtime dir");
+    for unit in ["gochatd.service", "gochatd.socket"] {
+        let text = std::fs::read_to_string(root.join(unit)).expect("unit file");
+        let text = text.replace("%h/.cargo/bin/gochatd", env!("CARGO_BIN_EXE_gochatd"));
+        std::fs::write(dir.path().join(unit), text).expect("write unit");
+    }
+    let out = Command::new("systemd-analyze")
+        .args(["--user", "verify"])
+        .arg(dir.path().join("gochatd.socket"))
+        .arg(dir.path().join("gochatd.service"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .expect("run systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+}
