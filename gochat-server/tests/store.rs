@@ -298,6 +298,18 @@ async fn store_and_pending_order(store: Arc<dyn Store>) {
     let bad = vec![message(alice, bob, 0), message(carol, carol, 1)];
     assert!(store.store_messages(&bad).await.is_err());
     assert_eq!(store.count_pending(bob).await.expect("count"), 1_001);
+    // Also when the bad row is in a later INSERT chunk of the same call.
+    let mut bad: Vec<_> = (0..700).map(|i| message(alice, bob, i)).collect();
+    bad.push(message(carol, carol, 700));
+    assert!(store.store_messages(&bad).await.is_err());
+    // And an unknown sender (foreign key).
+    assert!(
+        store
+            .store_messages(&[message(i64::MAX, bob, 0)])
+            .await
+            .is_err()
+    );
+    assert_eq!(store.count_pending(bob).await.expect("count"), 1_001);
     assert_eq!(store.count_pending(carol).await.expect("count"), 0);
 }
 
@@ -496,8 +508,8 @@ async fn throughput_sqlite() {
     run_sqlite(|s| throughput(s, "SQLite")).await;
 }
 
-async fn throughput(store: Arc<dyn Store>, backend: &str) {
-    let store = &*store;
+async fn throughput(shared: Arc<dyn Store>, backend: &str) {
+    let store = &*shared;
     let ids: Vec<i64> = {
         let mut ids = Vec::new();
         for i in 0..20u32 {
@@ -530,4 +542,36 @@ async fn throughput(store: Arc<dyn Store>, backend: &str) {
             total as f64 / secs
         );
     }
+
+    // Four concurrent callers, batches of 100 each (commits can share a log flush).
+    let total = 10_000;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..4usize)
+        .map(|t| {
+            let store = Arc::clone(&shared);
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                let msgs: Vec<NewMessage> = (0..total / 4)
+                    .map(|i| NewMessage {
+                        sender_id: ids[(i + t) % ids.len()],
+                        recipient_id: ids[(i + t + 1) % ids.len()],
+                        stamp: 1_700_000_000,
+                        ciphertext: vec![0x5A; 512],
+                    })
+                    .collect();
+                for chunk in msgs.chunks(100) {
+                    store.store_messages(chunk).await.expect("store");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{backend} store_messages: {total} messages of 512 B, 4 concurrent callers, batches of 100: {:.3} s, {:.0} msg/s",
+        secs,
+        total as f64 / secs
+    );
 }

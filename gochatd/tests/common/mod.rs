@@ -1,0 +1,123 @@
+//! Shared harness: a real gochat-server and real daemons on temporary sockets and stores.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gochat_proto::ipc::{self, AccountRef, DaemonClient, event};
+use gochatd::config::DaemonConfig;
+use gochatd::daemon::Daemon;
+use gochatd::store::Store;
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub token: tokio_util::sync::CancellationToken,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = gochat_server::config::Config {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        database: Some(format!("sqlite://{}", dir.path().join("server.db").display())),
+        motd: "test server".into(),
+        ..Default::default()
+    };
+    let server = gochat_server::server::Server::start(config).await.expect("server starts");
+    let addr = server.plain_addr.expect("plain listener");
+    let token = server.shutdown_token();
+    tokio::spawn(server.run());
+    TestServer { addr, token, dir }
+}
+
+pub struct TestDaemon {
+    pub client: DaemonClient,
+    pub daemon: Arc<Daemon>,
+    pub socket: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn start_daemon_in(dir: tempfile::TempDir) -> TestDaemon {
+    let socket = dir.path().join("run").join("gochatd.sock");
+    let config = DaemonConfig {
+        socket: Some(socket.clone()),
+        database: Some(dir.path().join("data").join("gochatd.db")),
+        ..Default::default()
+    };
+    let bound = gochatd::socket::bind(&socket).await.expect("bind socket");
+    let store = Store::open(&config.database_path()).await.expect("store");
+    let daemon = Daemon::start(store, config).await.expect("daemon starts");
+    let serving = daemon.clone();
+    tokio::spawn(async move { gochatd::run::serve(serving, bound).await });
+    let client = connect_retry(&socket).await;
+    TestDaemon {
+        client,
+        daemon,
+        socket,
+        dir,
+    }
+}
+
+pub async fn start_daemon() -> TestDaemon {
+    start_daemon_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+pub async fn connect_retry(socket: &Path) -> DaemonClient {
+    for _ in 0..100 {
+        if let Ok(c) = ipc::connect(socket).await {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("daemon did not come up at {}", socket.display());
+}
+
+pub async fn add_server(d: &mut TestDaemon, server: &TestServer) {
+    d.client
+        .add_server(ipc::ServerProfile {
+            name: "local".into(),
+            host: server.addr.ip().to_string(),
+            port: u32::from(server.addr.port()),
+            ..Default::default()
+        })
+        .await
+        .expect("add server");
+}
+
+pub async fn register(d: &mut TestDaemon, name: &str) -> ipc::Account {
+    d.client
+        .register(ipc::RegisterRequest {
+            account: Some(AccountRef {
+                server: String::new(),
+                username: name.into(),
+            }),
+            passphrase: String::new(),
+        })
+        .await
+        .expect("register")
+        .into_inner()
+}
+
+pub async fn next_received(events: &mut tonic::Streaming<ipc::Event>) -> ipc::Message {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(20), events.message())
+            .await
+            .expect("event in time")
+            .expect("stream ok")
+            .expect("stream open");
+        if let Some(event::Kind::MessageReceived(m)) = ev.kind {
+            return m;
+        }
+    }
+}
+
+pub fn send(to: &str, text: &str, wait: bool) -> ipc::SendRequest {
+    ipc::SendRequest {
+        account: None,
+        to: to.into(),
+        text: text.into(),
+        wait,
+    }
+}
+
