@@ -17,15 +17,23 @@ pub struct TestServer {
 }
 
 pub async fn start_server() -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = gochat_server::config::Config {
+    start_server_with(tempfile::tempdir().expect("tempdir"), |_| {}).await
+}
+
+/// Starts a server whose database lives in `dir`, after `tweak` adjusted its settings.
+pub async fn start_server_with(
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut gochat_server::config::Config),
+) -> TestServer {
+    let mut config = gochat_server::config::Config {
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         database: Some(format!("sqlite://{}", dir.path().join("server.db").display())),
         motd: "test server".into(),
         ..Default::default()
     };
+    tweak(&mut config);
     let server = gochat_server::server::Server::start(config).await.expect("server starts");
-    let addr = server.plain_addr.expect("plain listener");
+    let addr = server.tls_addr.or(server.plain_addr).expect("a listener");
     let token = server.shutdown_token();
     tokio::spawn(server.run());
     TestServer { addr, token, dir }
