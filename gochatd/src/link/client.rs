@@ -139,15 +139,6 @@ impl Client {
         Response::from_packet(&packet).map_err(|e| CallError::BadReply(e.to_string()))
     }
 
-    /// Sends a packet that gets no reply (KEEP).
-    pub async fn send_only(&self, request: &Request) -> Result<(), CallError> {
-        let id = self.allocate_id();
-        self.out
-            .send(request.to_packet(id))
-            .await
-            .map_err(|_| CallError::Disconnected)
-    }
-
     fn forget(&self, id: u16) {
         self.pending
             .lock()

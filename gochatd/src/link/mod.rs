@@ -27,8 +27,8 @@ use crate::store::{AccountRow, MessageState, NewMessage, ServerRow, Store};
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time allowed to reach the server.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
-/// KEEP interval (the server's idle timeout is 25 minutes by default).
-const KEEPALIVE: Duration = Duration::from_secs(120);
+/// Liveness check interval (the server's idle timeout is 25 minutes by default).
+const KEEPALIVE: Duration = Duration::from_secs(60);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -494,7 +494,12 @@ impl Actor {
                     }
                 },
                 _ = keepalive.tick() => {
-                    let _ = client.send_only(&Request::Keep).await;
+                    // KEEP has no reply, so ask for our own key: it keeps the session alive
+                    // and proves the server still answers (a silent peer is a dead link).
+                    let ping = Request::Req { username: Bytes::from(self.ctx.account.username.clone()) };
+                    if let Err(e @ (CallError::Timeout(_) | CallError::Disconnected)) = client.call(&ping).await {
+                        break Exit::Reconnect(format!("server stopped answering: {e}"));
+                    }
                 }
             }
         };
