@@ -106,6 +106,9 @@ enum Cmd {
         /// Seconds to wait after the last HELLO before sampling RSS.
         #[arg(long, default_value_t = 2)]
         settle_secs: u64,
+        /// Seconds to wait for a connection's HELLO before counting it as failed.
+        #[arg(long, default_value_t = 10)]
+        hello_timeout_secs: u64,
     },
     /// Challenge logins: server CPU per LOGIN+VERIF.
     Login {
@@ -160,6 +163,10 @@ enum Cmd {
         /// Rounds (each with fresh names and keys).
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+        /// All REGs of a round use the same name (distinct keys): exactly one must get OK and
+        /// the others ERR_EXISTS; anything else (e.g. ERR_SERVER from a deadlock) is an error.
+        #[arg(long)]
+        conflict: bool,
     },
 }
 
@@ -176,7 +183,10 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
         Err(_) => {
-            eprintln!("loadgen: deadline of {} s reached, giving up", deadline.as_secs());
+            eprintln!(
+                "loadgen: deadline of {} s reached, giving up",
+                deadline.as_secs()
+            );
             std::process::ExitCode::FAILURE
         }
     }
@@ -207,7 +217,19 @@ async fn run(cli: Cli) -> Result<()> {
             concurrency,
             sources,
             settle_secs,
-        } => idle(&ctx, conns, concurrency, sources, settle_secs).await,
+            hello_timeout_secs,
+        } => {
+            let hello_timeout = Duration::from_secs(hello_timeout_secs);
+            idle(
+                &ctx,
+                conns,
+                concurrency,
+                sources,
+                settle_secs,
+                hello_timeout,
+            )
+            .await
+        }
         Cmd::Login {
             users,
             rounds,
@@ -226,7 +248,11 @@ async fn run(cli: Cli) -> Result<()> {
             window,
             size,
         } => offline(&ctx, messages, senders, receivers, window, size).await,
-        Cmd::Reg { concurrent, rounds } => reg(&ctx, concurrent, rounds).await,
+        Cmd::Reg {
+            concurrent,
+            rounds,
+            conflict,
+        } => reg(&ctx, concurrent, rounds, conflict).await,
     }
 }
 
@@ -407,7 +433,10 @@ struct Errors(Arc<Mutex<BTreeMap<String, usize>>>);
 
 impl Errors {
     fn add(&self, what: impl Into<String>) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *map.entry(what.into()).or_insert(0) += 1;
     }
 
@@ -420,7 +449,10 @@ impl Errors {
     }
 
     fn describe(&self) -> String {
-        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.is_empty() {
             return "none".into();
         }
@@ -452,7 +484,10 @@ fn load_keys(path: &Path, count: usize) -> Result<Vec<Arc<PrivateKey>>> {
         for block in text.split_inclusive(END).filter(|b| b.contains(END)) {
             match PrivateKey::from_pem(block.as_bytes()) {
                 Ok(k) => keys.push(Arc::new(k)),
-                Err(e) => eprintln!("warning: skipping unreadable key in {}: {e}", path.display()),
+                Err(e) => eprintln!(
+                    "warning: skipping unreadable key in {}: {e}",
+                    path.display()
+                ),
             }
             if keys.len() == count {
                 break;
@@ -463,8 +498,13 @@ fn load_keys(path: &Path, count: usize) -> Result<Vec<Arc<PrivateKey>>> {
         return Ok(keys);
     }
     let missing = count - keys.len();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(missing);
-    eprintln!("generating {missing} RSA-4096 keys on {threads} threads (cached in {})", path.display());
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(missing);
+    eprintln!(
+        "generating {missing} RSA-4096 keys on {threads} threads (cached in {})",
+        path.display()
+    );
     let started = Instant::now();
     let per = missing.div_ceil(threads);
     let generated: Vec<Result<Vec<PrivateKey>>> = std::thread::scope(|s| {
@@ -480,7 +520,10 @@ fn load_keys(path: &Path, count: usize) -> Result<Vec<Arc<PrivateKey>>> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("key generation thread panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("key generation thread panicked")))
+            })
             .collect()
     });
     for batch in generated {
@@ -521,7 +564,9 @@ fn bump(id: &mut u16) -> u16 {
 
 async fn read_packet<R: AsyncReadExt + Unpin>(rd: &mut R, buf: &mut BytesMut) -> Result<Packet> {
     loop {
-        if let Some(p) = Packet::decode(buf, Direction::ToClient).context("malformed packet from server")? {
+        if let Some(p) =
+            Packet::decode(buf, Direction::ToClient).context("malformed packet from server")?
+        {
             return Ok(p);
         }
         buf.reserve(8192);
@@ -614,7 +659,11 @@ impl Client {
             })
             .await?;
         let challenge = match reply.action {
-            Action::Verif => reply.args.first().cloned().ok_or_else(|| anyhow!("VERIF without challenge"))?,
+            Action::Verif => reply
+                .args
+                .first()
+                .cloned()
+                .ok_or_else(|| anyhow!("VERIF without challenge"))?,
             Action::Err => bail!("LOGIN: {}", err_name(&reply)),
             other => bail!("LOGIN: unexpected {other}"),
         };
@@ -701,7 +750,14 @@ async fn logged_in_clients(
 // ---------------------------------------------------------------------------------------------
 // idle
 
-async fn idle(ctx: &Ctx, conns: usize, concurrency: usize, sources: u8, settle_secs: u64) -> Result<()> {
+async fn idle(
+    ctx: &Ctx,
+    conns: usize,
+    concurrency: usize,
+    sources: u8,
+    settle_secs: u64,
+    hello_timeout: Duration,
+) -> Result<()> {
     let sources = sources.max(1);
     println!(
         "idle: {conns} connections, {concurrency} connects in flight, sources 127.0.0.1..127.0.0.{sources}, loadgen RLIMIT_NOFILE {:?}",
@@ -717,10 +773,16 @@ async fn idle(ctx: &Ctx, conns: usize, concurrency: usize, sources: u8, settle_s
             let src = Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(sources)) as u8);
             async move {
                 let start = Instant::now();
-                match Client::connect(ctx.addr, Some(src)).await {
-                    Ok(c) => Some((c.stream, start.elapsed())),
-                    Err(e) => {
+                match tokio::time::timeout(hello_timeout, Client::connect(ctx.addr, Some(src)))
+                    .await
+                {
+                    Ok(Ok(c)) => Some((c.stream, start.elapsed())),
+                    Ok(Err(e)) => {
                         errors.add(format!("{e:#}"));
+                        None
+                    }
+                    Err(_) => {
+                        errors.add(format!("no HELLO within {} s", hello_timeout.as_secs()));
                         None
                     }
                 }
@@ -756,12 +818,25 @@ async fn idle(ctx: &Ctx, conns: usize, concurrency: usize, sources: u8, settle_s
         }
     }
     println!("still open after {settle_secs} s: {alive}/{ok}");
+    let mut per_conn = f64::NAN;
     if let (Some(a), Some(b)) = (held.server_rss_before, held.server_rss_after) {
-        let per = (b as f64 - a as f64) * 1024.0 / ok.max(1) as f64;
+        per_conn = (b as f64 - a as f64) * 1024.0 / ok.max(1) as f64;
         println!(
-            "server RSS: {a} KiB before, {b} KiB with {ok} idle connections → {per:.0} bytes ({:.2} KiB) per connection",
-            per / 1024.0
+            "server RSS: {a} KiB before, {b} KiB with {ok} idle connections → {per_conn:.0} bytes ({:.2} KiB) per connection",
+            per_conn / 1024.0
         );
+    }
+    println!(
+        "RESULT idle conns={ok} failed={} bytes_per_conn={per_conn:.0} hello_p50_ms={:.2} hello_p99_ms={:.2} open_s={:.3}",
+        errors.total(),
+        lat.pct(50.0),
+        lat.pct(99.0),
+        open_phase.wall.as_secs_f64()
+    );
+    // Close with RST (zero linger): no TIME_WAIT left behind to slow down the next run's
+    // binds on the same source addresses.
+    for s in &streams {
+        let _ = s.set_zero_linger();
     }
     drop(streams);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -781,7 +856,9 @@ async fn login(ctx: &Ctx, users: usize, rounds: usize, concurrency: usize) -> Re
     let setup = ctx.meter.snapshot();
     let clients = logged_in_clients(ctx, &keys, 0, users, false).await?;
     ctx.meter.since(&setup).print("connect + REG");
-    println!("login: {users} users × {rounds} rounds of LOGIN, VERIF, LOGOUT; {concurrency} users at once");
+    println!(
+        "login: {users} users × {rounds} rounds of LOGIN, VERIF, LOGOUT; {concurrency} users at once"
+    );
     let errors = Errors::default();
     let before = ctx.meter.snapshot();
     let lats: Vec<Lat> = futures::stream::iter(clients.into_iter().enumerate())
@@ -817,7 +894,10 @@ async fn login(ctx: &Ctx, users: usize, rounds: usize, concurrency: usize) -> Re
     let n = lat.0.len();
     phase.print("logins");
     println!("logins: {n} ok, errors: {}", errors.describe());
-    println!("LOGIN→OK (incl. client-side RSA decryption): {}", lat.summary());
+    println!(
+        "LOGIN→OK (incl. client-side RSA decryption): {}",
+        lat.summary()
+    );
     println!("logins/s: {:.0}", n as f64 / phase.wall.as_secs_f64());
     if let Some(per) = phase.per_op(n) {
         println!("server CPU per login (LOGIN + VERIF + LOGOUT): {per:.3} ms");
@@ -825,6 +905,13 @@ async fn login(ctx: &Ctx, users: usize, rounds: usize, concurrency: usize) -> Re
     if let Some(db) = phase.db_cpu_ms {
         println!("database CPU per login: {:.3} ms", db / n.max(1) as f64);
     }
+    println!(
+        "RESULT login logins={n} errors={} cpu_per_login_ms={:.3} p50_ms={:.2} p99_ms={:.2}",
+        errors.total(),
+        phase.per_op(n).unwrap_or(f64::NAN),
+        lat.pct(50.0),
+        lat.pct(99.0)
+    );
     Ok(())
 }
 
@@ -865,7 +952,11 @@ fn parse_meta(ct: &[u8]) -> Option<(u64, u64, u64)> {
     if ct.len() < META_LEN {
         return None;
     }
-    Some((read_hex(&ct[..16])?, read_hex(&ct[16..32])?, read_hex(&ct[32..40])?))
+    Some((
+        read_hex(&ct[..16])?,
+        read_hex(&ct[16..32])?,
+        read_hex(&ct[32..40])?,
+    ))
 }
 
 fn unix_now() -> i64 {
@@ -899,7 +990,9 @@ async fn run_sender(
     // IDs cycle through 1..=1023 and the server answers in order, so a window below 1023
     // never reuses an ID that is still waiting for its reply.
     let window = window.clamp(1, 1000);
-    let Client { stream, mut buf, .. } = client;
+    let Client {
+        stream, mut buf, ..
+    } = client;
     let (mut rd, wr) = stream.into_split();
     let slots = Arc::new(Slots::new());
     let (credit_tx, credit_rx) = mpsc::unbounded_channel::<()>();
@@ -929,7 +1022,10 @@ async fn run_sender(
         };
         if p.id == 0 {
             if p.action == Action::Err {
-                report.failure = Some(format!("server closed the connection with {}", err_name(&p)));
+                report.failure = Some(format!(
+                    "server closed the connection with {}",
+                    err_name(&p)
+                ));
                 break;
             }
             continue;
@@ -947,7 +1043,12 @@ async fn run_sender(
                 report.ok_seqs.entry(r).or_default().push(seq);
             }
             Action::Err => *report.errors.entry(err_name(&p)).or_insert(0) += 1,
-            other => *report.errors.entry(format!("unexpected {other}")).or_insert(0) += 1,
+            other => {
+                *report
+                    .errors
+                    .entry(format!("unexpected {other}"))
+                    .or_insert(0) += 1
+            }
         }
         let _ = credit_tx.send(());
     }
@@ -1050,6 +1151,8 @@ struct ReceiverReport {
     first: Option<Instant>,
     last: Option<Instant>,
     failure: Option<String>,
+    /// Arrival time of every message (catch-up only).
+    arrivals: Option<Vec<Instant>>,
 }
 
 impl ReceiverReport {
@@ -1065,6 +1168,9 @@ impl ReceiverReport {
         let now = Instant::now();
         self.first.get_or_insert(now);
         self.last = Some(now);
+        if let Some(a) = &mut self.arrivals {
+            a.push(now);
+        }
         self.received += 1;
         self.lat.push_ns(now_ns().saturating_sub(sent));
         self.seqs.entry(sender).or_default().push(seq);
@@ -1073,18 +1179,24 @@ impl ReceiverReport {
 
 /// Reads live RECIVs until `expected` arrived, or the senders are done and nothing came for
 /// [`RECEIVE_GRACE`].
-async fn run_live_receiver(client: Client, expected: usize, senders_done: Arc<tokio::sync::Notify>) -> ReceiverReport {
-    let Client { stream, mut buf, .. } = client;
+async fn run_live_receiver(
+    client: Client,
+    expected: usize,
+    mut senders_done: tokio::sync::watch::Receiver<bool>,
+) -> ReceiverReport {
+    let Client {
+        stream, mut buf, ..
+    } = client;
     let (mut rd, _wr) = stream.into_split();
     let mut report = ReceiverReport::default();
-    let mut done = false;
+    let mut done = *senders_done.borrow();
     let mut quiet_since = Instant::now();
     while report.received < expected {
         let wait = if done { RECEIVE_GRACE } else { OP_TIMEOUT };
         let read = async {
             tokio::select! {
                 r = read_packet(&mut rd, &mut buf) => Some(r),
-                () = senders_done.notified(), if !done => None,
+                _ = senders_done.changed(), if !done => None,
             }
         };
         match tokio::time::timeout(wait, read).await {
@@ -1098,7 +1210,10 @@ async fn run_live_receiver(client: Client, expected: usize, senders_done: Arc<to
                     quiet_since = Instant::now();
                 }
                 Action::Err if p.id == 0 => {
-                    report.failure = Some(format!("server closed the connection with {}", err_name(&p)));
+                    report.failure = Some(format!(
+                        "server closed the connection with {}",
+                        err_name(&p)
+                    ));
                     break;
                 }
                 _ => {}
@@ -1109,7 +1224,10 @@ async fn run_live_receiver(client: Client, expected: usize, senders_done: Arc<to
             }
             Err(_) => {
                 if !done {
-                    report.failure = Some(format!("nothing received for {} s", quiet_since.elapsed().as_secs()));
+                    report.failure = Some(format!(
+                        "nothing received for {} s",
+                        quiet_since.elapsed().as_secs()
+                    ));
                 }
                 break;
             }
@@ -1121,7 +1239,10 @@ async fn run_live_receiver(client: Client, expected: usize, senders_done: Arc<to
 /// Sends RECIV and reads the catch-up (`expected` messages), then checks that a second RECIV
 /// finds nothing left.
 async fn run_catch_up(mut client: Client, expected: usize) -> (ReceiverReport, Duration, String) {
-    let mut report = ReceiverReport::default();
+    let mut report = ReceiverReport {
+        arrivals: Some(Vec::with_capacity(expected)),
+        ..ReceiverReport::default()
+    };
     let start = Instant::now();
     let mut elapsed = Duration::ZERO;
     let id = bump(&mut client.next_id);
@@ -1131,14 +1252,22 @@ async fn run_catch_up(mut client: Client, expected: usize) -> (ReceiverReport, D
     }
     let mut replied = false;
     while report.received < expected || !replied {
-        let p = match tokio::time::timeout(RECEIVE_GRACE, read_packet(&mut client.stream, &mut client.buf)).await {
+        let p = match tokio::time::timeout(
+            RECEIVE_GRACE,
+            read_packet(&mut client.stream, &mut client.buf),
+        )
+        .await
+        {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
                 report.failure = Some(format!("{e:#}"));
                 break;
             }
             Err(_) => {
-                report.failure = Some(format!("stalled after {} of {expected} messages", report.received));
+                report.failure = Some(format!(
+                    "stalled after {} of {expected} messages",
+                    report.received
+                ));
                 break;
             }
         };
@@ -1156,7 +1285,10 @@ async fn run_catch_up(mut client: Client, expected: usize) -> (ReceiverReport, D
                 }
             }
             Action::Err if p.id == 0 => {
-                report.failure = Some(format!("server closed the connection with {}", err_name(&p)));
+                report.failure = Some(format!(
+                    "server closed the connection with {}",
+                    err_name(&p)
+                ));
                 break;
             }
             _ => {}
@@ -1180,7 +1312,10 @@ fn describe_map(map: &BTreeMap<String, usize>) -> String {
     if map.is_empty() {
         return "none".into();
     }
-    map.iter().map(|(k, v)| format!("{v} × {k}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .map(|(k, v)| format!("{v} × {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Compares what a receiver got from one sender with what that sender had confirmed.
@@ -1222,7 +1357,13 @@ impl Check {
 // ---------------------------------------------------------------------------------------------
 // online
 
-async fn online(ctx: &Ctx, pairs: usize, window: usize, messages: usize, size: usize) -> Result<()> {
+async fn online(
+    ctx: &Ctx,
+    pairs: usize,
+    window: usize,
+    messages: usize,
+    size: usize,
+) -> Result<()> {
     let pairs = pairs.max(1);
     let keys = load_keys(&ctx.key_cache, 2 * pairs)?;
     wait_for_server(ctx.addr).await?;
@@ -1230,12 +1371,14 @@ async fn online(ctx: &Ctx, pairs: usize, window: usize, messages: usize, size: u
     let receivers = logged_in_clients(ctx, &keys, pairs, pairs, true).await?;
     let per = (messages / pairs).max(1);
     let total = per * pairs;
-    println!("online: {pairs} pairs, window {window}, {per} messages per sender ({total} in all), {size}-byte ciphertexts");
+    println!(
+        "online: {pairs} pairs, window {window}, {per} messages per sender ({total} in all), {size}-byte ciphertexts"
+    );
     let template = Arc::new(body_template(size));
-    let done = Arc::new(tokio::sync::Notify::new());
+    let (done, done_rx) = tokio::sync::watch::channel(false);
     let receiver_tasks: Vec<_> = receivers
         .into_iter()
-        .map(|c| tokio::spawn(run_live_receiver(c, per, done.clone())))
+        .map(|c| tokio::spawn(run_live_receiver(c, per, done_rx.clone())))
         .collect();
     let before = ctx.meter.snapshot();
     let start = Instant::now();
@@ -1261,7 +1404,7 @@ async fn online(ctx: &Ctx, pairs: usize, window: usize, messages: usize, size: u
         }));
     }
     let phase = ctx.meter.since(&before);
-    done.notify_waiters();
+    let _ = done.send(true);
     let mut receiver_reports = Vec::new();
     for t in receiver_tasks {
         receiver_reports.push(t.await.unwrap_or_else(|e| ReceiverReport {
@@ -1295,7 +1438,11 @@ async fn online(ctx: &Ctx, pairs: usize, window: usize, messages: usize, size: u
         received += r.received;
         malformed += r.malformed;
         reciv.extend(std::mem::take(&mut r.lat));
-        let confirmed = sender_reports[i].ok_seqs.get(&0).cloned().unwrap_or_default();
+        let confirmed = sender_reports[i]
+            .ok_seqs
+            .get(&0)
+            .cloned()
+            .unwrap_or_default();
         let got = r.seqs.get(&(i as u64)).cloned().unwrap_or_default();
         check.add(&confirmed, &got);
         if r.seqs.keys().any(|&s| s != i as u64) {
@@ -1307,12 +1454,12 @@ async fn online(ctx: &Ctx, pairs: usize, window: usize, messages: usize, size: u
     }
     let secs = (last_ok - start).as_secs_f64();
     let rate = ok as f64 / secs;
-    println!("MSG→OK: {ok} OK in {secs:.3} s = {rate:.0} msgs/s; ERR replies: {}", describe_map(&errors));
-    println!("MSG→OK latency: {}", msg_to_ok.summary());
     println!(
-        "MSG→RECIV latency (live): {}",
-        reciv.summary()
+        "MSG→OK: {ok} OK in {secs:.3} s = {rate:.0} msgs/s; ERR replies: {}",
+        describe_map(&errors)
     );
+    println!("MSG→OK latency: {}", msg_to_ok.summary());
+    println!("MSG→RECIV latency (live): {}", reciv.summary());
     println!(
         "received live: {received}/{ok} (not live = stored for catch-up: {}); order/exactly-once: {} {check:?}; malformed bodies: {malformed}",
         ok.saturating_sub(received),
@@ -1367,7 +1514,16 @@ async fn offline(
     let tasks: Vec<_> = sender_clients
         .into_iter()
         .enumerate()
-        .map(|(i, c)| tokio::spawn(run_sender(c, i, targets.clone(), per, window, template.clone())))
+        .map(|(i, c)| {
+            tokio::spawn(run_sender(
+                c,
+                i,
+                targets.clone(),
+                per,
+                window,
+                template.clone(),
+            ))
+        })
         .collect();
     let mut reports = Vec::new();
     for t in tasks {
@@ -1395,18 +1551,32 @@ async fn offline(
     }
     let secs = (last_ok - start).as_secs_f64();
     let rate = ok as f64 / secs;
-    println!("stored: {ok} OK in {secs:.3} s = {rate:.0} msgs/s; ERR replies: {}", describe_map(&errors));
+    println!(
+        "stored: {ok} OK in {secs:.3} s = {rate:.0} msgs/s; ERR replies: {}",
+        describe_map(&errors)
+    );
     println!("MSG→OK latency: {}", msg_to_ok.summary());
     if let Some(per_op) = phase.per_op(ok) {
-        println!("server CPU per 1,000 stored messages: {:.1} ms", per_op * 1000.0);
+        println!(
+            "server CPU per 1,000 stored messages: {:.1} ms",
+            per_op * 1000.0
+        );
     }
     if let Some(db) = phase.db_cpu_ms {
-        println!("database CPU per 1,000 stored messages: {:.1} ms", db * 1000.0 / ok.max(1) as f64);
+        println!(
+            "database CPU per 1,000 stored messages: {:.1} ms",
+            db * 1000.0 / ok.max(1) as f64
+        );
     }
 
     // Catch-up.
     let expected: Vec<usize> = (0..receivers)
-        .map(|r| reports.iter().map(|s| s.ok_seqs.get(&r).map_or(0, Vec::len)).sum())
+        .map(|r| {
+            reports
+                .iter()
+                .map(|s| s.ok_seqs.get(&r).map_or(0, Vec::len))
+                .sum()
+        })
         .collect();
     let mut clients = Vec::new();
     for r in 0..receivers {
@@ -1415,6 +1585,7 @@ async fn offline(
         clients.push(c);
     }
     let before = ctx.meter.snapshot();
+    let catch_up_start = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
         .zip(expected.iter().copied())
@@ -1444,7 +1615,39 @@ async fn offline(
             expected[r],
             elapsed.as_secs_f64(),
             report.received as f64 / elapsed.as_secs_f64().max(1e-9),
-            report.failure.as_deref().map(|f| format!("; failure: {f}")).unwrap_or_default()
+            report
+                .failure
+                .as_deref()
+                .map(|f| format!("; failure: {f}"))
+                .unwrap_or_default()
+        );
+    }
+    // Where the catch-up time goes, as seen by the client: time to the first RECIV and the
+    // longest pauses between consecutive RECIVs (server-side database round trips).
+    for (r, (report, _, _)) in results.iter().enumerate() {
+        let Some(arrivals) = &report.arrivals else {
+            continue;
+        };
+        let Some(first) = arrivals.first() else {
+            continue;
+        };
+        let mut gaps: Vec<(Duration, usize)> = arrivals
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (w[1] - w[0], i + 1))
+            .collect();
+        gaps.sort_unstable_by(|a, b| b.cmp(a));
+        let top: Vec<String> = gaps
+            .iter()
+            .take(6)
+            .map(|(d, i)| format!("{:.1} ms before #{i}", d.as_secs_f64() * 1000.0))
+            .collect();
+        let streaming: Duration = gaps.iter().skip(6).map(|(d, _)| *d).sum();
+        println!(
+            "receiver {r} timeline: first RECIV {:.1} ms after the request; longest pauses: {}; all other gaps together: {:.1} ms",
+            (*first - catch_up_start).as_secs_f64() * 1000.0,
+            top.join(", "),
+            streaming.as_secs_f64() * 1000.0
         );
     }
     println!(
@@ -1453,7 +1656,10 @@ async fn offline(
     );
     if let Some(c) = phase.server_cpu_ms {
         let n: usize = expected.iter().sum();
-        println!("server CPU per 1,000 caught-up messages: {:.1} ms", c * 1000.0 / n.max(1) as f64);
+        println!(
+            "server CPU per 1,000 caught-up messages: {:.1} ms",
+            c * 1000.0 / n.max(1) as f64
+        );
     }
     println!(
         "RESULT offline msgs={ok} rate={rate:.0} catchup_s={:.3} check={} errors={}",
@@ -1467,7 +1673,7 @@ async fn offline(
 // ---------------------------------------------------------------------------------------------
 // reg
 
-async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize) -> Result<()> {
+async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize, conflict: bool) -> Result<()> {
     let concurrent = concurrent.max(1);
     let keys = load_keys(&ctx.key_cache, concurrent * rounds)?;
     wait_for_server(ctx.addr).await?;
@@ -1486,10 +1692,15 @@ async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize) -> Result<()> {
                 let k = round * concurrent + i;
                 let key = keys[k].clone();
                 let barrier = barrier.clone();
+                let name = if conflict {
+                    Bytes::from(format!("same{round}"))
+                } else {
+                    user_name(k)
+                };
                 tokio::spawn(async move {
                     barrier.wait().await;
                     let start = Instant::now();
-                    let r = c.register(&user_name(k), &key).await;
+                    let r = c.register(&name, &key).await;
                     (r, start.elapsed())
                 })
             })
@@ -1511,9 +1722,24 @@ async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize) -> Result<()> {
         }
     }
     let ok = outcomes.get("OK").copied().unwrap_or(0);
+    let exists = outcomes.get("ERR_EXISTS").copied().unwrap_or(0);
     let total = concurrent * rounds;
-    println!("reg: {rounds} round(s) of {concurrent} concurrent REGs: {}", describe_map(&outcomes));
+    // With --conflict the correct outcome is one OK per round and ERR_EXISTS for the rest.
+    let errors = if conflict {
+        (total - ok - exists) + ok.abs_diff(rounds)
+    } else {
+        total - ok
+    };
+    let mode = if conflict {
+        " (one name per round)"
+    } else {
+        ""
+    };
+    println!(
+        "reg: {rounds} round(s) of {concurrent} concurrent REGs{mode}: {}",
+        describe_map(&outcomes)
+    );
     println!("REG→reply latency: {}", lat.summary());
-    println!("RESULT reg total={total} ok={ok} errors={}", total - ok);
+    println!("RESULT reg total={total} ok={ok} exists={exists} errors={errors}");
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gochat_proto::wire::Response;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -160,13 +160,13 @@ impl Server {
         let mut plain_addr = None;
         let mut tls_addr = None;
         if let Some(addr) = shared.config.listen {
-            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             plain_addr = listener.local_addr().ok();
             tracing::info!(addr = ?plain_addr, "listening (plain TCP)");
             tasks.spawn(accept_loop(listener, None, shared.clone(), limit.clone(), per_ip.clone()));
         }
         if let (Some(addr), Some(acceptor)) = (shared.config.tls_listen, tls) {
-            let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             tls_addr = listener.local_addr().ok();
             tracing::info!(addr = ?tls_addr, "listening (TLS)");
             tasks.spawn(accept_loop(listener, Some(acceptor), shared.clone(), limit, per_ip));
@@ -212,6 +212,17 @@ impl Server {
         drop(self.shared);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.sink_task).await;
     }
+}
+
+/// Pending connections the kernel may hold for us: a burst of connects must not overflow
+/// the accept queue (the default of 128 drops SYNs under load).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn accept_loop(

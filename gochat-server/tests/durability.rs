@@ -142,7 +142,7 @@ impl Tally {
 /// Logs bob in again on a new connection and collects the stored messages.
 async fn catch_up(s: &TestServer, tally: &mut Tally) -> Client {
     let mut bob = s.connect().await;
-    bob.login("bob", key(BOB)).await;
+    bob.login_when_free("bob", key(BOB)).await;
     let reply = bob.call(Request::Reciv).await;
     if reply.action == Action::Ok {
         let stored = bob.drain_events().await;
@@ -238,7 +238,6 @@ async fn stalled_reader_resumes(backend: Backend) {
     let acknowledged = sender.acknowledged().await;
     let live_count = tally.seen.values().sum::<usize>();
     drop(bob);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let _bob = catch_up(&s, &mut tally).await;
     eprintln!(
         "{backend:?}: {} acknowledged, {live_count} live, {} after catch-up",

@@ -599,6 +599,11 @@ async fn hook_subscriptions_and_events(backend: Backend) {
     other.err(login_req("alice"), ErrorCode::DupSess).await;
     alice.expect_no_events().await;
 
+    // A user leaving is not told about itself.
+    alice.ok(Request::Logout).await;
+    alice.expect_no_events().await;
+    alice.login("alice", key(ALICE)).await;
+    alice.ok(Request::Sub(Hook::All)).await;
     // After UNSUB ALL, nothing more arrives.
     alice.ok(Request::Unsub(Hook::All)).await;
     bob.ok(Request::Logout).await;
@@ -870,6 +875,12 @@ async fn scheduled_shutdown_takes_place(backend: Backend) {
         assert_eq!(last[0].args[0], stamp);
         let end = last.last().expect("packets before the close");
         assert_err(end, ErrorCode::Discn, "the last packet");
+        // The server repeats SHTDWN (stamp = now) as it stops.
+        assert!(
+            last[1..last.len() - 1]
+                .iter()
+                .all(|p| p.action == Action::Shtdwn)
+        );
     }
     let last = anonymous.closed().await;
     assert_eq!(last.len(), 1, "{last:?}");
@@ -1034,6 +1045,8 @@ async fn token_login_over_tls(backend: Backend) {
     // A plain-TCP challenge login earns no token.
     let bob_answer = plain.login("bob", key(BOB)).await;
     plain.ok(Request::Logout).await;
+    observer.expect_hook(Hook::NewLogin, &[b"bob", &[0]]).await;
+    observer.expect_hook(Hook::NewLogout, &[b"bob"]).await;
     a.err(token_login("bob", &bob_answer), ErrorCode::NotFound)
         .await;
     a.err(token_login("nobody", b"x"), ErrorCode::NotFound)
@@ -1042,8 +1055,12 @@ async fn token_login_over_tls(backend: Backend) {
     // A kick discards the token.
     let mut fresh = s.connect_tls().await;
     let token = fresh.login("alice", key(ALICE)).await;
+    observer
+        .expect_hook(Hook::NewLogin, &[b"alice", &[0]])
+        .await;
     observer.ok(kick("alice")).await;
     let _ = fresh.closed().await;
+    observer.expect_hook(Hook::NewLogout, &[b"alice"]).await;
     a.err(token_login("alice", &token), ErrorCode::NotFound)
         .await;
     s.stop().await;

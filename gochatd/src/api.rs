@@ -40,7 +40,7 @@ fn profile_view(s: &ServerRow) -> ServerProfile {
         host: s.host.clone(),
         port: u32::from(s.port),
         tls: s.tls,
-        verify: s.verify,
+        skip_verify: !s.verify,
         ca_file: s.ca_file.clone().unwrap_or_default(),
         is_default: s.is_default,
     }
@@ -57,7 +57,7 @@ fn profile_row(p: &ServerProfile) -> std::result::Result<ServerRow, ApiError> {
         host: p.host.clone(),
         port: u16::try_from(port).map_err(|_| ApiError::Invalid(format!("port {port} is out of range")))?,
         tls: p.tls,
-        verify: p.verify,
+        verify: !p.skip_verify,
         ca_file: (!p.ca_file.is_empty()).then(|| p.ca_file.clone()),
         is_default: p.is_default,
     })
@@ -214,8 +214,6 @@ impl DaemonApi for ApiService {
             Response::Users { list } => vec![list],
             other => return Err(Status::internal(format!("unexpected reply {}", other.action()))),
         };
-        // Long lists may continue in further arguments; Response keeps the first, so ask the
-        // raw packet path only when needed in a future version.
         let mut users = Vec::new();
         for list in packet_args {
             for (name, level) in wire::parse_user_list(&list) {
@@ -424,6 +422,8 @@ impl DaemonApi for ApiService {
     async fn subscribe(&self, r: Rpc<SubscribeRequest>) -> Result<Self::SubscribeStream> {
         let rx = self.daemon.events.subscribe(r.get_ref().since);
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        // Streams end when the daemon stops, so open subscriptions never hold up shutdown.
+        let stream = futures::StreamExt::take_until(stream, self.daemon.shutdown.clone().cancelled_owned());
         let stream = futures::StreamExt::map(stream, Ok);
         ok(Box::pin(stream) as Self::SubscribeStream)
     }

@@ -18,6 +18,8 @@ use crate::keys::{SealedKey, seal, unseal};
 use crate::link::{self, LinkContext, LinkHandle, transport};
 use crate::store::{AccountRow, MessageRow, MessageState, NewMessage, ServerRow, Store};
 
+/// How long a `passphrase_command` may run.
+const PASSPHRASE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long Login waits for the link to come online.
 const LOGIN_WAIT: Duration = Duration::from_secs(30);
 
@@ -65,13 +67,21 @@ impl Daemon {
         };
         let passphrase = match (&self.config.passphrase_command, account.key_encrypted) {
             (_, false) => None,
-            (Some(cmd), true) => match crate::keys::passphrase_from_command(cmd) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    tracing::warn!(account = %account.username, error = %e, "passphrase_command failed");
-                    return None;
+            (Some(cmd), true) => {
+                let cmd = cmd.clone();
+                let run = tokio::task::spawn_blocking(move || crate::keys::passphrase_from_command(&cmd));
+                match tokio::time::timeout(PASSPHRASE_COMMAND_TIMEOUT, run).await {
+                    Ok(Ok(Ok(p))) => Some(p),
+                    Ok(Ok(Err(e))) => {
+                        tracing::warn!(account = %account.username, error = %e, "passphrase_command failed");
+                        return None;
+                    }
+                    _ => {
+                        tracing::warn!(account = %account.username, "passphrase_command did not finish in time");
+                        return None;
+                    }
                 }
-            },
+            }
             (None, true) => return None,
         };
         let result = tokio::task::spawn_blocking(move || unseal(&sealed, passphrase.as_deref().map(String::as_str))).await;
@@ -246,7 +256,7 @@ impl Daemon {
             .map_err(|e| ApiError::Offline(e.to_string()))?;
         let (client, mut unsolicited) = link::Client::start(stream, Duration::from_secs(15));
         match tokio::time::timeout(Duration::from_secs(10), unsolicited.recv()).await {
-            Ok(Some(Ok(_hello))) => {}
+            Ok(Some(Ok(hello))) if hello.action == gochat_proto::wire::Action::Hello => {}
             _ => return Err(ApiError::Offline(format!("no HELLO from {}:{}", server.host, server.port))),
         }
         let request = Request::Reg {

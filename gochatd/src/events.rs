@@ -18,6 +18,8 @@ const LIVE_CAPACITY: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct EventBus {
     store: Store,
+    /// Serialises store-then-broadcast so live events go out in id order.
+    order: std::sync::Arc<tokio::sync::Mutex<()>>,
     live: broadcast::Sender<Event>,
     instance_id: String,
 }
@@ -35,6 +37,7 @@ impl EventBus {
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         EventBus {
             store,
+            order: std::sync::Arc::default(),
             live,
             instance_id,
         }
@@ -53,12 +56,14 @@ impl EventBus {
             instance_id: self.instance_id.clone(),
             kind: Some(kind),
         };
+        let _ordered = self.order.lock().await;
         let id = self.store.append_event(&event.encode_to_vec()).await?;
         event.id = id;
+        let _ = self.live.send(event);
+        drop(_ordered);
         if id % 1000 == 0 {
             let _ = self.store.prune_events(KEEP_EVENTS).await;
         }
-        let _ = self.live.send(event);
         Ok(id)
     }
 
@@ -82,11 +87,13 @@ impl EventBus {
         let store = self.store.clone();
         let instance_id = self.instance_id.clone();
         tokio::spawn(async move {
-            let mut last = since;
+            let newest = store.last_event_id().await.unwrap_or(0);
+            // A `since` from another database (beyond our newest) resumes from our newest.
+            let mut last = since.min(newest);
             if since > 0 {
-                if let Ok(Some(first)) = store.first_event_id().await
-                    && first > since + 1
-                {
+                let pruned = matches!(store.first_event_id().await, Ok(Some(first)) if first > last + 1);
+                if pruned || since > newest {
+                    let first = store.first_event_id().await.ok().flatten().unwrap_or(newest + 1);
                     let gap = Event {
                         id: 0,
                         time: now_ms(),
@@ -133,19 +140,20 @@ impl EventBus {
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Catch up from the log, then continue live.
-                        match store.events_after(last, 10_000).await {
-                            Ok(batch) => {
-                                for (id, payload) in batch {
-                                    last = id;
-                                    if let Ok(mut event) = Event::decode(payload.as_slice()) {
-                                        event.id = id;
-                                        if tx.send(event).await.is_err() {
-                                            return;
-                                        }
+                        loop {
+                            let Ok(batch) = store.events_after(last, 1000).await else { return };
+                            if batch.is_empty() {
+                                break;
+                            }
+                            for (id, payload) in batch {
+                                last = id;
+                                if let Ok(mut event) = Event::decode(payload.as_slice()) {
+                                    event.id = id;
+                                    if tx.send(event).await.is_err() {
+                                        return;
                                     }
                                 }
                             }
-                            Err(_) => return,
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => return,

@@ -77,7 +77,13 @@ pub async fn bind(path: &Path) -> Result<BoundSocket, SocketError> {
             .map_err(io_err(format!("cannot create {}", dir.display())))?;
     }
     let meta = std::fs::metadata(dir).map_err(io_err(format!("cannot inspect {}", dir.display())))?;
-    if meta.uid() == my_uid() && meta.mode() & 0o077 != 0 {
+    if meta.uid() != my_uid() {
+        return Err(SocketError::Io {
+            context: format!("{} belongs to another user", dir.display()),
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(io_err(format!("cannot make {} private", dir.display())))?;
     }

@@ -217,7 +217,7 @@ async fn tls_with_pinned_ca() {
             host: "localhost".into(),
             port: u32::from(server.addr.port()),
             tls: true,
-            verify: true,
+            skip_verify: false,
             ca_file: cert_path.display().to_string(),
             is_default: true,
         })
@@ -237,7 +237,6 @@ async fn tls_with_pinned_ca() {
             host: "localhost".into(),
             port: u32::from(server.addr.port()),
             tls: true,
-            verify: true,
             ..Default::default()
         })
         .await

@@ -410,18 +410,30 @@ fn malformed_requests_map_to_the_go_servers_error_codes() {
 /// same packets, in order (the RECIV-before-OK and OK-before-RECIV orders included).
 #[test]
 fn transcript_streams_decode_through_the_codec() {
-    let mut streams: BTreeMap<(String, bool), (Vec<u8>, Vec<Vec<u8>>, bool)> = BTreeMap::new();
+    /// One direction of one connection.
+    #[derive(Default)]
+    struct Stream {
+        bytes: Vec<u8>,
+        packets: Vec<Vec<u8>>,
+        has_bad: bool,
+    }
+    let mut streams: BTreeMap<(String, bool), Stream> = BTreeMap::new();
     for v in transcript() {
         let dir = direction(v);
         let key = (str_of(v, "conn").to_owned(), dir == Direction::ToServer);
         let entry = streams.entry(key).or_default();
         let bytes = unhex(&v["hex"]);
-        entry.0.extend_from_slice(&bytes);
-        entry.1.push(bytes);
-        entry.2 |= !matches!(expectation(v), Expect::Valid | Expect::Command(_));
+        entry.bytes.extend_from_slice(&bytes);
+        entry.packets.push(bytes);
+        entry.has_bad |= !matches!(expectation(v), Expect::Valid | Expect::Command(_));
     }
     let mut decoded_streams = 0;
-    for ((conn, to_server), (stream, packets, has_bad)) in streams {
+    for ((conn, to_server), s) in streams {
+        let Stream {
+            bytes: stream,
+            packets,
+            has_bad,
+        } = s;
         let mut codec = if to_server {
             GochatCodec::server()
         } else {

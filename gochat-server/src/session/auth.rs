@@ -135,8 +135,10 @@ impl Session {
     }
 
     pub(super) async fn verify(&mut self, id: u16, username: Bytes, answer: &Bytes) {
-        // The gate loads the user first, as the deployed server does.
-        if let Err(code) = self.load_user(&username).await {
+        // The deployed server loads the user first; with a matching pending login we already
+        // hold that record and key, so only a stray VERIF goes to the database.
+        let matches_pending = self.pending.as_ref().is_some_and(|p| p.username == username);
+        if !matches_pending && let Err(code) = self.load_user(&username).await {
             return self.err(id, code).await;
         }
         let timeout = std::time::Duration::from_secs(self.shared.config.login_timeout_secs);

@@ -13,7 +13,7 @@ use crate::store::NewMessage;
 /// How long an online delivery may take before the message is stored instead.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Stored messages fetched per round of catch-up.
-const CATCH_UP_BATCH: u32 = 2000;
+const CATCH_UP_BATCH: u32 = 10_000;
 
 impl Session {
     pub(super) async fn message(

@@ -55,7 +55,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let mut pool = SqlitePoolOptions::new();
+        let mut pool = SqlitePoolOptions::new().test_before_acquire(false);
         if memory {
             // Every connection would get its own empty database: keep exactly one, forever.
             options = options.in_memory(true);
@@ -97,8 +97,8 @@ fn parse_url(url: &str) -> Result<PathBuf, StoreError> {
 /// the file never exists with looser permissions. SQLite gives the `-wal` and `-shm` files
 /// the mode of the database file.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.exists() {
             DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -108,7 +108,6 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
                     source,
                 })?;
         }
-    }
     match OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -117,15 +116,14 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
     {
         Ok(_) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o077 != 0 {
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0 {
                     tracing::warn!(
                         path = %path.display(),
                         mode = format_args!("{:o}", meta.permissions().mode() & 0o777),
                         "database file is accessible by group or others"
                     );
                 }
-            }
         }
         Err(source) => {
             return Err(StoreError::Io {

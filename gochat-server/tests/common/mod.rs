@@ -651,6 +651,24 @@ impl Client {
         key.decrypt(&reply.args[0]).expect("challenge decrypts")
     }
 
+    /// Full challenge login, retried while the name is still online elsewhere (a previous
+    /// session of the same user that is being torn down).
+    pub async fn login_when_free(&mut self, name: &str, key: &PrivateKey) {
+        for _ in 0..100 {
+            let id = self.send(login_req(name)).await;
+            let reply = self.reply(id).await;
+            if reply.action == Action::Err && reply.info == ErrorCode::DupSess.code() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            assert_eq!(reply.action, Action::Verif, "LOGIN {name}: {reply:?}");
+            let answer = key.decrypt(&reply.args[0]).expect("challenge decrypts");
+            self.ok(Self::verif(name, &answer)).await;
+            return;
+        }
+        panic!("{name} stayed online");
+    }
+
     /// `VERIF name answer`.
     pub fn verif(name: &str, answer: &[u8]) -> Request {
         Request::Verif {

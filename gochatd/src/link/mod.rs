@@ -595,6 +595,9 @@ impl Actor {
 
 fn login_refused(code: Option<ErrorCode>) -> LoginError {
     match code {
+        Some(ErrorCode::DupSess) => LoginError::Fatal(
+            "this account is already logged in elsewhere (log out there, then log in again)".into(),
+        ),
         Some(ErrorCode::NotFound | ErrorCode::Dereg | ErrorCode::Handshake | ErrorCode::Login | ErrorCode::Corrupted) => {
             LoginError::Fatal(format!("login refused: {}", describe(code)))
         }

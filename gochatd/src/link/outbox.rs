@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gochat_proto::crypto::EncryptingKey;
+use gochat_proto::crypto::{EncryptingKey, split_text};
 use gochat_proto::ipc::event;
 use gochat_proto::wire::{ErrorCode, PublicKey, Request, Response, encode_stamp};
 use tokio::sync::Notify;
@@ -12,6 +12,9 @@ use tokio::sync::Notify;
 use super::contacts::{KeyCheck, fetch_key};
 use super::{CallError, Client, LinkContext, LinkError, describe};
 use crate::store::{MessageRow, MessageState};
+
+/// Pause before retrying after a request timed out.
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs until aborted: on every notification, sends whatever is queued.
 pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
@@ -28,13 +31,21 @@ pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
             if queued.is_empty() {
                 break;
             }
+            let mut stalled = false;
             for message in queued {
                 match send_one(&ctx, &client, &message).await {
                     Ok(()) => finish(&ctx, &message, MessageState::Sent, None).await,
                     Err(Outcome::Failed(why)) => finish(&ctx, &message, MessageState::Failed, Some(&why)).await,
-                    // Connection trouble: leave it queued; the link reconnects and retries.
-                    Err(Outcome::Retry) => return,
+                    // Connection trouble: leave it (and the rest) queued and try again soon;
+                    // if the link is really gone, it stops this task and retries after login.
+                    Err(Outcome::Retry) => {
+                        stalled = true;
+                        break;
+                    }
                 }
+            }
+            if stalled {
+                tokio::time::sleep(RETRY_DELAY).await;
             }
         }
     }
@@ -88,19 +99,33 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
     let key = PublicKey::parse(pem.as_bytes())
         .map_err(|e| Outcome::Failed(format!("pinned key of {} is unusable: {e}", message.peer)))?;
     let text = message.text.clone();
-    let ciphertext = tokio::task::spawn_blocking(move || EncryptingKey::new(&key).and_then(|k| k.encrypt(text.as_bytes())))
-        .await
-        .map_err(|e| Outcome::Failed(e.to_string()))?
-        .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
-    let request = Request::Msg {
-        to: Bytes::copy_from_slice(message.peer.as_bytes()),
-        stamp: encode_stamp(message.stamp).into(),
-        ciphertext: ciphertext.into(),
-    };
-    match client.call(&request).await {
+    // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
+    let ciphertexts = tokio::task::spawn_blocking(move || {
+        let key = EncryptingKey::new(&key)?;
+        split_text(&text, key.max_plaintext())
+            .into_iter()
+            .map(|piece| key.encrypt(piece.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| Outcome::Failed(e.to_string()))?
+    .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
+    for ciphertext in ciphertexts {
+        let request = Request::Msg {
+            to: Bytes::copy_from_slice(message.peer.as_bytes()),
+            stamp: encode_stamp(message.stamp).into(),
+            ciphertext: ciphertext.into(),
+        };
+        deliver(client, &request, &message.peer).await?;
+    }
+    Ok(())
+}
+
+async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), Outcome> {
+    match client.call(request).await {
         Ok(Response::Ok) => Ok(()),
-        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!("no user called {} on this server", message.peer))),
-        Ok(Response::Err(Some(ErrorCode::Dereg))) => Err(Outcome::Failed(format!("{} has deregistered", message.peer))),
+        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!("no user called {peer} on this server"))),
+        Ok(Response::Err(Some(ErrorCode::Dereg))) => Err(Outcome::Failed(format!("{peer} has deregistered"))),
         Ok(Response::Err(code)) => Err(Outcome::Failed(format!("server refused: {}", describe(code)))),
         Ok(other) => Err(Outcome::Failed(format!("unexpected reply {}", other.action()))),
         Err(e) => Err(link_outcome(LinkError::Call(e))),

@@ -104,8 +104,8 @@ impl Store {
 /// the file never exists with looser permissions. SQLite gives the `-wal` and `-shm` files
 /// the mode of the database file.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.exists() {
             DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -115,7 +115,6 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
             std::fs::set_permissions(parent, Permissions::from_mode(0o700))
                 .map_err(|e| with_context(e, "setting the mode of", parent))?;
         }
-    }
     match OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -188,8 +188,7 @@ impl Packet {
 /// check of its neighbour is cheaper still for short arguments but degrades on LF-rich text
 /// such as user lists, or CR-rich input.)
 fn find_crlf(hay: &[u8]) -> Option<usize> {
-    static FINDER: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(CRLF));
+    static FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(CRLF));
     FINDER.find(hay)
 }
 
@@ -206,7 +205,7 @@ fn split_args<'r>(
         return Ok(&ranges[..0]);
     }
     let mut start = 0;
-    for index in 0..count - 1 {
+    for (index, range) in ranges[..count - 1].iter_mut().enumerate() {
         let Some(at) = find_crlf(&payload[start..]) else {
             return Err(FrameError::MissingArgs {
                 announced: count as u8,
@@ -216,7 +215,7 @@ fn split_args<'r>(
         if at > MAX_ARG_LEN {
             return Err(FrameError::ArgTooLong { index, len: at });
         }
-        ranges[index] = (start, start + at);
+        *range = (start, start + at);
         start += at + CRLF.len();
     }
     let rest = &payload[start..];
@@ -242,6 +241,7 @@ fn split_args<'r>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
