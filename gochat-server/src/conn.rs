@@ -5,7 +5,8 @@ use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
@@ -69,8 +70,50 @@ struct ConnShared {
     id: ConnId,
     ip: IpAddr,
     secure: bool,
-    tx: mpsc::Sender<Outbound>,
+    queue: Queue,
     closed: CancellationToken,
+}
+
+/// The bounded outbound queue. Unlike a channel it allocates nothing while empty, which
+/// keeps idle connections small.
+#[derive(Debug)]
+struct Queue {
+    items: std::sync::Mutex<VecDeque<Outbound>>,
+    capacity: usize,
+    /// Wakes the writer when items arrive.
+    writer: Notify,
+    /// Wakes a sender waiting for room.
+    space: Notify,
+    /// Set once the writer has stopped: nothing queued from then on is ever written.
+    stopped: AtomicBool,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends `item`, or gives it back with the reason it cannot be queued.
+    fn push(&self, item: Outbound) -> Result<(), (SendError, Outbound)> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err((SendError::Closed, item));
+        }
+        let mut items = self.lock();
+        if items.len() >= self.capacity {
+            return Err((SendError::Full, item));
+        }
+        items.push_back(item);
+        drop(items);
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Takes everything queued (and its allocation, so an idle queue holds no memory).
+    fn take_all(&self) -> VecDeque<Outbound> {
+        let taken = std::mem::take(&mut *self.lock());
+        self.space.notify_one();
+        taken
+    }
 }
 
 impl ConnHandle {
@@ -100,22 +143,31 @@ impl ConnHandle {
     }
 
     fn try_queue(&self, item: Outbound) -> Result<(), SendError> {
-        match self.inner.tx.try_send(item) {
+        match self.inner.queue.push(item) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err((SendError::Full, _)) => {
                 tracing::info!(conn = self.id(), "outbound queue full, disconnecting slow peer");
                 self.close();
                 Err(SendError::Full)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+            Err((e, _)) => Err(e),
         }
     }
 
     /// Queues bytes, waiting for room (used for the connection's own replies).
     pub async fn send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
-        tokio::select! {
-            r = self.inner.tx.send(Outbound { bytes, ack, claim: None }) => r.map_err(|_| SendError::Closed),
-            () = self.inner.closed.cancelled() => Err(SendError::Closed),
+        let mut item = Outbound { bytes, ack, claim: None };
+        loop {
+            let room = self.inner.queue.space.notified();
+            match self.inner.queue.push(item) {
+                Ok(()) => return Ok(()),
+                Err((SendError::Full, back)) => item = back,
+                Err((e, _)) => return Err(e),
+            }
+            tokio::select! {
+                () = room => {}
+                () = self.inner.closed.cancelled() => return Err(SendError::Closed),
+            }
         }
     }
 
@@ -150,7 +202,7 @@ impl ConnHandle {
     /// Tells the peer why with an ID-0 `ERR`, then closes (kick, ban).
     pub fn disconnect(&self, code: gochat_proto::wire::ErrorCode) {
         if let Ok(bytes) = gochat_proto::wire::Packet::error(code, 0).to_bytes() {
-            let _ = self.inner.tx.try_send(Outbound {
+            let _ = self.inner.queue.push(Outbound {
                 bytes,
                 ack: None,
                 claim: None,
@@ -215,16 +267,34 @@ impl Transport {
     }
 }
 
+
 impl ReadHalf {
-    /// Waits until data may be read without holding a buffer (plain TCP); TLS streams
-    /// buffer internally, so they return at once.
-    pub async fn wait_readable(&self) -> io::Result<()> {
+    /// Reads what is available into `buf`. On plain TCP it waits for readability first and
+    /// reads through a stack buffer, so an idle connection holds no read buffer at all.
+    pub async fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
         match self {
-            ReadHalf::Plain(r) => r.readable().await,
-            ReadHalf::Tls(_) => Ok(()),
+            ReadHalf::Plain(r) => loop {
+                r.readable().await?;
+                let mut chunk = [0u8; READ_CHUNK];
+                match r.try_read(&mut chunk) {
+                    Ok(n) => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            },
+            ReadHalf::Tls(r) => {
+                buf.reserve(READ_CHUNK);
+                tokio::io::AsyncReadExt::read_buf(r, buf).await
+            }
         }
     }
 }
+
+/// Bytes read per system call.
+const READ_CHUNK: usize = 8192;
 
 impl AsyncRead for ReadHalf {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
@@ -264,53 +334,57 @@ const MAX_BATCH: usize = 64 * 1024;
 /// Creates the handle and spawns the writer task for a connection. The writer stops when
 /// every handle is dropped, the connection is closed, or a write fails or times out.
 pub fn spawn_writer(
-    mut write: WriteHalf,
+    write: WriteHalf,
     ip: IpAddr,
     secure: bool,
     queue: usize,
     write_timeout: Duration,
 ) -> (ConnHandle, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<Outbound>(queue.max(1));
     let closed = CancellationToken::new();
-    let handle = ConnHandle {
-        inner: Arc::new(ConnShared {
-            id: next_conn_id(),
-            ip,
-            secure,
-            tx,
-            closed: closed.clone(),
-        }),
-    };
-    let task = tokio::spawn(async move {
-        let mut acks = Vec::new();
-        let mut closing = false;
-        loop {
-            let first = if closing {
-                // Flush what is already queued (e.g. a final ERR), then stop.
-                match rx.try_recv() {
-                    Ok(item) => item,
-                    Err(_) => break,
-                }
-            } else {
-                tokio::select! {
-                    biased;
-                    item = rx.recv() => match item {
-                        Some(item) => item,
-                        None => break,
-                    },
-                    () = closed.cancelled() => {
-                        closing = true;
-                        continue;
-                    }
-                }
-            };
+    let shared = Arc::new(ConnShared {
+        id: next_conn_id(),
+        ip,
+        secure,
+        queue: Queue {
+            items: std::sync::Mutex::new(VecDeque::new()),
+            capacity: queue.max(1),
+            writer: Notify::new(),
+            space: Notify::new(),
+            stopped: AtomicBool::new(false),
+        },
+        closed,
+    });
+    let handle = ConnHandle { inner: shared.clone() };
+    let task = tokio::spawn(Box::pin(run_writer(shared, write, write_timeout)));
+    (handle, task)
+}
+
+/// The writer task: gathers everything queued into one write, acknowledges what was written,
+/// and stops on close (after flushing what is queued), on a write error, or on a timeout.
+async fn run_writer(shared: Arc<ConnShared>, mut write: WriteHalf, write_timeout: Duration) {
+    let secure = shared.secure;
+    let mut closing = false;
+    'outer: loop {
+        let mut pending = shared.queue.take_all();
+        if pending.is_empty() {
+            if closing {
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = shared.queue.writer.notified() => {}
+                () = shared.closed.cancelled() => closing = true,
+            }
+            continue;
+        }
+        while !pending.is_empty() {
+            let mut acks = Vec::new();
             let mut buf = BytesMut::new();
             let mut single = None;
-            gather(first, &mut single, &mut buf, &mut acks);
-            while buf.len() + single.as_ref().map_or(0, Bytes::len) < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(item) => gather(item, &mut single, &mut buf, &mut acks),
-                    Err(_) => break,
+            while let Some(item) = pending.pop_front() {
+                gather(item, &mut single, &mut buf, &mut acks);
+                if buf.len() + single.as_ref().map_or(0, Bytes::len) >= MAX_BATCH {
+                    break;
                 }
             }
             let data = match single.take() {
@@ -323,6 +397,9 @@ pub fn spawn_writer(
                 }
                 None => buf.freeze(),
             };
+            if data.is_empty() {
+                continue;
+            }
             let mut written = 0;
             let write_all = async {
                 while written < data.len() {
@@ -333,7 +410,7 @@ pub fn spawn_writer(
                 }
                 write.flush().await
             };
-            match tokio::time::timeout(write_timeout, write_all).await {
+            match Box::pin(tokio::time::timeout(write_timeout, write_all)).await {
                 Ok(Ok(())) => {
                     for (_, ack) in acks.drain(..) {
                         let _ = ack.send(());
@@ -342,21 +419,21 @@ pub fn spawn_writer(
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "write failed");
                     ack_written(&mut acks, written, secure);
-                    break;
+                    break 'outer;
                 }
                 Err(_) => {
                     tracing::info!("write timed out, disconnecting slow peer");
                     ack_written(&mut acks, written, secure);
-                    break;
+                    break 'outer;
                 }
             }
         }
-        closed.cancel();
-        acks.clear();
-        rx.close();
-        let _ = tokio::time::timeout(Duration::from_secs(1), write.shutdown()).await;
-    });
-    (handle, task)
+    }
+    shared.queue.stopped.store(true, Ordering::Release);
+    shared.closed.cancel();
+    // Whatever is still queued is never written: dropping it fails its acknowledgements.
+    drop(shared.queue.take_all());
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), write.shutdown())).await;
 }
 
 /// After a failed write, acknowledges the packets that went out whole: on plain TCP, bytes

@@ -279,7 +279,8 @@ async fn serve(
     let handshake_timeout = Duration::from_secs(shared.config.handshake_timeout_secs);
     let transport = match tls {
         None => Transport::Plain(stream),
-        Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+        // Boxed: the handshake's state is only needed while it runs.
+        Some(acceptor) => match Box::pin(tokio::time::timeout(handshake_timeout, acceptor.accept(stream))).await {
             Ok(Ok(s)) => Transport::Tls(Box::new(s)),
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");

@@ -13,16 +13,12 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use gochat_proto::crypto::EncryptingKey;
 use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Response};
-use tokio::io::AsyncReadExt;
 use zeroize::Zeroizing;
 
 use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::OnlineUser;
 use crate::server::Shared;
 use crate::store::UserRecord;
-
-/// Read buffer growth step.
-const READ_CHUNK: usize = 4096;
 
 /// A login in progress on this connection (keyed by connection, so no one else can touch it).
 struct PendingLogin {
@@ -59,7 +55,8 @@ impl Session {
         loop {
             match Packet::decode(&mut buf, Direction::ToServer) {
                 Ok(Some(packet)) => {
-                    self.handle(packet).await;
+                    // Boxed: the biggest handler's state is only allocated while it runs.
+                    Box::pin(self.handle(packet)).await;
                     if self.conn.is_closed() {
                         break;
                     }
@@ -76,11 +73,7 @@ impl Session {
                 // Hold no buffer while idle.
                 buf = BytesMut::new();
             }
-            let read_more = async {
-                read.wait_readable().await?;
-                buf.reserve(READ_CHUNK);
-                read.read_buf(&mut buf).await
-            };
+            let read_more = read.read_into(&mut buf);
             let result = tokio::select! {
                 r = tokio::time::timeout(idle, read_more) => r,
                 () = self.conn.closed() => break,
