@@ -51,12 +51,13 @@ impl MessageSink {
         (MessageSink { tx }, task)
     }
 
-    /// Stores one message; returns once it is committed (`true`) or failed (`false`).
-    pub async fn store(&self, message: NewMessage) -> bool {
+    /// Hands one message to the writer; the receiver tells once it is committed (`true`)
+    /// or failed (`false`; a dropped sender means failed too). Messages are stored in the
+    /// order they are submitted.
+    pub async fn submit(&self, message: NewMessage) -> oneshot::Receiver<bool> {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send((message, tx)).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
+        // If the writer is gone, `tx` is dropped with the message and `rx` reports failure.
+        let _ = self.tx.send((message, tx)).await;
+        rx
     }
 }

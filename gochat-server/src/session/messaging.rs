@@ -33,6 +33,8 @@ impl Session {
         };
         let recipient_id = match self.shared.hub.online(&to) {
             Some(recipient) => {
+                // The OK below must not overtake replies still waiting for a commit.
+                self.flush_deferred().await;
                 let reciv = Response::Reciv {
                     from: sender.name.clone(),
                     stamp: stamp.clone(),
@@ -58,21 +60,19 @@ impl Session {
                 }
             },
         };
-        let stored = self
+        // Answered once committed; meanwhile the session reads on, so consecutive messages
+        // share one transaction.
+        let committed = self
             .shared
             .sink
-            .store(NewMessage {
+            .submit(NewMessage {
                 sender_id: sender.user_id,
                 recipient_id,
                 stamp: unix,
                 ciphertext: ciphertext.to_vec(),
             })
             .await;
-        if stored {
-            self.ok(id).await;
-        } else {
-            self.err(id, ErrorCode::Server).await;
-        }
+        self.defer_commit(id, committed);
     }
 
     /// Sends OK, then every stored message oldest first, deleting exactly the rows that were

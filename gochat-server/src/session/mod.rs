@@ -7,6 +7,7 @@ mod hooks;
 mod messaging;
 mod query;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,12 +30,26 @@ struct PendingLogin {
     started: Instant,
 }
 
+/// A reply held back so that replies leave in request order while stored messages commit.
+enum Deferred {
+    /// `OK` once the message is committed, `ERR_SERVER` if that failed.
+    Commit(u16, tokio::sync::oneshot::Receiver<bool>),
+    /// An encoded reply that must wait for the ones before it.
+    Ready(Bytes),
+}
+
+/// Most replies held back before the session waits for them.
+const MAX_DEFERRED: usize = 256;
+
 /// The state of one connection.
 pub struct Session {
     shared: Arc<Shared>,
     conn: ConnHandle,
     user: Option<Arc<OnlineUser>>,
     pending: Option<PendingLogin>,
+    /// Replies waiting for their messages to commit (consecutive offline MSGs are pipelined
+    /// so that many share one database transaction).
+    deferred: std::sync::Mutex<VecDeque<Deferred>>,
 }
 
 impl Session {
@@ -45,6 +60,7 @@ impl Session {
             conn,
             user: None,
             pending: None,
+            deferred: std::sync::Mutex::default(),
         }
     }
 
@@ -55,15 +71,22 @@ impl Session {
         loop {
             match Packet::decode(&mut buf, Direction::ToServer) {
                 Ok(Some(packet)) => {
+                    if packet.action != Action::Msg {
+                        self.flush_deferred().await;
+                    }
                     // Boxed: the biggest handler's state is only allocated while it runs.
                     Box::pin(self.handle(packet)).await;
+                    if self.deferred_len() >= MAX_DEFERRED {
+                        self.flush_deferred().await;
+                    }
                     if self.conn.is_closed() {
                         break;
                     }
                     continue;
                 }
-                Ok(None) => {}
+                Ok(None) => self.flush_deferred().await,
                 Err(e) => {
+                    self.flush_deferred().await;
                     tracing::info!(conn = self.conn.id(), error = %e, "malformed packet, closing");
                     self.send_final(e.error_code()).await;
                     break;
@@ -110,6 +133,7 @@ impl Session {
                 }
             }
         }
+        self.flush_deferred().await;
         self.end_session();
         self.conn.close();
     }
@@ -121,7 +145,43 @@ impl Session {
         }
     }
 
-    /// Queues a reply on this connection.
+    fn lock_deferred(&self) -> std::sync::MutexGuard<'_, VecDeque<Deferred>> {
+        self.deferred.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn deferred_len(&self) -> usize {
+        self.lock_deferred().len()
+    }
+
+    /// Holds back the reply to a MSG until its message is committed.
+    fn defer_commit(&self, id: u16, committed: tokio::sync::oneshot::Receiver<bool>) {
+        self.lock_deferred().push_back(Deferred::Commit(id, committed));
+    }
+
+    /// Waits for every held-back reply and sends them, in order, in one write.
+    async fn flush_deferred(&self) {
+        let held = std::mem::take(&mut *self.lock_deferred());
+        if held.is_empty() {
+            return;
+        }
+        let mut out = BytesMut::new();
+        for item in held {
+            let packet = match item {
+                Deferred::Ready(bytes) => {
+                    out.extend_from_slice(&bytes);
+                    continue;
+                }
+                Deferred::Commit(id, committed) => match committed.await {
+                    Ok(true) => Response::Ok.to_packet(id),
+                    _ => Response::Err(Some(ErrorCode::Server)).to_packet(id),
+                },
+            };
+            let _ = packet.encode(&mut out);
+        }
+        let _ = self.conn.send(out.freeze(), None).await;
+    }
+
+    /// Queues a reply on this connection (behind any held-back replies).
     async fn reply(&self, id: u16, response: Response) {
         let packet = response.to_packet(id);
         let bytes = match packet.to_bytes() {
@@ -134,6 +194,13 @@ impl Session {
                 }
             }
         };
+        {
+            let mut deferred = self.lock_deferred();
+            if !deferred.is_empty() {
+                deferred.push_back(Deferred::Ready(bytes));
+                return;
+            }
+        }
         let _ = self.conn.send(bytes, None).await;
     }
 
