@@ -80,7 +80,15 @@ pub struct Hub {
     motd: RwLock<Bytes>,
     shutdown_at: Mutex<Option<(i64, Bytes)>>,
     token_lifetime: Duration,
+    /// Registered users' ids by name, for storing offline messages without a lookup each.
+    recipients: Mutex<HashMap<Bytes, (i64, Instant)>>,
 }
+
+/// How long a cached recipient id is trusted (deregistrations made outside this server,
+/// with `gochat-server admin`, are noticed within this time).
+const RECIPIENT_TTL: Duration = Duration::from_secs(60);
+/// Most cached recipient ids.
+const RECIPIENT_CACHE: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -106,6 +114,7 @@ impl Hub {
             motd: RwLock::new(motd),
             shutdown_at: Mutex::new(None),
             token_lifetime,
+            recipients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -252,6 +261,28 @@ impl Hub {
         let before = tokens.len();
         tokens.retain(|_, t| t.expires.is_none_or(|at| at > now));
         before - tokens.len()
+    }
+
+    /// The cached id of registered user `name`, if fresh.
+    pub fn recipient_id(&self, name: &[u8]) -> Option<i64> {
+        match lock(&self.recipients).get(name) {
+            Some(&(id, at)) if at.elapsed() < RECIPIENT_TTL => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Remembers that `name` is registered with `id`.
+    pub fn remember_recipient(&self, name: Bytes, id: i64) {
+        let mut cache = lock(&self.recipients);
+        if cache.len() >= RECIPIENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(name, (id, Instant::now()));
+    }
+
+    /// Forgets `name` (deregistered).
+    pub fn forget_recipient(&self, name: &[u8]) {
+        lock(&self.recipients).remove(name);
     }
 
     /// Records a scheduled shutdown; keeps the earliest. Returns the one in force.

@@ -86,6 +86,7 @@ impl Session {
             return self.err(id, ErrorCode::Server).await;
         }
         self.shared.hub.revoke_token(username);
+        self.shared.hub.forget_recipient(username);
         if let Some(online) = self.shared.hub.online(username) {
             online.conn.disconnect(ErrorCode::Discn);
         }

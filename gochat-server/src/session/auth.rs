@@ -202,6 +202,7 @@ impl Session {
         match self.shared.store.deregister(&user.name).await {
             Ok(_) => {
                 self.shared.hub.revoke_token(&user.name);
+                self.shared.hub.forget_recipient(&user.name);
                 tracing::info!(user = %String::from_utf8_lossy(&user.name), "deregistered");
                 self.end_session();
                 self.ok(id).await;

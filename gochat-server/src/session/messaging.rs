@@ -48,16 +48,22 @@ impl Session {
                 // Not in the recipient's socket: keep it for catch-up.
                 recipient.user_id
             }
-            None => match self.shared.store.user(&to).await {
-                Ok(Some(r)) if r.public_key.is_none() => {
-                    return self.err(id, ErrorCode::Dereg).await;
-                }
-                Ok(Some(r)) => r.id,
-                Ok(None) => return self.err(id, ErrorCode::NotFound).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "recipient lookup failed");
-                    return self.err(id, ErrorCode::Server).await;
-                }
+            None => match self.shared.hub.recipient_id(&to) {
+                Some(cached) => cached,
+                None => match self.shared.store.user(&to).await {
+                    Ok(Some(r)) if r.public_key.is_none() => {
+                        return self.err(id, ErrorCode::Dereg).await;
+                    }
+                    Ok(Some(r)) => {
+                        self.shared.hub.remember_recipient(to.clone(), r.id);
+                        r.id
+                    }
+                    Ok(None) => return self.err(id, ErrorCode::NotFound).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "recipient lookup failed");
+                        return self.err(id, ErrorCode::Server).await;
+                    }
+                },
             },
         };
         // Answered once committed; meanwhile the session reads on, so consecutive messages
