@@ -171,32 +171,25 @@ impl ConnHandle {
         }
     }
 
-    /// Queues bytes and waits until they were written to the socket. `Ok` means written,
-    /// an error means they never will be: after `timeout` the bytes are withdrawn from the
-    /// queue, or, if the writer has already taken them, the outcome of that write is awaited
-    /// (bounded by the write timeout). So a caller that falls back to storing a message on
-    /// error never has it delivered twice.
+    /// Queues bytes and waits until they were written to the socket (see [`Delivery`]).
     pub async fn deliver(&self, bytes: Bytes, timeout: Duration) -> Result<(), SendError> {
-        let (tx, mut rx) = oneshot::channel();
+        self.queue_delivery(bytes, timeout)?.wait().await
+    }
+
+    /// Queues bytes whose writing the caller wants to learn of; `timeout` counts from now.
+    pub fn queue_delivery(&self, bytes: Bytes, timeout: Duration) -> Result<Delivery, SendError> {
+        let (tx, rx) = oneshot::channel();
         let claim = Arc::new(AtomicU8::new(CLAIM_QUEUED));
         self.try_queue(Outbound {
             bytes,
             ack: Some(tx),
             claim: Some(claim.clone()),
         })?;
-        match tokio::time::timeout(timeout, &mut rx).await {
-            Ok(result) => result.map_err(|_| SendError::Closed),
-            Err(_) => {
-                let withdrawn = claim
-                    .compare_exchange(CLAIM_QUEUED, CLAIM_WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok();
-                if withdrawn {
-                    Err(SendError::Closed)
-                } else {
-                    rx.await.map_err(|_| SendError::Closed)
-                }
-            }
-        }
+        Ok(Delivery {
+            written: rx,
+            claim,
+            deadline: tokio::time::Instant::now() + timeout,
+        })
     }
 
     /// Tells the peer why with an ID-0 `ERR`, then closes (kick, ban).
@@ -224,6 +217,37 @@ impl ConnHandle {
     /// Whether the connection was asked to close.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.is_cancelled()
+    }
+}
+
+/// Bytes queued with [`ConnHandle::queue_delivery`], not yet known to be written.
+#[derive(Debug)]
+pub struct Delivery {
+    written: oneshot::Receiver<()>,
+    claim: Arc<AtomicU8>,
+    deadline: tokio::time::Instant,
+}
+
+impl Delivery {
+    /// `Ok` once the bytes were written to the socket; an error means they never will be:
+    /// at the deadline they are withdrawn from the queue, or, if the writer has already taken
+    /// them, the outcome of that write is awaited (bounded by the write timeout). So a caller
+    /// that falls back to storing a message on error never has it delivered twice.
+    pub async fn wait(mut self) -> Result<(), SendError> {
+        match tokio::time::timeout_at(self.deadline, &mut self.written).await {
+            Ok(result) => result.map_err(|_| SendError::Closed),
+            Err(_) => {
+                let withdrawn = self
+                    .claim
+                    .compare_exchange(CLAIM_QUEUED, CLAIM_WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok();
+                if withdrawn {
+                    Err(SendError::Closed)
+                } else {
+                    self.written.await.map_err(|_| SendError::Closed)
+                }
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 
-use super::Session;
+use super::{Deferred, Session};
 use crate::hub::OnlineUser;
 use crate::store::NewMessage;
 
@@ -33,17 +33,23 @@ impl Session {
         };
         let recipient_id = match self.shared.hub.online(&to) {
             Some(recipient) => {
-                // The OK below must not overtake replies still waiting for a commit.
-                self.flush_deferred().await;
                 let reciv = Response::Reciv {
                     from: sender.name.clone(),
                     stamp: stamp.clone(),
                     ciphertext: ciphertext.clone(),
                 };
+                let message = NewMessage {
+                    sender_id: sender.user_id,
+                    recipient_id: recipient.user_id,
+                    stamp: unix,
+                    ciphertext: ciphertext.to_vec(),
+                };
+                // Answered once the RECIV is in the recipient's socket; meanwhile the session
+                // reads on, so a burst of messages leaves in few writes on both sides.
                 if let Ok(bytes) = reciv.to_packet(0).to_bytes()
-                    && recipient.conn.deliver(bytes, DELIVERY_TIMEOUT).await.is_ok()
+                    && let Ok(delivery) = recipient.conn.queue_delivery(bytes, DELIVERY_TIMEOUT)
                 {
-                    return self.ok(id).await;
+                    return self.defer(Deferred::Delivery(id, delivery, Box::new(message)));
                 }
                 // Not in the recipient's socket: keep it for catch-up.
                 recipient.user_id
@@ -78,7 +84,7 @@ impl Session {
                 ciphertext: ciphertext.to_vec(),
             })
             .await;
-        self.defer_commit(id, committed);
+        self.defer(Deferred::Commit(id, committed));
     }
 
     /// Sends OK, then every stored message oldest first, deleting exactly the rows that were

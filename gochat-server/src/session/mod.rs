@@ -34,6 +34,9 @@ struct PendingLogin {
 enum Deferred {
     /// `OK` once the message is committed, `ERR_SERVER` if that failed.
     Commit(u16, tokio::sync::oneshot::Receiver<bool>),
+    /// `OK` once the `RECIV` reached the recipient's socket; if it cannot, the message is
+    /// stored instead and answered as a [`Deferred::Commit`].
+    Delivery(u16, crate::conn::Delivery, Box<crate::store::NewMessage>),
     /// An encoded reply that must wait for the ones before it.
     Ready(Bytes),
 }
@@ -153,9 +156,9 @@ impl Session {
         self.lock_deferred().len()
     }
 
-    /// Holds back the reply to a MSG until its message is committed.
-    fn defer_commit(&self, id: u16, committed: tokio::sync::oneshot::Receiver<bool>) {
-        self.lock_deferred().push_back(Deferred::Commit(id, committed));
+    /// Holds back the reply to a MSG until its message is committed or delivered.
+    fn defer(&self, item: Deferred) {
+        self.lock_deferred().push_back(item);
     }
 
     /// Waits for every held-back reply and sends them, in order, in one write.
@@ -174,6 +177,14 @@ impl Session {
                 Deferred::Commit(id, committed) => match committed.await {
                     Ok(true) => Response::Ok.to_packet(id),
                     _ => Response::Err(Some(ErrorCode::Server)).to_packet(id),
+                },
+                Deferred::Delivery(id, delivery, message) => match delivery.wait().await {
+                    Ok(()) => Response::Ok.to_packet(id),
+                    // Not in the recipient's socket: keep it for catch-up.
+                    Err(_) => match self.shared.sink.submit(*message).await.await {
+                        Ok(true) => Response::Ok.to_packet(id),
+                        _ => Response::Err(Some(ErrorCode::Server)).to_packet(id),
+                    },
                 },
             };
             let _ = packet.encode(&mut out);
