@@ -152,8 +152,7 @@ fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
-    let journald = std::env::var_os("JOURNAL_STREAM")
-        .and_then(|_| tracing_journald::layer().ok());
+    let journald = std::env::var_os("JOURNAL_STREAM").and_then(|_| tracing_journald::layer().ok());
     match journald {
         Some(layer) => registry.with(layer).init(),
         None => registry
@@ -192,7 +191,10 @@ async fn run(config: Config) -> Result<()> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -207,7 +209,12 @@ pub fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -247,7 +254,9 @@ async fn admin(config: Config, action: AdminCommand) -> Result<()> {
                 bail!("no such user: {user}");
             }
             println!("{user}: permission set to {}", Permission::from(level));
-            println!("(if {user} is online, the change applies to new sessions and admin checks at once)");
+            println!(
+                "(if {user} is online, the change applies to new sessions and admin checks at once)"
+            );
         }
         AdminCommand::ListUsers => {
             println!("{:<32} {:<6} fingerprint (sha256)", "user", "level");

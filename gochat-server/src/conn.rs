@@ -1,11 +1,11 @@
 //! One client connection's transport: the read half the session owns, and a writer task
 //! fed by a bounded queue, so that a peer that stops reading cannot stall anyone else.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -90,7 +90,9 @@ struct Queue {
 
 impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
-        self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Appends `item`, or gives it back with the reason it cannot be queued.
@@ -134,7 +136,11 @@ impl ConnHandle {
 
     /// Queues bytes without waiting. A full queue closes the connection: the peer is not
     /// reading, and it must not hold up the sender.
-    pub fn try_send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
+    pub fn try_send(
+        &self,
+        bytes: Bytes,
+        ack: Option<oneshot::Sender<()>>,
+    ) -> Result<(), SendError> {
         self.try_queue(Outbound {
             bytes,
             ack,
@@ -146,7 +152,10 @@ impl ConnHandle {
         match self.inner.queue.push(item) {
             Ok(()) => Ok(()),
             Err((SendError::Full, _)) => {
-                tracing::info!(conn = self.id(), "outbound queue full, disconnecting slow peer");
+                tracing::info!(
+                    conn = self.id(),
+                    "outbound queue full, disconnecting slow peer"
+                );
                 self.close();
                 Err(SendError::Full)
             }
@@ -155,8 +164,16 @@ impl ConnHandle {
     }
 
     /// Queues bytes, waiting for room (used for the connection's own replies).
-    pub async fn send(&self, bytes: Bytes, ack: Option<oneshot::Sender<()>>) -> Result<(), SendError> {
-        let mut item = Outbound { bytes, ack, claim: None };
+    pub async fn send(
+        &self,
+        bytes: Bytes,
+        ack: Option<oneshot::Sender<()>>,
+    ) -> Result<(), SendError> {
+        let mut item = Outbound {
+            bytes,
+            ack,
+            claim: None,
+        };
         loop {
             let room = self.inner.queue.space.notified();
             match self.inner.queue.push(item) {
@@ -239,7 +256,12 @@ impl Delivery {
             Err(_) => {
                 let withdrawn = self
                     .claim
-                    .compare_exchange(CLAIM_QUEUED, CLAIM_WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(
+                        CLAIM_QUEUED,
+                        CLAIM_WITHDRAWN,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_ok();
                 if withdrawn {
                     Err(SendError::Closed)
@@ -291,7 +313,6 @@ impl Transport {
     }
 }
 
-
 impl ReadHalf {
     /// Reads what is available into `buf`. On plain TCP it waits for readability first and
     /// reads through a stack buffer, so an idle connection holds no read buffer at all.
@@ -321,7 +342,11 @@ impl ReadHalf {
 const READ_CHUNK: usize = 8192;
 
 impl AsyncRead for ReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ReadHalf::Plain(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Tls(r) => Pin::new(r).poll_read(cx, buf),
@@ -330,7 +355,11 @@ impl AsyncRead for ReadHalf {
 }
 
 impl AsyncWrite for WriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             WriteHalf::Plain(w) => Pin::new(w).poll_write(cx, buf),
             WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
@@ -378,7 +407,9 @@ pub fn spawn_writer(
         },
         closed,
     });
-    let handle = ConnHandle { inner: shared.clone() };
+    let handle = ConnHandle {
+        inner: shared.clone(),
+    };
     let task = tokio::spawn(Box::pin(run_writer(shared, write, write_timeout)));
     (handle, task)
 }
@@ -457,7 +488,11 @@ async fn run_writer(shared: Arc<ConnShared>, mut write: WriteHalf, write_timeout
     shared.closed.cancel();
     // Whatever is still queued is never written: dropping it fails its acknowledgements.
     drop(shared.queue.take_all());
-    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), write.shutdown())).await;
+    let _ = Box::pin(tokio::time::timeout(
+        Duration::from_secs(1),
+        write.shutdown(),
+    ))
+    .await;
 }
 
 /// After a failed write, acknowledges the packets that went out whole: on plain TCP, bytes
@@ -481,7 +516,12 @@ fn gather(
 ) {
     if let Some(claim) = &item.claim
         && claim
-            .compare_exchange(CLAIM_QUEUED, CLAIM_TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                CLAIM_QUEUED,
+                CLAIM_TAKEN,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
     {
         // Withdrawn: its sender gave up waiting and stores the message instead.

@@ -30,7 +30,13 @@ pub struct OnlineUser {
 
 impl OnlineUser {
     /// Creates the record.
-    pub fn new(name: Bytes, user_id: i64, conn: ConnHandle, key: Arc<EncryptingKey>, permission: Permission) -> Self {
+    pub fn new(
+        name: Bytes,
+        user_id: i64,
+        conn: ConnHandle,
+        key: Arc<EncryptingKey>,
+        permission: Permission,
+    ) -> Self {
         OnlineUser {
             name,
             user_id,
@@ -120,12 +126,18 @@ impl Hub {
 
     /// The current MOTD.
     pub fn motd(&self) -> Bytes {
-        self.motd.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.motd
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the MOTD.
     pub fn set_motd(&self, motd: Bytes) {
-        *self.motd.write().unwrap_or_else(std::sync::PoisonError::into_inner) = motd;
+        *self
+            .motd
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = motd;
     }
 
     /// The online user called `name`.
@@ -169,13 +181,19 @@ impl Hub {
 
     /// Subscribes `conn` to `hook`; returns false if it already was.
     pub fn subscribe(&self, hook: Hook, conn: &ConnHandle) -> bool {
-        let Some(slot) = hook_slot(hook) else { return false };
-        lock(&self.subscribers)[slot].insert(conn.id(), conn.clone()).is_none()
+        let Some(slot) = hook_slot(hook) else {
+            return false;
+        };
+        lock(&self.subscribers)[slot]
+            .insert(conn.id(), conn.clone())
+            .is_none()
     }
 
     /// Unsubscribes `conn` from `hook`; returns false if it was not subscribed.
     pub fn unsubscribe(&self, hook: Hook, conn: ConnId) -> bool {
-        let Some(slot) = hook_slot(hook) else { return false };
+        let Some(slot) = hook_slot(hook) else {
+            return false;
+        };
         lock(&self.subscribers)[slot].remove(&conn).is_some()
     }
 

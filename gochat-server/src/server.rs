@@ -61,7 +61,10 @@ pub struct Shared {
 impl Shared {
     /// Arranges for the server to stop at `unix` seconds (an earlier schedule wins).
     pub fn schedule_shutdown(self: &Arc<Self>, unix: i64) {
-        let mut slot = self.scheduled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = self
+            .scheduled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(old) = slot.take() {
             old.abort();
         }
@@ -86,7 +89,10 @@ struct IpCounter {
 
 impl IpCounter {
     fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<IpGuard> {
-        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = counts.entry(ip).or_insert(0);
         if *count >= max {
             return None;
@@ -106,7 +112,11 @@ struct IpGuard {
 
 impl Drop for IpGuard {
     fn drop(&mut self) {
-        let mut counts = self.counter.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counts = self
+            .counter
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(c) = counts.get_mut(&self.ip) {
             *c -= 1;
             if *c == 0 {
@@ -136,7 +146,10 @@ impl Server {
     }
 
     /// Starts serving on an already opened store.
-    pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<Server, StartError> {
+    pub async fn start_with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<Server, StartError> {
         config.validate()?;
         let tls = match (&config.tls_listen, &config.cert, &config.key) {
             (Some(_), Some(cert), Some(key)) => Some(crate::tls::load_acceptor(cert, key)?),
@@ -163,13 +176,25 @@ impl Server {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             plain_addr = listener.local_addr().ok();
             tracing::info!(addr = ?plain_addr, "listening (plain TCP)");
-            tasks.spawn(accept_loop(listener, None, shared.clone(), limit.clone(), per_ip.clone()));
+            tasks.spawn(accept_loop(
+                listener,
+                None,
+                shared.clone(),
+                limit.clone(),
+                per_ip.clone(),
+            ));
         }
         if let (Some(addr), Some(acceptor)) = (shared.config.tls_listen, tls) {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             tls_addr = listener.local_addr().ok();
             tracing::info!(addr = ?tls_addr, "listening (TLS)");
-            tasks.spawn(accept_loop(listener, Some(acceptor), shared.clone(), limit, per_ip));
+            tasks.spawn(accept_loop(
+                listener,
+                Some(acceptor),
+                shared.clone(),
+                limit,
+                per_ip,
+            ));
         }
         let sweeper = shared.clone();
         tasks.spawn(async move {
@@ -206,7 +231,10 @@ impl Server {
         self.shared.shutdown.cancelled().await;
         tracing::info!("shutting down");
         let drain = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), drain)
+            .await
+            .is_err()
+        {
             self.tasks.abort_all();
         }
         drop(self.shared);
@@ -219,7 +247,11 @@ impl Server {
 const LISTEN_BACKLOG: u32 = 4096;
 
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
@@ -254,11 +286,21 @@ async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve(stream, peer, tls.clone(), shared.clone(), limit.clone(), ip_guard));
+        connections.spawn(serve(
+            stream,
+            peer,
+            tls.clone(),
+            shared.clone(),
+            limit.clone(),
+            ip_guard,
+        ));
     }
     // Sessions see the shutdown token themselves; give them a moment to say goodbye.
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(3), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(3), drain)
+        .await
+        .is_err()
+    {
         connections.abort_all();
     }
 }
@@ -280,7 +322,12 @@ async fn serve(
     let transport = match tls {
         None => Transport::Plain(stream),
         // Boxed: the handshake's state is only needed while it runs.
-        Some(acceptor) => match Box::pin(tokio::time::timeout(handshake_timeout, acceptor.accept(stream))).await {
+        Some(acceptor) => match Box::pin(tokio::time::timeout(
+            handshake_timeout,
+            acceptor.accept(stream),
+        ))
+        .await
+        {
             Ok(Ok(s)) => Transport::Tls(Box::new(s)),
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");

@@ -7,7 +7,9 @@ use bytes::Bytes;
 use futures::Stream;
 use gochat_proto::ipc::daemon_server::Daemon as DaemonApi;
 use gochat_proto::ipc::*;
-use gochat_proto::wire::{self, AdminRequest as WireAdmin, Permission, PublicKey, Request, Response, UserList as WireList};
+use gochat_proto::wire::{
+    self, AdminRequest as WireAdmin, Permission, PublicKey, Request, Response, UserList as WireList,
+};
 use tonic::{Request as Rpc, Response as Reply, Status};
 
 use crate::daemon::Daemon;
@@ -48,14 +50,21 @@ fn profile_view(s: &ServerRow) -> ServerProfile {
 
 fn profile_row(p: &ServerProfile) -> std::result::Result<ServerRow, ApiError> {
     if p.name.is_empty() || p.host.is_empty() {
-        return Err(ApiError::Invalid("a server profile needs a name and a host".into()));
+        return Err(ApiError::Invalid(
+            "a server profile needs a name and a host".into(),
+        ));
     }
-    let port = if p.port == 0 { if p.tls { 8037 } else { 9037 } } else { p.port };
+    let port = if p.port == 0 {
+        if p.tls { 8037 } else { 9037 }
+    } else {
+        p.port
+    };
     Ok(ServerRow {
         id: 0,
         name: p.name.clone(),
         host: p.host.clone(),
-        port: u16::try_from(port).map_err(|_| ApiError::Invalid(format!("port {port} is out of range")))?,
+        port: u16::try_from(port)
+            .map_err(|_| ApiError::Invalid(format!("port {port} is out of range")))?,
         tls: p.tls,
         verify: !p.skip_verify,
         ca_file: (!p.ca_file.is_empty()).then(|| p.ca_file.clone()),
@@ -86,7 +95,10 @@ fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
 }
 
 impl ApiService {
-    async fn link_context(&self, account: Option<&AccountRef>) -> std::result::Result<LinkContext, ApiError> {
+    async fn link_context(
+        &self,
+        account: Option<&AccountRef>,
+    ) -> std::result::Result<LinkContext, ApiError> {
         let (server, account) = self.daemon.resolve_account(account).await?;
         Ok(LinkContext {
             account,
@@ -99,7 +111,10 @@ impl ApiService {
     async fn expect_ok(&self, account: Option<&AccountRef>, request: Request) -> Result<Empty> {
         match self.daemon.call(account, request).await? {
             Response::Ok => ok(Empty {}),
-            other => Err(Status::internal(format!("unexpected reply {}", other.action()))),
+            other => Err(Status::internal(format!(
+                "unexpected reply {}",
+                other.action()
+            ))),
         }
     }
 }
@@ -111,7 +126,12 @@ impl DaemonApi for ApiService {
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol_version: u32::from(wire::PROTOCOL_VERSION),
             instance_id: self.daemon.events.instance_id().to_owned(),
-            last_event_id: self.daemon.store.last_event_id().await.map_err(ApiError::from)?,
+            last_event_id: self
+                .daemon
+                .store
+                .last_event_id()
+                .await
+                .map_err(ApiError::from)?,
             links: self.daemon.links().await?,
             pid: std::process::id(),
         })
@@ -125,15 +145,25 @@ impl DaemonApi for ApiService {
 
     async fn add_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
         let row = profile_row(r.get_ref())?;
-        let row = self.daemon.store.add_server(&row).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(m) => ApiError::Exists(m),
-            other => ApiError::Store(other),
-        })?;
+        let row = self
+            .daemon
+            .store
+            .add_server(&row)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(m) => ApiError::Exists(m),
+                other => ApiError::Store(other),
+            })?;
         ok(profile_view(&row))
     }
 
     async fn list_servers(&self, _: Rpc<Empty>) -> Result<ServerList> {
-        let servers = self.daemon.store.list_servers().await.map_err(ApiError::from)?;
+        let servers = self
+            .daemon
+            .store
+            .list_servers()
+            .await
+            .map_err(ApiError::from)?;
         ok(ServerList {
             servers: servers.iter().map(profile_view).collect(),
         })
@@ -141,17 +171,30 @@ impl DaemonApi for ApiService {
 
     async fn update_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
         let row = profile_row(r.get_ref())?;
-        let row = self.daemon.store.update_server(&row).await.map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::NotFound(format!("no server profile called {:?}", row.name)),
-            other => ApiError::Store(other),
-        })?;
+        let row = self
+            .daemon
+            .store
+            .update_server(&row)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound => {
+                    ApiError::NotFound(format!("no server profile called {:?}", row.name))
+                }
+                other => ApiError::Store(other),
+            })?;
         ok(profile_view(&row))
     }
 
     async fn remove_server(&self, r: Rpc<ServerRef>) -> Result<Empty> {
         let name = &r.get_ref().name;
         let server = self.daemon.resolve_server(name).await?;
-        for account in self.daemon.store.list_accounts().await.map_err(ApiError::from)? {
+        for account in self
+            .daemon
+            .store
+            .list_accounts()
+            .await
+            .map_err(ApiError::from)?
+        {
             if account.server_id == server.id {
                 return Err(ApiError::Invalid(format!(
                     "server {:?} still has account {:?}: deregister or remove it first",
@@ -160,7 +203,11 @@ impl DaemonApi for ApiService {
                 .into());
             }
         }
-        self.daemon.store.remove_server(&server.name).await.map_err(ApiError::from)?;
+        self.daemon
+            .store
+            .remove_server(&server.name)
+            .await
+            .map_err(ApiError::from)?;
         ok(Empty {})
     }
 
@@ -185,7 +232,10 @@ impl DaemonApi for ApiService {
 
     async fn unlock(&self, r: Rpc<UnlockRequest>) -> Result<Account> {
         let r = r.into_inner();
-        ok(self.daemon.unlock(r.account.as_ref(), &r.passphrase).await?)
+        ok(self
+            .daemon
+            .unlock(r.account.as_ref(), &r.passphrase)
+            .await?)
     }
 
     async fn lock(&self, r: Rpc<AccountRef>) -> Result<Account> {
@@ -194,8 +244,20 @@ impl DaemonApi for ApiService {
 
     async fn list_accounts(&self, _: Rpc<Empty>) -> Result<AccountList> {
         let mut accounts = Vec::new();
-        for account in self.daemon.store.list_accounts().await.map_err(ApiError::from)? {
-            if let Some(server) = self.daemon.store.server_by_id(account.server_id).await.map_err(ApiError::from)? {
+        for account in self
+            .daemon
+            .store
+            .list_accounts()
+            .await
+            .map_err(ApiError::from)?
+        {
+            if let Some(server) = self
+                .daemon
+                .store
+                .server_by_id(account.server_id)
+                .await
+                .map_err(ApiError::from)?
+            {
                 accounts.push(self.daemon.account_view(&server, &account).await);
             }
         }
@@ -210,9 +272,18 @@ impl DaemonApi for ApiService {
             (false, true) => WireList::AllPerms,
             (true, true) => WireList::OnlinePerms,
         };
-        let packet_args = match self.daemon.call(r.account.as_ref(), Request::Users(kind)).await? {
+        let packet_args = match self
+            .daemon
+            .call(r.account.as_ref(), Request::Users(kind))
+            .await?
+        {
             Response::Users { list } => vec![list],
-            other => return Err(Status::internal(format!("unexpected reply {}", other.action()))),
+            other => {
+                return Err(Status::internal(format!(
+                    "unexpected reply {}",
+                    other.action()
+                )));
+            }
         };
         let mut users = Vec::new();
         for list in packet_args {
@@ -234,11 +305,24 @@ impl DaemonApi for ApiService {
             username: Bytes::from(r.user.clone()),
         };
         let (pem, permission) = match self.daemon.call(r.account.as_ref(), request).await? {
-            Response::Req { public_key, permission, .. } => (public_key, permission),
-            other => return Err(Status::internal(format!("unexpected reply {}", other.action()))),
+            Response::Req {
+                public_key,
+                permission,
+                ..
+            } => (public_key, permission),
+            other => {
+                return Err(Status::internal(format!(
+                    "unexpected reply {}",
+                    other.action()
+                )));
+            }
         };
-        let key = PublicKey::parse(&pem).map_err(|e| Status::data_loss(format!("the server sent an unusable key: {e}")))?;
-        let contact = match crate::link::contacts_record(&ctx, &r.user, &key, permission).await.map_err(ApiError::from)? {
+        let key = PublicKey::parse(&pem)
+            .map_err(|e| Status::data_loss(format!("the server sent an unusable key: {e}")))?;
+        let contact = match crate::link::contacts_record(&ctx, &r.user, &key, permission)
+            .await
+            .map_err(ApiError::from)?
+        {
             KeyCheck::Trusted(c) | KeyCheck::Changed(c) => c,
         };
         ok(contact_view(&contact))
@@ -253,39 +337,71 @@ impl DaemonApi for ApiService {
             .contact(account.id, &r.user)
             .await
             .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(format!("no contact called {:?}: request their key first", r.user)))?;
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no contact called {:?}: request their key first",
+                    r.user
+                ))
+            })?;
         if contact.pending_fingerprint.is_none() {
-            return Err(ApiError::Invalid(format!("{}'s key has not changed: nothing to accept", r.user)).into());
+            return Err(ApiError::Invalid(format!(
+                "{}'s key has not changed: nothing to accept",
+                r.user
+            ))
+            .into());
         }
         contact.public_pem = contact.pending_pem.take();
         contact.fingerprint = contact.pending_fingerprint.take();
-        self.daemon.store.upsert_contact(&contact).await.map_err(ApiError::from)?;
+        self.daemon
+            .store
+            .upsert_contact(&contact)
+            .await
+            .map_err(ApiError::from)?;
         ok(contact_view(&contact))
     }
 
     async fn send(&self, r: Rpc<SendRequest>) -> Result<SendReply> {
         let r = r.into_inner();
-        let messages = self.daemon.send(r.account.as_ref(), &r.to, &r.text, r.wait).await?;
+        let messages = self
+            .daemon
+            .send(r.account.as_ref(), &r.to, &r.text, r.wait)
+            .await?;
         ok(SendReply { messages })
     }
 
     async fn history(&self, r: Rpc<HistoryRequest>) -> Result<MessageList> {
         let r = r.into_inner();
         let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 { 50 } else { r.limit.min(10_000) };
+        let limit = if r.limit == 0 {
+            50
+        } else {
+            r.limit.min(10_000)
+        };
         let rows = self
             .daemon
             .store
-            .history(account.id, &r.peer, (r.before > 0).then_some(r.before), limit)
+            .history(
+                account.id,
+                &r.peer,
+                (r.before > 0).then_some(r.before),
+                limit,
+            )
             .await
             .map_err(ApiError::from)?;
         let aref = AccountRef {
             server: server.name,
             username: account.username,
         };
-        let next_before = if rows.len() as u32 == limit { rows.last().map_or(0, |m| m.id) } else { 0 };
+        let next_before = if rows.len() as u32 == limit {
+            rows.last().map_or(0, |m| m.id)
+        } else {
+            0
+        };
         ok(MessageList {
-            messages: rows.iter().map(|m| crate::convert::message(m, &aref)).collect(),
+            messages: rows
+                .iter()
+                .map(|m| crate::convert::message(m, &aref))
+                .collect(),
             next_before,
         })
     }
@@ -296,7 +412,12 @@ impl DaemonApi for ApiService {
             server: server.name,
             username: account.username,
         };
-        let rows = self.daemon.store.conversations(account.id).await.map_err(ApiError::from)?;
+        let rows = self
+            .daemon
+            .store
+            .conversations(account.id)
+            .await
+            .map_err(ApiError::from)?;
         ok(ConversationList {
             conversations: rows
                 .iter()
@@ -337,7 +458,11 @@ impl DaemonApi for ApiService {
     async fn search(&self, r: Rpc<SearchRequest>) -> Result<MessageList> {
         let r = r.into_inner();
         let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 { 100 } else { r.limit.min(10_000) };
+        let limit = if r.limit == 0 {
+            100
+        } else {
+            r.limit.min(10_000)
+        };
         let rows = self
             .daemon
             .store
@@ -355,19 +480,24 @@ impl DaemonApi for ApiService {
             username: account.username,
         };
         ok(MessageList {
-            messages: rows.iter().map(|m| crate::convert::message(m, &aref)).collect(),
+            messages: rows
+                .iter()
+                .map(|m| crate::convert::message(m, &aref))
+                .collect(),
             next_before: 0,
         })
     }
 
     async fn subscribe_hook(&self, r: Rpc<HookRequest>) -> Result<Empty> {
         let r = r.into_inner();
-        self.expect_ok(r.account.as_ref(), Request::Sub(hook(r.hook)?)).await
+        self.expect_ok(r.account.as_ref(), Request::Sub(hook(r.hook)?))
+            .await
     }
 
     async fn unsubscribe_hook(&self, r: Rpc<HookRequest>) -> Result<Empty> {
         let r = r.into_inner();
-        self.expect_ok(r.account.as_ref(), Request::Unsub(hook(r.hook)?)).await
+        self.expect_ok(r.account.as_ref(), Request::Unsub(hook(r.hook)?))
+            .await
     }
 
     async fn admin(&self, r: Rpc<AdminRequest>) -> Result<Empty> {
@@ -384,7 +514,9 @@ impl DaemonApi for ApiService {
                 level: u8::try_from(p.level)
                     .ok()
                     .and_then(Permission::from_code)
-                    .ok_or_else(|| ApiError::Invalid(format!("permission level {} is not 0, 1 or 2", p.level)))?
+                    .ok_or_else(|| {
+                        ApiError::Invalid(format!("permission level {} is not 0, 1 or 2", p.level))
+                    })?
                     .code(),
             },
             Some(admin_request::Op::Kick(user)) => WireAdmin::Kick { username: b(user) },
@@ -396,7 +528,8 @@ impl DaemonApi for ApiService {
 
     async fn show_key(&self, r: Rpc<AccountRef>) -> Result<KeyInfo> {
         let (_, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
-        let key = PublicKey::parse(account.public_pem.as_bytes()).map_err(|e| Status::data_loss(e.to_string()))?;
+        let key = PublicKey::parse(account.public_pem.as_bytes())
+            .map_err(|e| Status::data_loss(e.to_string()))?;
         ok(KeyInfo {
             fingerprint: key.fingerprint_hex(),
             public_pem: key.to_pem(),
@@ -414,16 +547,21 @@ impl DaemonApi for ApiService {
     async fn import_key(&self, r: Rpc<ImportKeyRequest>) -> Result<Account> {
         let r = r.into_inner();
         let account = r.account.unwrap_or_default();
-        ok(self.daemon.import(&account, &r.private_pem, &r.passphrase).await?)
+        ok(self
+            .daemon
+            .import(&account, &r.private_pem, &r.passphrase)
+            .await?)
     }
 
-    type SubscribeStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send + 'static>>;
+    type SubscribeStream =
+        Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send + 'static>>;
 
     async fn subscribe(&self, r: Rpc<SubscribeRequest>) -> Result<Self::SubscribeStream> {
         let rx = self.daemon.events.subscribe(r.get_ref().since);
         let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
         // Streams end when the daemon stops, so open subscriptions never hold up shutdown.
-        let stream = futures::StreamExt::take_until(stream, self.daemon.shutdown.clone().cancelled_owned());
+        let stream =
+            futures::StreamExt::take_until(stream, self.daemon.shutdown.clone().cancelled_owned());
         let stream = futures::StreamExt::map(stream, Ok);
         ok(Box::pin(stream) as Self::SubscribeStream)
     }

@@ -22,9 +22,13 @@ impl DaemonConfig {
     /// Reads the file if it exists.
     pub fn load(path: &Path) -> anyhow::Result<DaemonConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Ok(toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?),
+            Ok(text) => Ok(toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DaemonConfig::default()),
-            Err(e) => Err(anyhow::anyhow!("cannot read config {}: {e}", path.display())),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read config {}: {e}",
+                path.display()
+            )),
         }
     }
 
@@ -46,6 +50,8 @@ impl DaemonConfig {
 
     /// The socket path in force.
     pub fn socket_path(&self) -> PathBuf {
-        self.socket.clone().unwrap_or_else(gochat_proto::ipc::default_socket_path)
+        self.socket
+            .clone()
+            .unwrap_or_else(gochat_proto::ipc::default_socket_path)
     }
 }

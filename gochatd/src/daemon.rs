@@ -69,7 +69,8 @@ impl Daemon {
             (_, false) => None,
             (Some(cmd), true) => {
                 let cmd = cmd.clone();
-                let run = tokio::task::spawn_blocking(move || crate::keys::passphrase_from_command(&cmd));
+                let run =
+                    tokio::task::spawn_blocking(move || crate::keys::passphrase_from_command(&cmd));
                 match tokio::time::timeout(PASSPHRASE_COMMAND_TIMEOUT, run).await {
                     Ok(Ok(Ok(p))) => Some(p),
                     Ok(Ok(Err(e))) => {
@@ -84,7 +85,10 @@ impl Daemon {
             }
             (None, true) => return None,
         };
-        let result = tokio::task::spawn_blocking(move || unseal(&sealed, passphrase.as_deref().map(String::as_str))).await;
+        let result = tokio::task::spawn_blocking(move || {
+            unseal(&sealed, passphrase.as_deref().map(String::as_str))
+        })
+        .await;
         match result {
             Ok(Ok(key)) => {
                 let key = Arc::new(key);
@@ -99,7 +103,11 @@ impl Daemon {
         }
     }
 
-    async fn start_link(&self, account: AccountRow, key: Option<Arc<PrivateKey>>) -> Result<LinkHandle, ApiError> {
+    async fn start_link(
+        &self,
+        account: AccountRow,
+        key: Option<Arc<PrivateKey>>,
+    ) -> Result<LinkHandle, ApiError> {
         let server = self
             .store
             .server_by_id(account.server_id)
@@ -125,7 +133,9 @@ impl Daemon {
     pub async fn links(&self) -> Result<Vec<ipc::Link>, ApiError> {
         let mut out = Vec::new();
         for account in self.store.list_accounts().await? {
-            let Some(server) = self.store.server_by_id(account.server_id).await? else { continue };
+            let Some(server) = self.store.server_by_id(account.server_id).await? else {
+                continue;
+            };
             let status = self.link(account.id).map(|l| l.status());
             out.push(ipc::Link {
                 account: Some(AccountRef {
@@ -133,7 +143,10 @@ impl Daemon {
                     username: account.username.clone(),
                 }),
                 state: status.as_ref().map_or(ipc::LinkState::Offline, |s| s.state) as i32,
-                detail: status.as_ref().map(|s| s.detail.clone()).unwrap_or_default(),
+                detail: status
+                    .as_ref()
+                    .map(|s| s.detail.clone())
+                    .unwrap_or_default(),
                 permission: u32::from(status.as_ref().map_or(account.permission, |s| s.permission)),
                 secure: server.tls,
             });
@@ -152,24 +165,36 @@ impl Daemon {
     /// The profile called `name`, or the default (or only) one when `name` is empty.
     pub async fn resolve_server(&self, name: &str) -> Result<ServerRow, ApiError> {
         if !name.is_empty() {
-            return self
-                .store
-                .server(name)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no server profile called {name:?} (see `gochat-cli server list`)")));
+            return self.store.server(name).await?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no server profile called {name:?} (see `gochat-cli server list`)"
+                ))
+            });
         }
         let servers = self.store.list_servers().await?;
-        match servers.iter().find(|s| s.is_default).or(if servers.len() == 1 { servers.first() } else { None }) {
+        match servers
+            .iter()
+            .find(|s| s.is_default)
+            .or(if servers.len() == 1 {
+                servers.first()
+            } else {
+                None
+            }) {
             Some(s) => Ok(s.clone()),
             None if servers.is_empty() => Err(ApiError::NotFound(
                 "no server profile yet: add one with `gochat-cli server add NAME HOST`".into(),
             )),
-            None => Err(ApiError::Invalid("several server profiles exist: name one".into())),
+            None => Err(ApiError::Invalid(
+                "several server profiles exist: name one".into(),
+            )),
         }
     }
 
     /// The account named by `r`, defaulting to the only account on the (default) server.
-    pub async fn resolve_account(&self, r: Option<&AccountRef>) -> Result<(ServerRow, AccountRow), ApiError> {
+    pub async fn resolve_account(
+        &self,
+        r: Option<&AccountRef>,
+    ) -> Result<(ServerRow, AccountRow), ApiError> {
         let empty = AccountRef::default();
         let r = r.unwrap_or(&empty);
         let server = if r.server.is_empty() && !r.username.is_empty() {
@@ -184,8 +209,18 @@ impl Daemon {
             }
             match found.len() {
                 1 => return Ok(found.remove(0)),
-                0 => return Err(ApiError::NotFound(format!("no account called {:?}", r.username))),
-                _ => return Err(ApiError::Invalid(format!("account {:?} exists on several servers: name the server", r.username))),
+                0 => {
+                    return Err(ApiError::NotFound(format!(
+                        "no account called {:?}",
+                        r.username
+                    )));
+                }
+                _ => {
+                    return Err(ApiError::Invalid(format!(
+                        "account {:?} exists on several servers: name the server",
+                        r.username
+                    )));
+                }
             }
         } else {
             self.resolve_server(&r.server).await?
@@ -195,7 +230,12 @@ impl Daemon {
                 .store
                 .account(server.id, &r.username)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no account {:?} on server {:?}", r.username, server.name)))?;
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "no account {:?} on server {:?}",
+                        r.username, server.name
+                    ))
+                })?;
             return Ok((server, account));
         }
         let accounts: Vec<_> = self
@@ -206,12 +246,21 @@ impl Daemon {
             .filter(|a| a.server_id == server.id)
             .collect();
         match accounts.len() {
-            1 => Ok((server, accounts.into_iter().next().ok_or_else(|| ApiError::Internal("account vanished".into()))?)),
+            1 => Ok((
+                server,
+                accounts
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ApiError::Internal("account vanished".into()))?,
+            )),
             0 => Err(ApiError::NotFound(format!(
                 "no account on server {:?}: register one with `gochat-cli account register NAME`",
                 server.name
             ))),
-            _ => Err(ApiError::Invalid(format!("several accounts on server {:?}: name one with --account", server.name))),
+            _ => Err(ApiError::Invalid(format!(
+                "several accounts on server {:?}: name one with --account",
+                server.name
+            ))),
         }
     }
 
@@ -233,23 +282,42 @@ impl Daemon {
     }
 
     /// Generates a key, registers it on the server, stores the account and logs it in.
-    pub async fn register(&self, account: &AccountRef, passphrase: &str) -> Result<ipc::Account, ApiError> {
+    pub async fn register(
+        &self,
+        account: &AccountRef,
+        passphrase: &str,
+    ) -> Result<ipc::Account, ApiError> {
         let server = self.resolve_server(&account.server).await?;
         if account.username.is_empty() {
             return Err(ApiError::Invalid("a username is required".into()));
         }
-        if self.store.account(server.id, &account.username).await?.is_some() {
-            return Err(ApiError::Exists(format!("account {:?} already exists on {:?}", account.username, server.name)));
+        if self
+            .store
+            .account(server.id, &account.username)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Exists(format!(
+                "account {:?} already exists on {:?}",
+                account.username, server.name
+            )));
         }
         let key = tokio::task::spawn_blocking(PrivateKey::generate)
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.register_key(&server, &account.username, key, passphrase).await
+        self.register_key(&server, &account.username, key, passphrase)
+            .await
     }
 
     /// Registers an existing key (import) or a new one on the server, then stores the account.
-    async fn register_key(&self, server: &ServerRow, username: &str, key: PrivateKey, passphrase: &str) -> Result<ipc::Account, ApiError> {
+    async fn register_key(
+        &self,
+        server: &ServerRow,
+        username: &str,
+        key: PrivateKey,
+        passphrase: &str,
+    ) -> Result<ipc::Account, ApiError> {
         let pem = key.public_key().to_pem();
         let stream = transport::dial(server, Duration::from_secs(10))
             .await
@@ -257,13 +325,22 @@ impl Daemon {
         let (client, mut unsolicited) = link::Client::start(stream, Duration::from_secs(15));
         match tokio::time::timeout(Duration::from_secs(10), unsolicited.recv()).await {
             Ok(Some(Ok(hello))) if hello.action == gochat_proto::wire::Action::Hello => {}
-            _ => return Err(ApiError::Offline(format!("no HELLO from {}:{}", server.host, server.port))),
+            _ => {
+                return Err(ApiError::Offline(format!(
+                    "no HELLO from {}:{}",
+                    server.host, server.port
+                )));
+            }
         }
         let request = Request::Reg {
             username: Bytes::copy_from_slice(username.as_bytes()),
             public_key: Bytes::from(pem.clone()),
         };
-        match client.call(&request).await.map_err(|e| ApiError::Offline(e.to_string()))? {
+        match client
+            .call(&request)
+            .await
+            .map_err(|e| ApiError::Offline(e.to_string()))?
+        {
             Response::Ok => {}
             Response::Err(code) => {
                 return Err(ApiError::Refused {
@@ -271,20 +348,35 @@ impl Daemon {
                     message: crate::link::describe(code),
                 });
             }
-            other => return Err(ApiError::Internal(format!("unexpected reply to REG: {}", other.action()))),
+            other => {
+                return Err(ApiError::Internal(format!(
+                    "unexpected reply to REG: {}",
+                    other.action()
+                )));
+            }
         }
         drop(client);
-        self.store_account(server, username, key, passphrase, true).await
+        self.store_account(server, username, key, passphrase, true)
+            .await
     }
 
-    async fn store_account(&self, server: &ServerRow, username: &str, key: PrivateKey, passphrase: &str, auto_login: bool) -> Result<ipc::Account, ApiError> {
+    async fn store_account(
+        &self,
+        server: &ServerRow,
+        username: &str,
+        key: PrivateKey,
+        passphrase: &str,
+        auto_login: bool,
+    ) -> Result<ipc::Account, ApiError> {
         let pass = (!passphrase.is_empty()).then(|| zeroize::Zeroizing::new(passphrase.to_owned()));
         let key = Arc::new(key);
         let sealing = key.clone();
-        let sealed = tokio::task::spawn_blocking(move || seal(&sealing, pass.as_deref().map(String::as_str)))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let sealed = tokio::task::spawn_blocking(move || {
+            seal(&sealing, pass.as_deref().map(String::as_str))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
         let row = self
             .store
             .add_account(&AccountRow {
@@ -308,12 +400,18 @@ impl Daemon {
     }
 
     /// Imports a Go-client key file as an account (registered already on the server).
-    pub async fn import(&self, account: &AccountRef, pem: &str, passphrase: &str) -> Result<ipc::Account, ApiError> {
+    pub async fn import(
+        &self,
+        account: &AccountRef,
+        pem: &str,
+        passphrase: &str,
+    ) -> Result<ipc::Account, ApiError> {
         let server = self.resolve_server(&account.server).await?;
         if account.username.is_empty() {
             return Err(ApiError::Invalid("a username is required".into()));
         }
-        let key = PrivateKey::from_pem(pem.as_bytes()).map_err(|e| ApiError::Invalid(format!("not a usable private key: {e}")))?;
+        let key = PrivateKey::from_pem(pem.as_bytes())
+            .map_err(|e| ApiError::Invalid(format!("not a usable private key: {e}")))?;
         if let Some(existing) = self.store.account(server.id, &account.username).await? {
             if existing.fingerprint != key.public_key().fingerprint_hex() {
                 return Err(ApiError::Exists(format!(
@@ -323,7 +421,8 @@ impl Daemon {
             }
             return Ok(self.account_view(&server, &existing).await);
         }
-        self.store_account(&server, &account.username, key, passphrase, true).await
+        self.store_account(&server, &account.username, key, passphrase, true)
+            .await
     }
 
     /// Marks the account as wanted online and waits for the outcome.
@@ -339,9 +438,16 @@ impl Daemon {
         link.set_wanted(true).await;
         let status = link.wait_settled(LOGIN_WAIT).await;
         if status.state != ipc::LinkState::Online {
-            return Err(ApiError::Offline(format!("login did not complete: {}", status.detail)));
+            return Err(ApiError::Offline(format!(
+                "login did not complete: {}",
+                status.detail
+            )));
         }
-        let account = self.store.account_by_id(account.id).await?.unwrap_or(account);
+        let account = self
+            .store
+            .account_by_id(account.id)
+            .await?
+            .unwrap_or(account);
         Ok(self.account_view(&server, &account).await)
     }
 
@@ -358,7 +464,11 @@ impl Daemon {
         if let Some(link) = self.link(account.id) {
             link.set_wanted(false).await;
         }
-        let account = self.store.account_by_id(account.id).await?.unwrap_or(account);
+        let account = self
+            .store
+            .account_by_id(account.id)
+            .await?
+            .unwrap_or(account);
         Ok(self.account_view(&server, &account).await)
     }
 
@@ -375,17 +485,23 @@ impl Daemon {
     }
 
     /// Unlocks the key with a passphrase; the link logs in if it should be online.
-    pub async fn unlock(&self, r: Option<&AccountRef>, passphrase: &str) -> Result<ipc::Account, ApiError> {
+    pub async fn unlock(
+        &self,
+        r: Option<&AccountRef>,
+        passphrase: &str,
+    ) -> Result<ipc::Account, ApiError> {
         let (server, account) = self.resolve_account(r).await?;
         let sealed = SealedKey {
             blob: account.key_blob.clone(),
             encrypted: account.key_encrypted,
         };
         let pass = zeroize::Zeroizing::new(passphrase.to_owned());
-        let key = tokio::task::spawn_blocking(move || unseal(&sealed, Some(pass.as_str()).filter(|p| !p.is_empty())))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Locked(format!("cannot unlock: {e}")))?;
+        let key = tokio::task::spawn_blocking(move || {
+            unseal(&sealed, Some(pass.as_str()).filter(|p| !p.is_empty()))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Locked(format!("cannot unlock: {e}")))?;
         let key = Arc::new(key);
         lock(&self.keys).insert(account.id, key.clone());
         let link = self.ensure_link(&account).await?;
@@ -408,26 +524,43 @@ impl Daemon {
 
     /// The link of an account that must be online for the operation.
     pub fn online_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
-        let link = self
-            .link(account.id)
-            .ok_or_else(|| ApiError::Offline(format!("account {:?} is not logged in", account.username)))?;
+        let link = self.link(account.id).ok_or_else(|| {
+            ApiError::Offline(format!("account {:?} is not logged in", account.username))
+        })?;
         let status = link.status();
         if status.state != ipc::LinkState::Online {
-            let why = if status.detail.is_empty() { format!("{:?}", status.state) } else { status.detail };
-            return Err(ApiError::Offline(format!("account {:?} is not online ({why}); log in first", account.username)));
+            let why = if status.detail.is_empty() {
+                format!("{:?}", status.state)
+            } else {
+                status.detail
+            };
+            return Err(ApiError::Offline(format!(
+                "account {:?} is not online ({why}); log in first",
+                account.username
+            )));
         }
         Ok(link)
     }
 
     /// Sends a request over an online account's link.
-    pub async fn call(&self, r: Option<&AccountRef>, request: Request) -> Result<Response, ApiError> {
+    pub async fn call(
+        &self,
+        r: Option<&AccountRef>,
+        request: Request,
+    ) -> Result<Response, ApiError> {
         let (_, account) = self.resolve_account(r).await?;
         Ok(self.online_link(&account)?.call(request).await?)
     }
 
     /// Queues a text (split into ≤ 446-byte pieces) for `to`; with `wait`, returns once every
     /// piece was confirmed or failed.
-    pub async fn send(&self, r: Option<&AccountRef>, to: &str, text: &str, wait: bool) -> Result<Vec<ipc::Message>, ApiError> {
+    pub async fn send(
+        &self,
+        r: Option<&AccountRef>,
+        to: &str,
+        text: &str,
+        wait: bool,
+    ) -> Result<Vec<ipc::Message>, ApiError> {
         let (server, account) = self.resolve_account(r).await?;
         if to.is_empty() {
             return Err(ApiError::Invalid("a recipient is required".into()));
@@ -456,7 +589,9 @@ impl Daemon {
                 })
                 .await?;
             self.events
-                .emit(event::Kind::MessageUpdated(crate::convert::message(&row, &aref)))
+                .emit(event::Kind::MessageUpdated(crate::convert::message(
+                    &row, &aref,
+                )))
                 .await;
             rows.push(row);
         }
@@ -509,10 +644,15 @@ impl Daemon {
     /// Exports the account's private key in the Go client's format.
     pub async fn export_key(&self, r: Option<&AccountRef>) -> Result<String, ApiError> {
         let (_, account) = self.resolve_account(r).await?;
-        let key = self
-            .key(account.id)
-            .ok_or_else(|| ApiError::Locked(format!("account {:?} is locked: unlock it to export its key", account.username)))?;
-        let pem = key.to_pkcs1_pem().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let key = self.key(account.id).ok_or_else(|| {
+            ApiError::Locked(format!(
+                "account {:?} is locked: unlock it to export its key",
+                account.username
+            ))
+        })?;
+        let pem = key
+            .to_pkcs1_pem()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(pem.as_str().to_owned())
     }
 

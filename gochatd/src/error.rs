@@ -47,7 +47,9 @@ impl From<LinkError> for ApiError {
                 code,
                 message: crate::link::describe(code),
             },
-            LinkError::NotOnline(why) => ApiError::Offline(format!("not connected to the server: {why}")),
+            LinkError::NotOnline(why) => {
+                ApiError::Offline(format!("not connected to the server: {why}"))
+            }
             LinkError::Call(c) => ApiError::Offline(c.to_string()),
         }
     }
@@ -67,8 +69,12 @@ impl From<ApiError> for Status {
                 Some(ErrorCode::NotFound) => Status::not_found(message),
                 Some(ErrorCode::Exists | ErrorCode::DupSess) => Status::already_exists(message),
                 Some(ErrorCode::Perms | ErrorCode::NoSecure) => Status::permission_denied(message),
-                Some(ErrorCode::Handshake | ErrorCode::Login | ErrorCode::Dereg) => Status::unauthenticated(message),
-                Some(ErrorCode::Args | ErrorCode::Option | ErrorCode::Invalid) => Status::invalid_argument(message),
+                Some(ErrorCode::Handshake | ErrorCode::Login | ErrorCode::Dereg) => {
+                    Status::unauthenticated(message)
+                }
+                Some(ErrorCode::Args | ErrorCode::Option | ErrorCode::Invalid) => {
+                    Status::invalid_argument(message)
+                }
                 _ => Status::failed_precondition(message),
             },
         }

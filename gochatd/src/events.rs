@@ -91,9 +91,15 @@ impl EventBus {
             // A `since` from another database (beyond our newest) resumes from our newest.
             let mut last = since.min(newest);
             if since > 0 {
-                let pruned = matches!(store.first_event_id().await, Ok(Some(first)) if first > last + 1);
+                let pruned =
+                    matches!(store.first_event_id().await, Ok(Some(first)) if first > last + 1);
                 if pruned || since > newest {
-                    let first = store.first_event_id().await.ok().flatten().unwrap_or(newest + 1);
+                    let first = store
+                        .first_event_id()
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or(newest + 1);
                     let gap = Event {
                         id: 0,
                         time: now_ms(),
@@ -141,7 +147,9 @@ impl EventBus {
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Catch up from the log, then continue live.
                         loop {
-                            let Ok(batch) = store.events_after(last, 1000).await else { return };
+                            let Ok(batch) = store.events_after(last, 1000).await else {
+                                return;
+                            };
                             if batch.is_empty() {
                                 break;
                             }

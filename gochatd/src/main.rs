@@ -26,7 +26,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let path = cli.config.clone().unwrap_or_else(gochatd::config::DaemonConfig::default_path);
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(gochatd::config::DaemonConfig::default_path);
     let mut config = match gochatd::config::DaemonConfig::load(&path) {
         Ok(c) => c,
         Err(e) => {

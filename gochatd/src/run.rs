@@ -16,12 +16,15 @@ use crate::store::Store;
 /// Sets up logging: journald under systemd, else stderr.
 pub fn init_logging(filter: &str) {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let journald = std::env::var_os("JOURNAL_STREAM").and_then(|_| tracing_journald::layer().ok());
     let _ = match journald {
         Some(layer) => registry.with(layer).try_init(),
-        None => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init(),
+        None => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
     };
 }
 
@@ -33,7 +36,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let store = Store::open(&db)
         .await
         .with_context(|| format!("cannot open the store {}", db.display()))?;
-    let daemon = Daemon::start(store, config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let daemon = Daemon::start(store, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(socket = %socket_path.display(), "gochatd ready");
     serve(daemon, bound).await
 }
@@ -73,7 +78,10 @@ pub async fn serve(daemon: Arc<Daemon>, mut bound: socket::BoundSocket) -> Resul
     let signal_daemon = daemon.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return;
         };
         tokio::select! {

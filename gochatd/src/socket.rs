@@ -57,12 +57,17 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> SocketError {
 
 /// Our own uid (the owner of `/proc/self`).
 pub fn my_uid() -> u32 {
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
 }
 
 /// Whether a connected peer runs as our user.
 pub fn peer_is_us(stream: &UnixStream) -> bool {
-    stream.peer_cred().map(|c| c.uid() == my_uid()).unwrap_or(false)
+    stream
+        .peer_cred()
+        .map(|c| c.uid() == my_uid())
+        .unwrap_or(false)
 }
 
 /// Creates the socket directory (0700), takes the per-user lock and binds the socket (0600),
@@ -76,7 +81,8 @@ pub async fn bind(path: &Path) -> Result<BoundSocket, SocketError> {
             .create(dir)
             .map_err(io_err(format!("cannot create {}", dir.display())))?;
     }
-    let meta = std::fs::metadata(dir).map_err(io_err(format!("cannot inspect {}", dir.display())))?;
+    let meta =
+        std::fs::metadata(dir).map_err(io_err(format!("cannot inspect {}", dir.display())))?;
     if meta.uid() != my_uid() {
         return Err(SocketError::Io {
             context: format!("{} belongs to another user", dir.display()),
@@ -89,7 +95,9 @@ pub async fn bind(path: &Path) -> Result<BoundSocket, SocketError> {
     }
     let lock_path = dir.join(format!(
         "{}.lock",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("gochatd.sock")
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("gochatd.sock")
     ));
     let lock = OpenOptions::new()
         .create(true)
@@ -111,14 +119,23 @@ pub async fn bind(path: &Path) -> Result<BoundSocket, SocketError> {
     if path.exists() {
         match UnixStream::connect(path).await {
             Ok(_) => return Err(SocketError::AlreadyRunning(path.to_owned())),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused || e.kind() == io::ErrorKind::NotFound => {
+            Err(e)
+                if e.kind() == io::ErrorKind::ConnectionRefused
+                    || e.kind() == io::ErrorKind::NotFound =>
+            {
                 tracing::info!(path = %path.display(), "removing stale socket");
                 let _ = std::fs::remove_file(path);
             }
-            Err(e) => return Err(io_err(format!("cannot check existing socket {}", path.display()))(e)),
+            Err(e) => {
+                return Err(io_err(format!(
+                    "cannot check existing socket {}",
+                    path.display()
+                ))(e));
+            }
         }
     }
-    let listener = UnixListener::bind(path).map_err(io_err(format!("cannot listen on {}", path.display())))?;
+    let listener =
+        UnixListener::bind(path).map_err(io_err(format!("cannot listen on {}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(io_err(format!("cannot restrict {}", path.display())))?;
     Ok(BoundSocket {
@@ -135,7 +152,10 @@ fn activated_listener() -> Result<Option<UnixListener>, SocketError> {
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
         .is_some_and(|p| p == std::process::id());
-    let fds = std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<i32>().ok()).unwrap_or(0);
+    let fds = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+        .unwrap_or(0);
     if !pid_matches || fds < 1 {
         return Ok(None);
     }

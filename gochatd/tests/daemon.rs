@@ -17,7 +17,11 @@ async fn two_daemons_chat_online_and_offline() {
     add_server(&mut alice, &server).await;
     add_server(&mut bob, &server).await;
     let a = register(&mut alice, "alice").await;
-    assert_eq!(a.state, ipc::LinkState::Online as i32, "alice online after register");
+    assert_eq!(
+        a.state,
+        ipc::LinkState::Online as i32,
+        "alice online after register"
+    );
     register(&mut bob, "bob").await;
 
     // Online delivery, confirmed by the server.
@@ -34,23 +38,47 @@ async fn two_daemons_chat_online_and_offline() {
         .expect("send")
         .into_inner();
     assert_eq!(sent.messages.len(), 1);
-    assert_eq!(sent.messages[0].state, ipc::MessageState::Sent as i32, "{:?}", sent.messages[0]);
+    assert_eq!(
+        sent.messages[0].state,
+        ipc::MessageState::Sent as i32,
+        "{:?}",
+        sent.messages[0]
+    );
     let got = next_received(&mut bob_events).await;
-    assert_eq!((got.peer.as_str(), got.text.as_str()), ("alice", "hello bob"));
+    assert_eq!(
+        (got.peer.as_str(), got.text.as_str()),
+        ("alice", "hello bob")
+    );
 
     // Longer than one RSA block: split into pieces that arrive in order.
     let long = "é".repeat(400);
-    let sent = alice.client.send(send("bob", &long, true)).await.expect("send").into_inner();
+    let sent = alice
+        .client
+        .send(send("bob", &long, true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages.len(), 2);
     let p1 = next_received(&mut bob_events).await;
     let p2 = next_received(&mut bob_events).await;
     assert_eq!(format!("{}{}", p1.text, p2.text), long);
 
     // Offline: bob logs out, alice's message is stored by the server, bob catches up.
-    bob.client.logout(AccountRef::default()).await.expect("logout");
-    let sent = alice.client.send(send("bob", "while you were away", true)).await.expect("send").into_inner();
+    bob.client
+        .logout(AccountRef::default())
+        .await
+        .expect("logout");
+    let sent = alice
+        .client
+        .send(send("bob", "while you were away", true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages[0].state, ipc::MessageState::Sent as i32);
-    bob.client.login(AccountRef::default()).await.expect("login");
+    bob.client
+        .login(AccountRef::default())
+        .await
+        .expect("login");
     let got = next_received(&mut bob_events).await;
     assert_eq!(got.text, "while you were away");
 
@@ -66,8 +94,16 @@ async fn two_daemons_chat_online_and_offline() {
         .expect("history")
         .into_inner();
     assert_eq!(history.messages.len(), 4);
-    assert_eq!(history.messages[0].text, "while you were away", "newest first");
-    let convs = bob.client.conversations(AccountRef::default()).await.expect("conversations").into_inner();
+    assert_eq!(
+        history.messages[0].text, "while you were away",
+        "newest first"
+    );
+    let convs = bob
+        .client
+        .conversations(AccountRef::default())
+        .await
+        .expect("conversations")
+        .into_inner();
     assert_eq!(convs.conversations.len(), 1);
     assert_eq!(convs.conversations[0].unread, 4);
     bob.client
@@ -77,7 +113,12 @@ async fn two_daemons_chat_online_and_offline() {
         })
         .await
         .expect("mark read");
-    let convs = bob.client.conversations(AccountRef::default()).await.expect("conversations").into_inner();
+    let convs = bob
+        .client
+        .conversations(AccountRef::default())
+        .await
+        .expect("conversations")
+        .into_inner();
     assert_eq!(convs.conversations[0].unread, 0);
 
     // Search.
@@ -107,9 +148,18 @@ async fn two_daemons_chat_online_and_offline() {
     assert_eq!(names, ["alice", "bob"]);
 
     // Sending to an unknown user fails with a clear state.
-    let sent = alice.client.send(send("nobody", "hi", true)).await.expect("send").into_inner();
+    let sent = alice
+        .client
+        .send(send("nobody", "hi", true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages[0].state, ipc::MessageState::Failed as i32);
-    assert!(sent.messages[0].error.contains("nobody"), "{}", sent.messages[0].error);
+    assert!(
+        sent.messages[0].error.contains("nobody"),
+        "{}",
+        sent.messages[0].error
+    );
     server.token.cancel();
 }
 
@@ -122,16 +172,39 @@ async fn outbox_is_sent_after_reconnect_and_events_resume() {
     add_server(&mut bob, &server).await;
     register(&mut alice, "carol").await;
     register(&mut bob, "dave").await;
-    alice.client.logout(AccountRef::default()).await.expect("logout");
+    alice
+        .client
+        .logout(AccountRef::default())
+        .await
+        .expect("logout");
 
     // Queued while offline.
-    let queued = alice.client.send(send("dave", "queued one", false)).await.expect("send").into_inner();
+    let queued = alice
+        .client
+        .send(send("dave", "queued one", false))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(queued.messages[0].state, ipc::MessageState::Queued as i32);
-    let status = alice.client.status(ipc::Empty {}).await.expect("status").into_inner();
+    let status = alice
+        .client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
     let mark = status.last_event_id;
 
-    let mut dave_events = bob.client.subscribe(ipc::SubscribeRequest { since: 0 }).await.expect("sub").into_inner();
-    alice.client.login(AccountRef::default()).await.expect("login");
+    let mut dave_events = bob
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("sub")
+        .into_inner();
+    alice
+        .client
+        .login(AccountRef::default())
+        .await
+        .expect("login");
     let got = next_received(&mut dave_events).await;
     assert_eq!(got.text, "queued one");
 
@@ -143,7 +216,9 @@ async fn outbox_is_sent_after_reconnect_and_events_resume() {
         .expect("resume")
         .into_inner();
     let mut saw_sent = false;
-    while let Ok(Some(Ok(ev))) = tokio::time::timeout(Duration::from_secs(5), resumed.next_message()).await {
+    while let Ok(Some(Ok(ev))) =
+        tokio::time::timeout(Duration::from_secs(5), resumed.next_message()).await
+    {
         assert!(ev.id > mark);
         if let Some(event::Kind::MessageUpdated(m)) = ev.kind
             && m.id == queued.messages[0].id
@@ -170,7 +245,10 @@ impl NextMessage for tonic::Streaming<ipc::Event> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_is_private_and_single_instance() {
     let d = start_daemon().await;
-    let mode = std::fs::metadata(&d.socket).expect("socket").permissions().mode();
+    let mode = std::fs::metadata(&d.socket)
+        .expect("socket")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let dir_mode = std::fs::metadata(d.socket.parent().expect("dir"))
         .expect("dir")
@@ -178,8 +256,17 @@ async fn socket_is_private_and_single_instance() {
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     let second = gochatd::socket::bind(&d.socket).await;
-    assert!(matches!(second, Err(gochatd::socket::SocketError::AlreadyRunning(_))));
-    let status = d.client.clone().status(ipc::Empty {}).await.expect("status").into_inner();
+    assert!(matches!(
+        second,
+        Err(gochatd::socket::SocketError::AlreadyRunning(_))
+    ));
+    let status = d
+        .client
+        .clone()
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
     assert_eq!(status.protocol_version, 1);
     assert!(!status.instance_id.is_empty());
     drop(d.daemon);
@@ -189,7 +276,11 @@ async fn socket_is_private_and_single_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_errors_without_setup() {
     let mut d = start_daemon().await;
-    let err = d.client.send(send("bob", "hi", false)).await.expect_err("no server yet");
+    let err = d
+        .client
+        .send(send("bob", "hi", false))
+        .await
+        .expect_err("no server yet");
     assert_eq!(err.code(), tonic::Code::NotFound);
     assert!(err.message().contains("server add"), "{}", err.message());
     let err = d

@@ -16,7 +16,9 @@ const CAROL_PEM: &str = include_str!("../../proto/tests/vectors/keys/carol.priv.
 /// Registers `name` with the public half of `private_pem` straight over the wire.
 async fn register_raw(server: &TestServer, name: &str, private_pem: &str) {
     let key = gochat_proto::crypto::PrivateKey::from_pem(private_pem.as_bytes()).expect("key");
-    let stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
     let mut framed = tokio_util::codec::Framed::new(stream, GochatCodec::client());
     let _hello = framed.next().await.expect("hello").expect("hello ok");
     let reg = Request::Reg {
@@ -51,7 +53,11 @@ async fn go_client_key_imports_logs_in_and_exports_identically() {
         .await
         .expect("import")
         .into_inner();
-    assert_eq!(acc.state, ipc::LinkState::Online as i32, "logs in with the imported key");
+    assert_eq!(
+        acc.state,
+        ipc::LinkState::Online as i32,
+        "logs in with the imported key"
+    );
     let exported = d
         .client
         .export_key(ipc::ExportKeyRequest {
@@ -60,8 +66,16 @@ async fn go_client_key_imports_logs_in_and_exports_identically() {
         .await
         .expect("export")
         .into_inner();
-    assert_eq!(exported.private_pem, ALICE_PEM, "byte-identical to the Go client's file");
-    let info = d.client.show_key(account("alice")).await.expect("show").into_inner();
+    assert_eq!(
+        exported.private_pem, ALICE_PEM,
+        "byte-identical to the Go client's file"
+    );
+    let info = d
+        .client
+        .show_key(account("alice"))
+        .await
+        .expect("show")
+        .into_inner();
     assert_eq!(info.bits, 4096);
     assert_eq!(info.fingerprint, acc.fingerprint);
     server.token.cancel();
@@ -81,9 +95,18 @@ async fn passphrase_lock_and_unlock() {
         })
         .await
         .expect("import with passphrase");
-    let locked = d.client.lock(account("pat")).await.expect("lock").into_inner();
+    let locked = d
+        .client
+        .lock(account("pat"))
+        .await
+        .expect("lock")
+        .into_inner();
     assert!(locked.locked && locked.passphrase_protected);
-    let err = d.client.login(account("pat")).await.expect_err("locked accounts cannot log in");
+    let err = d
+        .client
+        .login(account("pat"))
+        .await
+        .expect_err("locked accounts cannot log in");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     let err = d
         .client
@@ -118,18 +141,38 @@ async fn changed_contact_key_blocks_sending_until_accepted() {
     add_server(&mut b, &server).await;
     register(&mut a, "erin").await;
     register(&mut b, "frank").await;
-    let sent = a.client.send(send("frank", "first", true)).await.expect("send").into_inner();
+    let sent = a
+        .client
+        .send(send("frank", "first", true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages[0].state, ipc::MessageState::Sent as i32);
 
     // Simulate a server that hands out another key for frank: pin a different one locally.
     let (_, erin) = a.daemon.resolve_account(None).await.expect("account");
-    let mut contact = a.daemon.store.contact(erin.id, "frank").await.expect("contact").expect("pinned");
+    let mut contact = a
+        .daemon
+        .store
+        .contact(erin.id, "frank")
+        .await
+        .expect("contact")
+        .expect("pinned");
     let other = gochat_proto::crypto::PrivateKey::from_pem(CAROL_PEM.as_bytes()).expect("key");
     contact.public_pem = Some(other.public_key().to_pem());
     contact.fingerprint = Some(other.public_key().fingerprint_hex());
-    a.daemon.store.upsert_contact(&contact).await.expect("upsert");
+    a.daemon
+        .store
+        .upsert_contact(&contact)
+        .await
+        .expect("upsert");
 
-    let mut events = a.client.subscribe(ipc::SubscribeRequest { since: 0 }).await.expect("sub").into_inner();
+    let mut events = a
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("sub")
+        .into_inner();
     let c = a
         .client
         .request_key(ipc::UserRef {
@@ -151,9 +194,18 @@ async fn changed_contact_key_blocks_sending_until_accepted() {
         }
     };
     assert_eq!(warned.user, "frank");
-    let sent = a.client.send(send("frank", "blocked", true)).await.expect("send").into_inner();
+    let sent = a
+        .client
+        .send(send("frank", "blocked", true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages[0].state, ipc::MessageState::Failed as i32);
-    assert!(sent.messages[0].error.contains("key changed"), "{}", sent.messages[0].error);
+    assert!(
+        sent.messages[0].error.contains("key changed"),
+        "{}",
+        sent.messages[0].error
+    );
     let c = a
         .client
         .accept_key(ipc::UserRef {
@@ -164,7 +216,12 @@ async fn changed_contact_key_blocks_sending_until_accepted() {
         .expect("accept")
         .into_inner();
     assert_eq!(c.key_state, ipc::KeyState::Pinned as i32);
-    let sent = a.client.send(send("frank", "after accepting", true)).await.expect("send").into_inner();
+    let sent = a
+        .client
+        .send(send("frank", "after accepting", true))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(sent.messages[0].state, ipc::MessageState::Sent as i32);
     server.token.cancel();
 }
@@ -182,11 +239,24 @@ async fn reconnects_after_server_restart_and_sends_queued() {
     let TestServer { token, dir, .. } = server;
     token.cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let queued = a.client.send(send("hank", "sent while the server was down", false)).await.expect("send").into_inner();
+    let queued = a
+        .client
+        .send(send("hank", "sent while the server was down", false))
+        .await
+        .expect("send")
+        .into_inner();
     assert_eq!(queued.messages[0].state, ipc::MessageState::Queued as i32);
 
-    let mut hank_events = b.client.subscribe(ipc::SubscribeRequest { since: 0 }).await.expect("sub").into_inner();
-    let restarted = start_server_with(dir, |c| c.listen = Some(format!("127.0.0.1:{port}").parse().expect("addr"))).await;
+    let mut hank_events = b
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("sub")
+        .into_inner();
+    let restarted = start_server_with(dir, |c| {
+        c.listen = Some(format!("127.0.0.1:{port}").parse().expect("addr"))
+    })
+    .await;
     let got = tokio::time::timeout(Duration::from_secs(60), next_received(&mut hank_events))
         .await
         .expect("delivered after both links reconnected");
@@ -225,7 +295,12 @@ async fn tls_with_pinned_ca() {
         .expect("add server");
     let acc = register(&mut d, "ivan").await;
     assert_eq!(acc.state, ipc::LinkState::Online as i32);
-    let status = d.client.status(ipc::Empty {}).await.expect("status").into_inner();
+    let status = d
+        .client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
     assert!(status.links.iter().all(|l| l.secure));
 
     // Without the pinned CA the certificate is not trusted.

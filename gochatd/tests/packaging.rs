@@ -5,7 +5,11 @@ use std::process::Command;
 
 #[test]
 fn user_units_verify() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("systemd-analyze not installed; skipping");
         return;
     }
@@ -26,5 +30,8 @@ fn user_units_verify() {
         .output()
         .expect("run systemd-analyze");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{stderr}"
+    );
 }

@@ -42,7 +42,10 @@ impl Drop for Reaper {
 }
 
 fn sigterm(child: &Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
@@ -60,7 +63,13 @@ fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitSt
 async fn restart_keeps_data_and_changes_instance() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket: PathBuf = dir.path().join("sock/gochatd.sock");
-    let mut first = Reaper(daemon_cmd(dir.path()).arg("--socket").arg(&socket).spawn().expect("spawn"));
+    let mut first = Reaper(
+        daemon_cmd(dir.path())
+            .arg("--socket")
+            .arg(&socket)
+            .spawn()
+            .expect("spawn"),
+    );
     let mut client = wait_connect(&socket).await;
     client
         .add_server(ipc::ServerProfile {
@@ -71,7 +80,11 @@ async fn restart_keeps_data_and_changes_instance() {
         })
         .await
         .expect("add server");
-    let before = client.status(ipc::Empty {}).await.expect("status").into_inner();
+    let before = client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
     sigterm(&first.0);
     let status = wait_exit(&mut first.0, Duration::from_secs(10)).expect("exits on SIGTERM");
     assert!(status.success(), "clean exit: {status:?}");
@@ -79,22 +92,47 @@ async fn restart_keeps_data_and_changes_instance() {
 
     // A stale socket file (nothing listening) does not stop the next start.
     std::os::unix::net::UnixListener::bind(&socket).expect("stale socket");
-    let _second = Reaper(daemon_cmd(dir.path()).arg("--socket").arg(&socket).spawn().expect("spawn"));
+    let _second = Reaper(
+        daemon_cmd(dir.path())
+            .arg("--socket")
+            .arg(&socket)
+            .spawn()
+            .expect("spawn"),
+    );
     let mut client = wait_connect(&socket).await;
-    let after = client.status(ipc::Empty {}).await.expect("status").into_inner();
-    assert_ne!(before.instance_id, after.instance_id, "a restart is detectable");
-    let servers = client.list_servers(ipc::Empty {}).await.expect("servers").into_inner();
+    let after = client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_ne!(
+        before.instance_id, after.instance_id,
+        "a restart is detectable"
+    );
+    let servers = client
+        .list_servers(ipc::Empty {})
+        .await
+        .expect("servers")
+        .into_inner();
     assert_eq!(servers.servers.len(), 1, "profiles persist");
 
     // A second daemon for the same user refuses to start.
-    let mut third = daemon_cmd(dir.path()).arg("--socket").arg(&socket).spawn().expect("spawn");
+    let mut third = daemon_cmd(dir.path())
+        .arg("--socket")
+        .arg(&socket)
+        .spawn()
+        .expect("spawn");
     let status = wait_exit(&mut third, Duration::from_secs(10)).expect("second daemon exits");
     assert!(!status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_activation() {
-    if Command::new("systemd-socket-activate").arg("--help").output().is_err() {
+    if Command::new("systemd-socket-activate")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
         eprintln!("systemd-socket-activate not installed; skipping");
         return;
     }
@@ -117,6 +155,10 @@ async fn socket_activation() {
         .stderr(Stdio::null());
     let _activator = Reaper(cmd.spawn().expect("spawn systemd-socket-activate"));
     let mut client = wait_connect(&socket).await;
-    let status = client.status(ipc::Empty {}).await.expect("status").into_inner();
+    let status = client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner();
     assert!(status.pid > 0);
 }

@@ -110,11 +110,9 @@ impl PrivateKey {
 
     /// The PKCS#1 DER encoding.
     pub fn to_pkcs1_der(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let pkcs8 = self
-            .key
-            .as_der()
-            .map_err(|_| CryptoError::BadPrivateKey)?;
-        let info = PrivateKeyInfo::from_der(pkcs8.as_ref()).map_err(|_| CryptoError::BadPrivateKey)?;
+        let pkcs8 = self.key.as_der().map_err(|_| CryptoError::BadPrivateKey)?;
+        let info =
+            PrivateKeyInfo::from_der(pkcs8.as_ref()).map_err(|_| CryptoError::BadPrivateKey)?;
         Ok(Zeroizing::new(info.private_key.to_vec()))
     }
 
@@ -165,8 +163,8 @@ impl EncryptingKey {
     pub fn new(key: &PublicKey) -> Result<Self, CryptoError> {
         let public = PublicEncryptingKey::from_der(key.spki_der())
             .map_err(|e| CryptoError::KeyRejected(e.to_string()))?;
-        let inner =
-            OaepPublicEncryptingKey::new(public).map_err(|e| CryptoError::KeyRejected(e.to_string()))?;
+        let inner = OaepPublicEncryptingKey::new(public)
+            .map_err(|e| CryptoError::KeyRejected(e.to_string()))?;
         Ok(EncryptingKey { inner })
     }
 

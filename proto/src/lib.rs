@@ -4,6 +4,6 @@
 //! - [`crypto`]: RSA-4096 OAEP-SHA256 on aws-lc-rs and the Go client's key files.
 
 pub mod crypto;
-pub mod wire;
 #[cfg(feature = "ipc")]
 pub mod ipc;
+pub mod wire;

@@ -60,7 +60,10 @@ impl Session {
             return self.err(id, ErrorCode::Args).await;
         }
         let (at, raw) = self.shared.hub.schedule_shutdown(at, stamp);
-        if let Ok(bytes) = (Response::Shtdwn { stamp: Some(raw) }).to_packet(0).to_bytes() {
+        if let Ok(bytes) = (Response::Shtdwn { stamp: Some(raw) })
+            .to_packet(0)
+            .to_bytes()
+        {
             for online in self.shared.hub.online_users() {
                 let _ = online.conn.try_send(bytes.clone(), None);
             }
@@ -103,7 +106,10 @@ impl Session {
             if online.conn.id() == self.conn.id() {
                 continue;
             }
-            let max = online.key.max_plaintext().saturating_sub(BROADCAST_PREFIX.len());
+            let max = online
+                .key
+                .max_plaintext()
+                .saturating_sub(BROADCAST_PREFIX.len());
             let mut out = BytesMut::new();
             for piece in split_text(&text, max) {
                 let mut plain = BROADCAST_PREFIX.to_vec();
@@ -123,7 +129,13 @@ impl Session {
         self.ok(id).await;
     }
 
-    async fn admin_change_perms(&self, id: u16, admin: &Arc<OnlineUser>, username: &Bytes, level: u8) {
+    async fn admin_change_perms(
+        &self,
+        id: u16,
+        admin: &Arc<OnlineUser>,
+        username: &Bytes,
+        level: u8,
+    ) {
         if *username == admin.name {
             return self.err(id, ErrorCode::Invalid).await;
         }

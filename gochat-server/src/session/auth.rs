@@ -17,7 +17,9 @@ use crate::store::{RegisterError, UserRecord};
 pub fn valid_username(name: &[u8]) -> bool {
     !name.is_empty()
         && name.len() <= MAX_USERNAME_LEN
-        && name.iter().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        && name
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
 }
 
 /// A registered user with a usable key, as the gate loads it for LOGIN and VERIF.
@@ -84,7 +86,9 @@ impl Session {
         if let Some(online) = self.shared.hub.online(&username) {
             let ip = self.conn.ip().to_string();
             if let Ok(bytes) = Response::duplicate_session(&ip).to_packet(0).to_bytes() {
-                self.shared.hub.notify(Hook::DupSess, &bytes, Some(online.conn.id()));
+                self.shared
+                    .hub
+                    .notify(Hook::DupSess, &bytes, Some(online.conn.id()));
             }
             return self.err(id, ErrorCode::DupSess).await;
         }
@@ -98,7 +102,13 @@ impl Session {
         }
     }
 
-    async fn login_with_token(&mut self, id: u16, username: Bytes, loaded: LoadedUser, token: &[u8]) {
+    async fn login_with_token(
+        &mut self,
+        id: u16,
+        username: Bytes,
+        loaded: LoadedUser,
+        token: &[u8],
+    ) {
         if !self.conn.is_secure() {
             return self.err(id, ErrorCode::NoSecure).await;
         }
@@ -137,7 +147,10 @@ impl Session {
     pub(super) async fn verify(&mut self, id: u16, username: Bytes, answer: &Bytes) {
         // The deployed server loads the user first; with a matching pending login we already
         // hold that record and key, so only a stray VERIF goes to the database.
-        let matches_pending = self.pending.as_ref().is_some_and(|p| p.username == username);
+        let matches_pending = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.username == username);
         if !matches_pending && let Err(code) = self.load_user(&username).await {
             return self.err(id, code).await;
         }
@@ -181,7 +194,9 @@ impl Session {
             return self.err(id, ErrorCode::DupSess).await;
         }
         if let Some(secret) = token {
-            self.shared.hub.bind_token(username.clone(), secret, self.conn.id());
+            self.shared
+                .hub
+                .bind_token(username.clone(), secret, self.conn.id());
         }
         self.user = Some(user);
         tracing::info!(conn = self.conn.id(), user = %String::from_utf8_lossy(&username), secure = self.conn.is_secure(), "logged in");

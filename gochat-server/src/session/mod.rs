@@ -149,7 +149,9 @@ impl Session {
     }
 
     fn lock_deferred(&self) -> std::sync::MutexGuard<'_, VecDeque<Deferred>> {
-        self.deferred.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn deferred_len(&self) -> usize {
@@ -249,7 +251,13 @@ impl Session {
                 let user = user.clone();
                 self.dispatch(id, &user, request).await;
             }
-            (None, Request::Reg { username, public_key }) => {
+            (
+                None,
+                Request::Reg {
+                    username,
+                    public_key,
+                },
+            ) => {
                 self.register(id, username, public_key).await;
             }
             (None, Request::Login { username, token }) => {
@@ -297,7 +305,10 @@ impl Session {
             self.shared.hub.activate_token(&user.name, conn);
             if self.shared.hub.remove_online(&user.name, conn) {
                 tracing::info!(conn, user = %String::from_utf8_lossy(&user.name), "logged out");
-                if let Ok(bytes) = Response::new_logout(user.name.clone()).to_packet(0).to_bytes() {
+                if let Ok(bytes) = Response::new_logout(user.name.clone())
+                    .to_packet(0)
+                    .to_bytes()
+                {
                     self.shared.hub.notify(Hook::NewLogout, &bytes, None);
                 }
             }

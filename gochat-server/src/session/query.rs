@@ -100,13 +100,21 @@ mod tests {
     #[test]
     fn small_lists_fit_one_argument() {
         let entries = vec![(Bytes::from("alice"), 0), (Bytes::from("carol"), 2)];
-        assert_eq!(pack_user_list(&entries, true), Some(vec![Bytes::from("alice 0\ncarol 2")]));
-        assert_eq!(pack_user_list(&entries, false), Some(vec![Bytes::from("alice\ncarol")]));
+        assert_eq!(
+            pack_user_list(&entries, true),
+            Some(vec![Bytes::from("alice 0\ncarol 2")])
+        );
+        assert_eq!(
+            pack_user_list(&entries, false),
+            Some(vec![Bytes::from("alice\ncarol")])
+        );
     }
 
     #[test]
     fn long_lists_continue_in_more_arguments() {
-        let entries: Vec<_> = (0..1000).map(|i| (Bytes::from(format!("user{i:04}")), 0)).collect();
+        let entries: Vec<_> = (0..1000)
+            .map(|i| (Bytes::from(format!("user{i:04}")), 0))
+            .collect();
         let args = pack_user_list(&entries, false).expect("fits");
         assert!(args.len() > 1);
         assert!(args.iter().all(|a| a.len() <= MAX_ARG_LEN));

@@ -98,16 +98,17 @@ fn parse_url(url: &str) -> Result<PathBuf, StoreError> {
 /// the mode of the database file.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|source| StoreError::Io {
-                    context: format!("creating database directory {}", parent.display()),
-                    source,
-                })?;
-        }
+        && !parent.exists()
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|source| StoreError::Io {
+                context: format!("creating database directory {}", parent.display()),
+                source,
+            })?;
+    }
     match OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -117,13 +118,14 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         Ok(_) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             if let Ok(meta) = std::fs::metadata(path)
-                && meta.permissions().mode() & 0o077 != 0 {
-                    tracing::warn!(
-                        path = %path.display(),
-                        mode = format_args!("{:o}", meta.permissions().mode() & 0o777),
-                        "database file is accessible by group or others"
-                    );
-                }
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format_args!("{:o}", meta.permissions().mode() & 0o777),
+                    "database file is accessible by group or others"
+                );
+            }
         }
         Err(source) => {
             return Err(StoreError::Io {

@@ -77,7 +77,9 @@ impl Client {
                                 Some(w) => {
                                     let _ = w.send(packet);
                                 }
-                                None => tracing::debug!(id = packet.id, action = %packet.action, "reply nobody waits for"),
+                                None => {
+                                    tracing::debug!(id = packet.id, action = %packet.action, "reply nobody waits for")
+                                }
                             }
                         } else if unsolicited_tx.send(Ok(packet)).await.is_err() {
                             break "link gone".to_owned();
@@ -89,7 +91,10 @@ impl Client {
                 }
             };
             // Waking every waiter with a closed channel makes them fail at once.
-            routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+            routes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
             let _ = unsolicited_tx.send(Err(reason)).await;
         });
         let first_id = (rand::random::<u16>() % MAX_CLIENT_ID) + 1;
@@ -105,7 +110,10 @@ impl Client {
     }
 
     fn allocate_id(&self) -> u16 {
-        let mut next = self.next_id.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = self
+            .next_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let id = *next;
         *next = if *next >= MAX_CLIENT_ID { 1 } else { *next + 1 };
         id

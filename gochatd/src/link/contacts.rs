@@ -18,12 +18,20 @@ pub enum KeyCheck {
 }
 
 /// Asks the server for `user`'s key and pins or compares it.
-pub async fn fetch_key(ctx: &LinkContext, client: &Client, user: &str) -> Result<KeyCheck, LinkError> {
+pub async fn fetch_key(
+    ctx: &LinkContext,
+    client: &Client,
+    user: &str,
+) -> Result<KeyCheck, LinkError> {
     let request = Request::Req {
         username: Bytes::copy_from_slice(user.as_bytes()),
     };
     let (pem, permission) = match client.call(&request).await? {
-        Response::Req { public_key, permission, .. } => (public_key, permission),
+        Response::Req {
+            public_key,
+            permission,
+            ..
+        } => (public_key, permission),
         Response::Err(code) => return Err(LinkError::Refused(code)),
         other => {
             return Err(LinkError::Call(super::CallError::BadReply(format!(
@@ -32,16 +40,29 @@ pub async fn fetch_key(ctx: &LinkContext, client: &Client, user: &str) -> Result
             ))));
         }
     };
-    let key = PublicKey::parse(&pem)
-        .map_err(|e| LinkError::Call(super::CallError::BadReply(format!("the server sent an unusable key: {e}"))))?;
+    let key = PublicKey::parse(&pem).map_err(|e| {
+        LinkError::Call(super::CallError::BadReply(format!(
+            "the server sent an unusable key: {e}"
+        )))
+    })?;
     record_key(ctx, user, &key, permission).await
 }
 
 /// Pins `key` for `user`, or records it as pending if another key is pinned.
-pub async fn record_key(ctx: &LinkContext, user: &str, key: &PublicKey, permission: u8) -> Result<KeyCheck, LinkError> {
-    let store_err = |e: crate::store::StoreError| LinkError::NotOnline(format!("local store failed: {e}"));
+pub async fn record_key(
+    ctx: &LinkContext,
+    user: &str,
+    key: &PublicKey,
+    permission: u8,
+) -> Result<KeyCheck, LinkError> {
+    let store_err =
+        |e: crate::store::StoreError| LinkError::NotOnline(format!("local store failed: {e}"));
     let fingerprint = key.fingerprint_hex();
-    let existing = ctx.store.contact(ctx.account.id, user).await.map_err(store_err)?;
+    let existing = ctx
+        .store
+        .contact(ctx.account.id, user)
+        .await
+        .map_err(store_err)?;
     let mut contact = existing.clone().unwrap_or(ContactRow {
         account_id: ctx.account.id,
         user: user.to_owned(),
@@ -84,7 +105,10 @@ pub async fn record_key(ctx: &LinkContext, user: &str, key: &PublicKey, permissi
         }
     };
     if existing.as_ref() != Some(&contact) {
-        ctx.store.upsert_contact(&contact).await.map_err(store_err)?;
+        ctx.store
+            .upsert_contact(&contact)
+            .await
+            .map_err(store_err)?;
     }
     Ok(outcome)
 }

@@ -103,7 +103,12 @@ impl LinkHandle {
     /// link took note (a logout has completed by then).
     pub async fn set_wanted(&self, wanted: bool) {
         let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::SetWanted(wanted, tx)).await.is_ok() {
+        if self
+            .commands
+            .send(Command::SetWanted(wanted, tx))
+            .await
+            .is_ok()
+        {
             let _ = rx.await;
         }
     }
@@ -112,8 +117,10 @@ impl LinkHandle {
     pub async fn wait_settled(&self, timeout: Duration) -> LinkStatus {
         let mut status = self.status.clone();
         let settled = |s: &LinkStatus| {
-            matches!(s.state, LinkState::Online | LinkState::Offline | LinkState::Locked)
-                || (s.state == LinkState::Backoff && !s.detail.is_empty())
+            matches!(
+                s.state,
+                LinkState::Online | LinkState::Offline | LinkState::Locked
+            ) || (s.state == LinkState::Backoff && !s.detail.is_empty())
         };
         let _ = tokio::time::timeout(timeout, status.wait_for(settled)).await;
         self.status()
@@ -228,7 +235,10 @@ impl Actor {
     async fn set_state(&self, state: LinkState, detail: impl Into<String>, permission: Option<u8>) {
         let detail = detail.into();
         let mut next = self.status.borrow().clone();
-        if next.state == state && next.detail == detail && permission.is_none_or(|p| p == next.permission) {
+        if next.state == state
+            && next.detail == detail
+            && permission.is_none_or(|p| p == next.permission)
+        {
             return;
         }
         next.state = state;
@@ -264,7 +274,11 @@ impl Actor {
         let mut backoff = Duration::from_secs(1);
         loop {
             let Some(key) = self.key.clone().filter(|_| self.wanted) else {
-                let state = if self.key.is_none() { LinkState::Locked } else { LinkState::Offline };
+                let state = if self.key.is_none() {
+                    LinkState::Locked
+                } else {
+                    LinkState::Offline
+                };
                 let detail = self.status.borrow().detail.clone();
                 self.set_state(state, detail, None).await;
                 match rx.recv().await {
@@ -301,7 +315,8 @@ impl Actor {
                 }
             }
             // Exponential backoff with jitter; commands are still served meanwhile.
-            let jitter = Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
+            let jitter =
+                Duration::from_millis(rand::random::<u64>() % (backoff.as_millis() as u64 / 2 + 1));
             let deadline = tokio::time::Instant::now() + backoff + jitter;
             backoff = (backoff * 2).min(MAX_BACKOFF);
             loop {
@@ -353,7 +368,11 @@ impl Actor {
             Command::Call { reply, .. } => {
                 let detail = self.status.borrow().detail.clone();
                 let state = self.status.borrow().state;
-                let why = if detail.is_empty() { format!("{state:?}") } else { detail };
+                let why = if detail.is_empty() {
+                    format!("{state:?}")
+                } else {
+                    detail
+                };
                 let _ = reply.send(Err(LinkError::NotOnline(why)));
             }
             Command::Shutdown(done) => {
@@ -364,15 +383,22 @@ impl Actor {
         false
     }
 
-    async fn connect(&mut self, key: &Arc<PrivateKey>) -> Result<(Client, client::Unsolicited), LoginError> {
+    async fn connect(
+        &mut self,
+        key: &Arc<PrivateKey>,
+    ) -> Result<(Client, client::Unsolicited), LoginError> {
         let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
             .await
             .map_err(|e| LoginError::Retry(e.to_string()))?;
         let (client, mut unsolicited) = Client::start(stream, CALL_TIMEOUT);
         match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
-            Ok(Some(Ok(hello))) if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
+            Ok(Some(Ok(hello)))
+                if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
             Ok(Some(Ok(other))) => {
-                return Err(LoginError::Retry(format!("server greeted with {} instead of HELLO", other.action)));
+                return Err(LoginError::Retry(format!(
+                    "server greeted with {} instead of HELLO",
+                    other.action
+                )));
             }
             Ok(Some(Err(reason))) => return Err(LoginError::Retry(reason)),
             Ok(None) | Err(_) => return Err(LoginError::Retry("no HELLO from the server".into())),
@@ -391,7 +417,8 @@ impl Actor {
         }
         let _ = client.call(&Request::Sub(Hook::All)).await;
         self.status.send_modify(|s| s.secure = self.ctx.server.tls);
-        self.set_state(LinkState::Online, "", Some(permission)).await;
+        self.set_state(LinkState::Online, "", Some(permission))
+            .await;
         match client.call(&Request::Reciv).await {
             Ok(Response::Ok | Response::Err(Some(ErrorCode::Empty))) => {}
             Ok(other) => tracing::warn!(?other, "unexpected catch-up reply"),
@@ -414,17 +441,32 @@ impl Actor {
                 return Ok(());
             }
         }
-        let challenge = match client.call(&Request::Login { username: username.clone(), token: None }).await {
+        let challenge = match client
+            .call(&Request::Login {
+                username: username.clone(),
+                token: None,
+            })
+            .await
+        {
             Ok(Response::Verif { challenge }) => challenge,
             Ok(Response::Err(code)) => return Err(login_refused(code)),
-            Ok(other) => return Err(LoginError::Retry(format!("unexpected reply to LOGIN: {:?}", other.action()))),
+            Ok(other) => {
+                return Err(LoginError::Retry(format!(
+                    "unexpected reply to LOGIN: {:?}",
+                    other.action()
+                )));
+            }
             Err(e) => return Err(LoginError::Retry(e.to_string())),
         };
         let key = key.clone();
         let answer = tokio::task::spawn_blocking(move || key.decrypt(&challenge))
             .await
             .map_err(|e| LoginError::Retry(e.to_string()))?
-            .map_err(|_| LoginError::Fatal("the server's challenge does not decrypt with this account's key".into()))?;
+            .map_err(|_| {
+                LoginError::Fatal(
+                    "the server's challenge does not decrypt with this account's key".into(),
+                )
+            })?;
         let request = Request::Verif {
             username,
             answer: Bytes::copy_from_slice(&answer),
@@ -437,14 +479,28 @@ impl Actor {
                 Ok(())
             }
             Ok(Response::Err(code)) => Err(login_refused(code)),
-            Ok(other) => Err(LoginError::Retry(format!("unexpected reply to VERIF: {:?}", other.action()))),
+            Ok(other) => Err(LoginError::Retry(format!(
+                "unexpected reply to VERIF: {:?}",
+                other.action()
+            ))),
             Err(e) => Err(LoginError::Retry(e.to_string())),
         }
     }
 
-    async fn online(&mut self, client: Client, mut unsolicited: client::Unsolicited, rx: &mut mpsc::Receiver<Command>) -> Exit {
-        let Some(key) = self.key.clone() else { return Exit::Offline };
-        let outbox = tokio::spawn(outbox::run(self.ctx.clone(), client.clone(), self.outbox.clone()));
+    async fn online(
+        &mut self,
+        client: Client,
+        mut unsolicited: client::Unsolicited,
+        rx: &mut mpsc::Receiver<Command>,
+    ) -> Exit {
+        let Some(key) = self.key.clone() else {
+            return Exit::Offline;
+        };
+        let outbox = tokio::spawn(outbox::run(
+            self.ctx.clone(),
+            client.clone(),
+            self.outbox.clone(),
+        ));
         self.outbox.notify_one();
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
@@ -507,7 +563,12 @@ impl Actor {
         exit
     }
 
-    async fn on_unsolicited(&mut self, client: &Client, key: &Arc<PrivateKey>, packet: gochat_proto::wire::Packet) {
+    async fn on_unsolicited(
+        &mut self,
+        client: &Client,
+        key: &Arc<PrivateKey>,
+        packet: gochat_proto::wire::Packet,
+    ) {
         let response = match Response::from_packet(&packet) {
             Ok(r) => r,
             Err(e) => {
@@ -516,17 +577,35 @@ impl Actor {
             }
         };
         match response {
-            Response::Reciv { from, stamp, ciphertext } => {
+            Response::Reciv {
+                from,
+                stamp,
+                ciphertext,
+            } => {
                 self.on_message(client, key, from, stamp, ciphertext).await;
             }
             Response::Hook { hook, args } => {
-                let user = args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+                let user = args
+                    .first()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .unwrap_or_default();
                 let fired = ipc::HookFired {
                     account: Some(self.ctx.account_ref()),
                     hook: i32::from(hook.code()),
-                    user: if hook == Hook::DupSess { String::new() } else { user.clone() },
-                    permission: args.get(1).and_then(|p| p.first()).map_or(0, |&p| u32::from(p)),
-                    ip: if hook == Hook::DupSess { user } else { String::new() },
+                    user: if hook == Hook::DupSess {
+                        String::new()
+                    } else {
+                        user.clone()
+                    },
+                    permission: args
+                        .get(1)
+                        .and_then(|p| p.first())
+                        .map_or(0, |&p| u32::from(p)),
+                    ip: if hook == Hook::DupSess {
+                        user
+                    } else {
+                        String::new()
+                    },
                 };
                 if hook == Hook::PermsChg && fired.user == self.ctx.account.username {
                     let level = fired.permission as u8;
@@ -551,14 +630,24 @@ impl Actor {
         }
     }
 
-    async fn on_message(&mut self, client: &Client, key: &Arc<PrivateKey>, from: Bytes, stamp: Bytes, ciphertext: Bytes) {
+    async fn on_message(
+        &mut self,
+        client: &Client,
+        key: &Arc<PrivateKey>,
+        from: Bytes,
+        stamp: Bytes,
+        ciphertext: Bytes,
+    ) {
         let peer = String::from_utf8_lossy(&from).into_owned();
         let stamp = decode_stamp(&stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
         let key = key.clone();
         let decrypted = tokio::task::spawn_blocking(move || key.decrypt(&ciphertext)).await;
         let (text, error) = match decrypted {
             Ok(Ok(plain)) => (String::from_utf8_lossy(&plain).into_owned(), None),
-            _ => (String::new(), Some("this message could not be decrypted with your key")),
+            _ => (
+                String::new(),
+                Some("this message could not be decrypted with your key"),
+            ),
         };
         let new = NewMessage {
             account_id: self.ctx.account.id,
@@ -578,11 +667,19 @@ impl Actor {
             }
         };
         let row = match error {
-            Some(e) => self.ctx.store.set_message_state(row.id, MessageState::Received, Some(e)).await.unwrap_or(row),
+            Some(e) => self
+                .ctx
+                .store
+                .set_message_state(row.id, MessageState::Received, Some(e))
+                .await
+                .unwrap_or(row),
             None => row,
         };
         let message = crate::convert::message(&row, &self.ctx.account_ref());
-        self.ctx.events.emit(event::Kind::MessageReceived(message)).await;
+        self.ctx
+            .events
+            .emit(event::Kind::MessageReceived(message))
+            .await;
         // Like the Go client, learn an unknown sender's key at once (pinned on first use).
         if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
             let (ctx, client) = (self.ctx.clone(), client.clone());
@@ -598,9 +695,13 @@ fn login_refused(code: Option<ErrorCode>) -> LoginError {
         Some(ErrorCode::DupSess) => LoginError::Fatal(
             "this account is already logged in elsewhere (log out there, then log in again)".into(),
         ),
-        Some(ErrorCode::NotFound | ErrorCode::Dereg | ErrorCode::Handshake | ErrorCode::Login | ErrorCode::Corrupted) => {
-            LoginError::Fatal(format!("login refused: {}", describe(code)))
-        }
+        Some(
+            ErrorCode::NotFound
+            | ErrorCode::Dereg
+            | ErrorCode::Handshake
+            | ErrorCode::Login
+            | ErrorCode::Corrupted,
+        ) => LoginError::Fatal(format!("login refused: {}", describe(code))),
         _ => LoginError::Retry(format!("login refused: {}", describe(code))),
     }
 }

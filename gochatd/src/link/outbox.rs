@@ -35,7 +35,9 @@ pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
             for message in queued {
                 match send_one(&ctx, &client, &message).await {
                     Ok(()) => finish(&ctx, &message, MessageState::Sent, None).await,
-                    Err(Outcome::Failed(why)) => finish(&ctx, &message, MessageState::Failed, Some(&why)).await,
+                    Err(Outcome::Failed(why)) => {
+                        finish(&ctx, &message, MessageState::Failed, Some(&why)).await
+                    }
                     // Connection trouble: leave it (and the rest) queued and try again soon;
                     // if the link is really gone, it stops this task and retries after login.
                     Err(Outcome::Retry) => {
@@ -80,10 +82,16 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
         Ok(_) => match fetch_key(ctx, client, &message.peer).await {
             Ok(KeyCheck::Trusted(c) | KeyCheck::Changed(c)) => c,
             Err(LinkError::Refused(Some(ErrorCode::NotFound))) => {
-                return Err(Outcome::Failed(format!("no user called {} on this server", message.peer)));
+                return Err(Outcome::Failed(format!(
+                    "no user called {} on this server",
+                    message.peer
+                )));
             }
             Err(LinkError::Refused(Some(ErrorCode::Dereg))) => {
-                return Err(Outcome::Failed(format!("{} has deregistered", message.peer)));
+                return Err(Outcome::Failed(format!(
+                    "{} has deregistered",
+                    message.peer
+                )));
             }
             Err(e) => return Err(link_outcome(e)),
         },
@@ -124,10 +132,20 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
 async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), Outcome> {
     match client.call(request).await {
         Ok(Response::Ok) => Ok(()),
-        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!("no user called {peer} on this server"))),
-        Ok(Response::Err(Some(ErrorCode::Dereg))) => Err(Outcome::Failed(format!("{peer} has deregistered"))),
-        Ok(Response::Err(code)) => Err(Outcome::Failed(format!("server refused: {}", describe(code)))),
-        Ok(other) => Err(Outcome::Failed(format!("unexpected reply {}", other.action()))),
+        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!(
+            "no user called {peer} on this server"
+        ))),
+        Ok(Response::Err(Some(ErrorCode::Dereg))) => {
+            Err(Outcome::Failed(format!("{peer} has deregistered")))
+        }
+        Ok(Response::Err(code)) => Err(Outcome::Failed(format!(
+            "server refused: {}",
+            describe(code)
+        ))),
+        Ok(other) => Err(Outcome::Failed(format!(
+            "unexpected reply {}",
+            other.action()
+        ))),
         Err(e) => Err(link_outcome(LinkError::Call(e))),
     }
 }

@@ -105,16 +105,17 @@ impl Store {
 /// the mode of the database file.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|e| with_context(e, "creating database directory", parent))?;
-            // The umask may have narrowed the mode; make sure it is exactly 0700.
-            std::fs::set_permissions(parent, Permissions::from_mode(0o700))
-                .map_err(|e| with_context(e, "setting the mode of", parent))?;
-        }
+        && !parent.exists()
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| with_context(e, "creating database directory", parent))?;
+        // The umask may have narrowed the mode; make sure it is exactly 0700.
+        std::fs::set_permissions(parent, Permissions::from_mode(0o700))
+            .map_err(|e| with_context(e, "setting the mode of", parent))?;
+    }
     match OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -27,12 +27,17 @@ pub async fn start_server_with(
 ) -> TestServer {
     let mut config = gochat_server::config::Config {
         listen: Some("127.0.0.1:0".parse().expect("addr")),
-        database: Some(format!("sqlite://{}", dir.path().join("server.db").display())),
+        database: Some(format!(
+            "sqlite://{}",
+            dir.path().join("server.db").display()
+        )),
         motd: "test server".into(),
         ..Default::default()
     };
     tweak(&mut config);
-    let server = gochat_server::server::Server::start(config).await.expect("server starts");
+    let server = gochat_server::server::Server::start(config)
+        .await
+        .expect("server starts");
     let addr = server.tls_addr.or(server.plain_addr).expect("a listener");
     let token = server.shutdown_token();
     tokio::spawn(server.run());
@@ -128,4 +133,3 @@ pub fn send(to: &str, text: &str, wait: bool) -> ipc::SendRequest {
         wait,
     }
 }
-

@@ -291,7 +291,12 @@ wire_code! {
 
 impl Hook {
     /// The individual hooks (everything but [`Hook::All`]).
-    pub const SINGLE: [Hook; 4] = [Hook::NewLogin, Hook::NewLogout, Hook::DupSess, Hook::PermsChg];
+    pub const SINGLE: [Hook; 4] = [
+        Hook::NewLogin,
+        Hook::NewLogout,
+        Hook::DupSess,
+        Hook::PermsChg,
+    ];
 
     /// Minimum arguments of a `HOOK` notification of this kind.
     pub const fn min_args(self) -> u8 {

@@ -151,11 +151,9 @@ impl Request {
             Action::Unsub => {
                 Request::Unsub(Hook::from_code(packet.info).ok_or(option(packet.info))?)
             }
-            other @ (Action::Ok
-            | Action::Err
-            | Action::Shtdwn
-            | Action::Hook
-            | Action::Hello) => return Err(CommandError::WrongDirection(other)),
+            other @ (Action::Ok | Action::Err | Action::Shtdwn | Action::Hook | Action::Hello) => {
+                return Err(CommandError::WrongDirection(other));
+            }
         })
     }
 

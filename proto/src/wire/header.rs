@@ -75,7 +75,8 @@ impl Header {
         if self.version != PROTOCOL_VERSION {
             return Err(FrameError::Version(self.version));
         }
-        let action = Action::from_code(self.action).ok_or(FrameError::UnknownAction(self.action))?;
+        let action =
+            Action::from_code(self.action).ok_or(FrameError::UnknownAction(self.action))?;
         match direction {
             Direction::ToServer => {
                 if self.info == EMPTY_INFO && action.requires_info(direction) {
@@ -123,7 +124,10 @@ mod tests {
     fn go_login_example() {
         // LOGIN, ID 5, one argument "alice": GO-IMPLEMENTATION.md §1.2.
         let h = Header::new(Action::Login, EMPTY_INFO, 1, 7, 5);
-        assert_eq!(h.to_bytes(), [0x10, 0x6f, 0xf1, 0x00, 0x1c, 0x05, 0xff, 0xff]);
+        assert_eq!(
+            h.to_bytes(),
+            [0x10, 0x6f, 0xf1, 0x00, 0x1c, 0x05, 0xff, 0xff]
+        );
         assert_eq!(Header::parse(h.to_bytes()), h);
     }
 
@@ -132,21 +136,33 @@ mod tests {
         let mut bytes = Header::new(Action::Keep, EMPTY_INFO, 0, 0, 9).to_bytes();
         bytes[6] = 0;
         bytes[7] = 0x12;
-        assert_eq!(Header::parse(bytes).validate(Direction::ToServer), Ok(Action::Keep));
+        assert_eq!(
+            Header::parse(bytes).validate(Direction::ToServer),
+            Ok(Action::Keep)
+        );
     }
 
     #[test]
     fn server_side_checks_in_go_order() {
         let mut h = Header::new(Action::Usrs, EMPTY_INFO, 0, 0, 0);
-        assert_eq!(h.validate(Direction::ToServer), Err(FrameError::MissingInfo(Action::Usrs)));
+        assert_eq!(
+            h.validate(Direction::ToServer),
+            Err(FrameError::MissingInfo(Action::Usrs))
+        );
         h.info = 1;
-        assert_eq!(h.validate(Direction::ToServer), Err(FrameError::NullId(Action::Usrs)));
+        assert_eq!(
+            h.validate(Direction::ToServer),
+            Err(FrameError::NullId(Action::Usrs))
+        );
         h.id = 1;
         assert_eq!(h.validate(Direction::ToServer), Ok(Action::Usrs));
         h.version = 2;
         assert_eq!(h.validate(Direction::ToServer), Err(FrameError::Version(2)));
         let msg = Header::new(Action::Msg, EMPTY_INFO, 2, 10, 1);
-        assert!(matches!(msg.validate(Direction::ToServer), Err(FrameError::TooFewArgs { .. })));
+        assert!(matches!(
+            msg.validate(Direction::ToServer),
+            Err(FrameError::TooFewArgs { .. })
+        ));
     }
 
     #[test]
@@ -154,8 +170,14 @@ mod tests {
         let reciv = Header::new(Action::Reciv, EMPTY_INFO, 3, 6, 0);
         assert_eq!(reciv.validate(Direction::ToClient), Ok(Action::Reciv));
         let ok = Header::new(Action::Ok, EMPTY_INFO, 0, 0, 0);
-        assert_eq!(ok.validate(Direction::ToClient), Err(FrameError::NullId(Action::Ok)));
+        assert_eq!(
+            ok.validate(Direction::ToClient),
+            Err(FrameError::NullId(Action::Ok))
+        );
         let hook = Header::new(Action::Hook, EMPTY_INFO, 1, 3, 0);
-        assert_eq!(hook.validate(Direction::ToClient), Err(FrameError::MissingInfo(Action::Hook)));
+        assert_eq!(
+            hook.validate(Direction::ToClient),
+            Err(FrameError::MissingInfo(Action::Hook))
+        );
     }
 }

@@ -12,7 +12,9 @@ mod stamp;
 
 pub use codec::{CodecError, GochatCodec};
 pub use codes::{Action, AdminOp, Direction, ErrorCode, Hook, Permission, UserList};
-pub use command::{AdminRequest, CommandError, Request, Response, format_user_list, parse_user_list};
+pub use command::{
+    AdminRequest, CommandError, Request, Response, format_user_list, parse_user_list,
+};
 pub use error::{EncodeError, FrameError};
 pub use header::Header;
 pub use limits::*;

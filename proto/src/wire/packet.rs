@@ -10,8 +10,7 @@ use super::codes::{Action, Direction, ErrorCode};
 use super::error::{EncodeError, FrameError};
 use super::header::Header;
 use super::limits::{
-    CRLF, EMPTY_INFO, HEADER_LEN, MAX_ARG_LEN, MAX_ARGS, MAX_ID, MAX_PAYLOAD, NULL_ID,
-    PREAMBLE_LEN,
+    CRLF, EMPTY_INFO, HEADER_LEN, MAX_ARG_LEN, MAX_ARGS, MAX_ID, MAX_PAYLOAD, NULL_ID, PREAMBLE_LEN,
 };
 
 /// One gochat v1 packet: action, info byte, ID and arguments.
@@ -107,7 +106,13 @@ impl Packet {
         self.check()?;
         let len = self.payload_len();
         // `check` bounds both fields to their bit widths.
-        let header = Header::new(self.action, self.info, self.args.len() as u8, len as u16, self.id);
+        let header = Header::new(
+            self.action,
+            self.info,
+            self.args.len() as u8,
+            len as u16,
+            self.id,
+        );
         dst.reserve(PREAMBLE_LEN + len);
         dst.put_slice(&header.to_bytes());
         dst.put_slice(CRLF);
@@ -277,14 +282,19 @@ mod tests {
             .with_arg(Bytes::copy_from_slice(stamp))
             .with_arg(Bytes::copy_from_slice(ct));
         let mut buf = BytesMut::from(&p.to_bytes().unwrap()[..]);
-        let got = Packet::decode(&mut buf, Direction::ToServer).unwrap().unwrap();
+        let got = Packet::decode(&mut buf, Direction::ToServer)
+            .unwrap()
+            .unwrap();
         assert_eq!(got, p);
         assert!(buf.is_empty());
     }
 
     #[test]
     fn partial_input_waits() {
-        let bytes = Packet::new(Action::Login, 5).with_arg("alice").to_bytes().unwrap();
+        let bytes = Packet::new(Action::Login, 5)
+            .with_arg("alice")
+            .to_bytes()
+            .unwrap();
         for cut in 0..bytes.len() {
             let mut buf = BytesMut::from(&bytes[..cut]);
             assert_eq!(Packet::decode(&mut buf, Direction::ToServer), Ok(None));
@@ -316,7 +326,10 @@ mod tests {
         );
         // missing final CRLF
         let mut b = raw(Action::Login, EMPTY_INFO, 1, b"alice!!", 1);
-        assert_eq!(Packet::decode(&mut b, Direction::ToServer), Err(FrameError::Unterminated));
+        assert_eq!(
+            Packet::decode(&mut b, Direction::ToServer),
+            Err(FrameError::Unterminated)
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ pub struct PublicKey {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PublicKey({} bits, {})", self.bits, self.fingerprint_hex())
+        write!(
+            f,
+            "PublicKey({} bits, {})",
+            self.bits,
+            self.fingerprint_hex()
+        )
     }
 }
 
@@ -102,7 +107,10 @@ impl PublicKey {
 
     /// The fingerprint as lower-case hex, colon-free.
     pub fn fingerprint_hex(&self) -> String {
-        self.fingerprint().iter().map(|b| format!("{b:02x}")).collect()
+        self.fingerprint()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
