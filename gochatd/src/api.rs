@@ -182,11 +182,16 @@ impl DaemonApi for ApiService {
                 }
                 other => ApiError::Store(other),
             })?;
+        // Links of accounts on this server reconnect with the new settings.
+        self.daemon.restart_links(row.id).await?;
         ok(profile_view(&row))
     }
 
     async fn remove_server(&self, r: Rpc<ServerRef>) -> Result<Empty> {
         let name = &r.get_ref().name;
+        if name.is_empty() {
+            return Err(ApiError::Invalid("name the server profile to remove".into()).into());
+        }
         let server = self.daemon.resolve_server(name).await?;
         for account in self
             .daemon

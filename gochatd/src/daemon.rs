@@ -129,6 +129,17 @@ impl Daemon {
         Ok(handle)
     }
 
+    /// Restarts the links of every account on server `server_id` (its profile changed).
+    pub async fn restart_links(&self, server_id: i64) -> Result<(), ApiError> {
+        for account in self.store.list_accounts().await? {
+            if account.server_id == server_id {
+                let key = self.key(account.id);
+                self.start_link(account, key).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every link with its account, for Status.
     pub async fn links(&self) -> Result<Vec<ipc::Link>, ApiError> {
         let mut out = Vec::new();
