@@ -608,6 +608,10 @@ impl Daemon {
         }
         let link = self.ensure_link(&account).await?;
         link.kick_outbox();
+        if link.status().state != ipc::LinkState::Online {
+            // Offline: the pieces stay queued until the next login; nothing to wait for.
+            live = None;
+        }
         if let Some(live) = live.as_mut() {
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -23,7 +23,11 @@ pub fn init_logging(filter: &str) {
     let _ = match journald {
         Some(layer) => registry.with(layer).try_init(),
         None => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
 }

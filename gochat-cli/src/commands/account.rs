@@ -1,0 +1,414 @@
+//! `account register|login|logout|deregister|unlock|lock|list|backup`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use gochat_proto::ipc;
+
+use crate::context::Ctx;
+use crate::error::{CliError, Kind, Result};
+use crate::output::{Cell, DIM, PEER, Table};
+use crate::views::{self, AccountJson, account_line};
+use crate::{prompt, time};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a key, register the account on the server and log in (REG).
+    #[command(visible_alias = "reg")]
+    Register {
+        /// The username to register.
+        name: String,
+        /// Store the key unencrypted (for unattended use) instead of asking for a passphrase.
+        #[arg(long)]
+        no_passphrase: bool,
+    },
+    /// Log in (unlocking the key first if needed) and stay logged in (LOGIN, CONN).
+    Login {
+        /// The account [default: --account, or the only one].
+        name: Option<String>,
+    },
+    /// Log out and stay offline until the next login (LOGOUT, DISCN).
+    Logout {
+        /// The account.
+        name: Option<String>,
+    },
+    /// Delete the account on the server and here (DEREG); asks for confirmation unless --yes.
+    #[command(visible_alias = "dereg")]
+    Deregister {
+        /// The account.
+        name: Option<String>,
+    },
+    /// Unlock the account's key with its passphrase.
+    Unlock {
+        /// The account.
+        name: Option<String>,
+    },
+    /// Forget the unlocked key (the account logs out).
+    Lock {
+        /// The account.
+        name: Option<String>,
+    },
+    /// List the accounts and their connection state.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Write the private key (NAME.priv) and every conversation (NAME.msgs) to a directory (RECOVER).
+    #[command(visible_alias = "recover")]
+    Backup {
+        /// The account.
+        name: Option<String>,
+        /// Where to write [default: the current directory].
+        #[arg(long, short, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
+    match command {
+        Command::Register {
+            name,
+            no_passphrase,
+        } => {
+            let account = ctx.account_named(Some(&name));
+            let passphrase = if no_passphrase {
+                String::new()
+            } else {
+                prompt::new_passphrase(
+                    ctx.global.passphrase_file.as_deref(),
+                    &format!("{name}'s key"),
+                )?
+            };
+            let reply = ctx
+                .client()
+                .await?
+                .register(ipc::RegisterRequest {
+                    account: Some(account),
+                    passphrase,
+                })
+                .await?
+                .into_inner();
+            show(ctx, "registered", &reply)
+        }
+        Command::Login { name } => {
+            let account = ctx.account_named(name.as_deref());
+            let reply = login(ctx, account).await?;
+            show(ctx, "logged in", &reply)
+        }
+        Command::Logout { name } => {
+            let account = ctx.account_named(name.as_deref());
+            let reply = ctx.client().await?.logout(account).await?.into_inner();
+            show(ctx, "logged out", &reply)
+        }
+        Command::Deregister { name } => {
+            let account = ctx.account_named(name.as_deref());
+            let label = describe(&account);
+            prompt::confirm(
+                &format!("Delete {label} on the server, with its key and messages here?"),
+                ctx.global.yes,
+            )?;
+            ctx.client().await?.deregister(account).await?;
+            ctx.out.done(&format!("deregistered {label}"))
+        }
+        Command::Unlock { name } => {
+            let account = ctx.account_named(name.as_deref());
+            let reply = unlock(ctx, account).await?;
+            show(ctx, "unlocked", &reply)
+        }
+        Command::Lock { name } => {
+            let account = ctx.account_named(name.as_deref());
+            let reply = ctx.client().await?.lock(account).await?.into_inner();
+            show(ctx, "locked", &reply)
+        }
+        Command::List => {
+            let accounts = list(ctx).await?;
+            let json: Vec<AccountJson> = accounts.iter().map(AccountJson::from).collect();
+            ctx.out.emit(&serde_json::json!({ "accounts": json }), |w| {
+                if accounts.is_empty() {
+                    return writeln!(
+                        w,
+                        "no accounts; register one with `gochat-cli account register NAME`"
+                    );
+                }
+                let mut table =
+                    Table::new(&["SERVER", "ACCOUNT", "STATE", "KEY", "ROLE", "FINGERPRINT"]);
+                for a in &accounts {
+                    let r = a.r#ref.clone().unwrap_or_default();
+                    let key = match (a.locked, a.passphrase_protected) {
+                        (true, _) => "locked",
+                        (false, true) => "unlocked",
+                        (false, false) => "unencrypted",
+                    };
+                    table.row(vec![
+                        Cell::new(r.server),
+                        Cell::styled(r.username, PEER),
+                        Cell::styled(views::link_state(a.state), views::link_state_style(a.state)),
+                        Cell::new(key),
+                        Cell::new(views::permission_name(a.permission)),
+                        Cell::styled(short_fingerprint(&a.fingerprint), DIM),
+                    ]);
+                }
+                table.write(w)
+            })
+        }
+        Command::Backup { name, dir } => {
+            let account = ctx.account_named(name.as_deref());
+            backup(ctx, account, &dir).await
+        }
+    }
+}
+
+fn describe(r: &ipc::AccountRef) -> String {
+    match (r.username.is_empty(), r.server.is_empty()) {
+        (true, true) => "the account".into(),
+        (false, true) => format!("account {}", r.username),
+        (true, false) => format!("the account on {}", r.server),
+        (false, false) => format!("account {}@{}", r.username, r.server),
+    }
+}
+
+fn show(ctx: &Ctx, what: &str, account: &ipc::Account) -> Result<()> {
+    ctx.out.emit(&AccountJson::from(account), |w| {
+        writeln!(w, "{what} {}", account_line(account))
+    })
+}
+
+/// The first 16 hex digits, grouped.
+pub fn short_fingerprint(hex: &str) -> String {
+    let head: String = hex.chars().take(16).collect();
+    head.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Every account.
+pub async fn list(ctx: &mut Ctx) -> Result<Vec<ipc::Account>> {
+    Ok(ctx
+        .client()
+        .await?
+        .list_accounts(ipc::Empty {})
+        .await?
+        .into_inner()
+        .accounts)
+}
+
+/// Resolves an account reference the way the daemon does: a username alone is looked up on
+/// every server; otherwise the named (or default, or only) server, then the named (or only)
+/// account on it.
+pub async fn resolve(ctx: &mut Ctx, r: &ipc::AccountRef) -> Result<ipc::Account> {
+    let accounts = list(ctx).await?;
+    let name_of = |a: &ipc::Account| a.r#ref.clone().unwrap_or_default();
+    let server = if r.server.is_empty() && !r.username.is_empty() {
+        let mut found: Vec<ipc::Account> = accounts
+            .into_iter()
+            .filter(|a| name_of(a).username == r.username)
+            .collect();
+        return match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(CliError::not_found(format!(
+                "no account called {:?}",
+                r.username
+            ))),
+            _ => Err(CliError::usage(format!(
+                "account {:?} exists on several servers: name the server with --server",
+                r.username
+            ))),
+        };
+    } else if !r.server.is_empty() {
+        r.server.clone()
+    } else {
+        let servers = crate::commands::server::list(ctx).await?;
+        match servers
+            .iter()
+            .find(|s| s.is_default)
+            .or(if servers.len() == 1 {
+                servers.first()
+            } else {
+                None
+            }) {
+            Some(s) => s.name.clone(),
+            None if servers.is_empty() => {
+                return Err(CliError::not_found(
+                    "no server profile yet: add one with `gochat-cli server add NAME HOST`",
+                ));
+            }
+            None => {
+                return Err(CliError::usage(
+                    "several server profiles exist: name one with --server",
+                ));
+            }
+        }
+    };
+    let mut on_server: Vec<ipc::Account> = accounts
+        .into_iter()
+        .filter(|a| {
+            name_of(a).server == server
+                && (r.username.is_empty() || name_of(a).username == r.username)
+        })
+        .collect();
+    match on_server.len() {
+        1 => Ok(on_server.remove(0)),
+        0 if r.username.is_empty() => Err(CliError::not_found(format!(
+            "no account on server {server:?}: register one with `gochat-cli account register NAME`"
+        ))),
+        0 => Err(CliError::not_found(format!(
+            "no account {:?} on server {server:?}",
+            r.username
+        ))),
+        _ => Err(CliError::usage(format!(
+            "several accounts on server {server:?}: name one with --account"
+        ))),
+    }
+}
+
+fn is_locked_error(e: &CliError) -> bool {
+    e.kind == Kind::Auth && e.message.contains("locked")
+}
+
+/// Logs in, asking for the passphrase when the key is locked.
+pub async fn login(ctx: &mut Ctx, account: ipc::AccountRef) -> Result<ipc::Account> {
+    match ctx.client().await?.login(account.clone()).await {
+        Ok(reply) => Ok(reply.into_inner()),
+        Err(status) => {
+            let e = CliError::from(status);
+            if !is_locked_error(&e) {
+                return Err(e);
+            }
+            unlock(ctx, account.clone()).await?;
+            Ok(ctx.client().await?.login(account).await?.into_inner())
+        }
+    }
+}
+
+/// Unlocks with a passphrase from the terminal or --passphrase-file (none is asked for a key
+/// stored unencrypted).
+pub async fn unlock(ctx: &mut Ctx, account: ipc::AccountRef) -> Result<ipc::Account> {
+    let protected = !matches!(resolve(ctx, &account).await, Ok(a) if !a.passphrase_protected);
+    let passphrase = if protected {
+        prompt::passphrase(
+            ctx.global.passphrase_file.as_deref(),
+            &format!("Passphrase for {}: ", describe(&account)),
+        )?
+    } else {
+        String::new()
+    };
+    Ok(ctx
+        .client()
+        .await?
+        .unlock(ipc::UnlockRequest {
+            account: Some(account),
+            passphrase,
+        })
+        .await?
+        .into_inner())
+}
+
+/// Every message with `peer`, oldest first.
+pub async fn all_history(
+    ctx: &mut Ctx,
+    account: &ipc::AccountRef,
+    peer: &str,
+) -> Result<Vec<ipc::Message>> {
+    let mut messages = Vec::new();
+    let mut before = 0;
+    loop {
+        let page = ctx
+            .client()
+            .await?
+            .history(ipc::HistoryRequest {
+                account: Some(account.clone()),
+                peer: peer.to_owned(),
+                limit: 1000,
+                before,
+            })
+            .await?
+            .into_inner();
+        messages.extend(page.messages);
+        if page.next_before == 0 {
+            break;
+        }
+        before = page.next_before;
+    }
+    messages.sort_by_key(|m| m.id);
+    Ok(messages)
+}
+
+/// Writes a file only the user can read.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
+    file.write_all(data)
+        .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))
+}
+
+async fn backup(ctx: &mut Ctx, account: ipc::AccountRef, dir: &Path) -> Result<()> {
+    let pem = ctx
+        .client()
+        .await?
+        .export_key(ipc::ExportKeyRequest {
+            account: Some(account.clone()),
+        })
+        .await?
+        .into_inner()
+        .private_pem;
+    let me = resolve(ctx, &account)
+        .await?
+        .r#ref
+        .unwrap_or_default()
+        .username;
+    let conversations = ctx
+        .client()
+        .await?
+        .conversations(account.clone())
+        .await?
+        .into_inner()
+        .conversations;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::other(format!("cannot create {}: {e}", dir.display())))?;
+    let key_path = dir.join(format!("{me}.priv"));
+    write_private(&key_path, pem.as_bytes())?;
+    let mut text = String::new();
+    let mut count = 0;
+    for c in &conversations {
+        let messages = all_history(ctx, &account, &c.peer).await?;
+        text.push_str("--- CONVERSATION BEGINS ---\n");
+        for m in &messages {
+            let (src, dst) = if m.outgoing {
+                (me.as_str(), m.peer.as_str())
+            } else {
+                (m.peer.as_str(), me.as_str())
+            };
+            text.push_str(&format!(
+                "{} | [{src}] -> [{dst}]: {}\n",
+                time::rfc850(m.stamp),
+                m.text
+            ));
+        }
+        text.push_str("--- CONVERSATION FINISH ---\n");
+        count += messages.len();
+    }
+    let msgs_path = dir.join(format!("{me}.msgs"));
+    write_private(&msgs_path, text.as_bytes())?;
+    let json = serde_json::json!({
+        "key": key_path.display().to_string(),
+        "messages": msgs_path.display().to_string(),
+        "conversations": conversations.len(),
+        "message_count": count,
+    });
+    ctx.out.emit(&json, |w| {
+        writeln!(w, "wrote {}", key_path.display())?;
+        writeln!(
+            w,
+            "wrote {} ({count} messages in {} conversations)",
+            msgs_path.display(),
+            conversations.len()
+        )
+    })
+}

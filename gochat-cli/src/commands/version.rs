@@ -1,0 +1,33 @@
+//! `version`: the client's, the protocol's and (when it runs) the daemon's versions (VER).
+
+use gochat_proto::ipc;
+
+use crate::context::Ctx;
+use crate::error::Result;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_: Args, ctx: &mut Ctx) -> Result<()> {
+    let daemon = match ctx.client_if_running().await {
+        Some(c) => c.status(ipc::Empty {}).await.ok().map(|s| s.into_inner()),
+        None => None,
+    };
+    let json = serde_json::json!({
+        "cli_version": env!("CARGO_PKG_VERSION"),
+        "protocol_version": gochat_proto::wire::PROTOCOL_VERSION,
+        "daemon_version": daemon.as_ref().map(|d| d.daemon_version.clone()),
+    });
+    ctx.out.emit(&json, |w| {
+        writeln!(
+            w,
+            "gochat protocol version {}",
+            gochat_proto::wire::PROTOCOL_VERSION
+        )?;
+        writeln!(w, "gochat-cli version {}", env!("CARGO_PKG_VERSION"))?;
+        match &daemon {
+            Some(d) => writeln!(w, "gochatd version {} (pid {})", d.daemon_version, d.pid),
+            None => writeln!(w, "gochatd is not running"),
+        }
+    })
+}

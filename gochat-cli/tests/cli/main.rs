@@ -1,0 +1,10 @@
+//! End-to-end tests of the `gochat-cli` binary against real `gochatd` processes and an
+//! in-process gochat-server (one test binary, ripgrep style).
+
+mod admin;
+mod daemon;
+mod failures;
+mod messaging;
+mod shell;
+mod support;
+mod watch;
