@@ -1,0 +1,30 @@
+//! gochat-tui: the terminal chat interface attached to gochatd.
+//!
+//! The Elm architecture: [`app::App`] is the model, [`msg::Msg`] what happens,
+//! [`update::update`] the only function that changes the model (returning
+//! [`msg::Effect`]s instead of doing I/O), and [`ui::draw`] a pure function of the model.
+//! [`run::run`] is the loop; [`daemon`] the task that talks to gochatd (and starts it);
+//! [`terminal`] owns the real terminal. Only `main.rs` touches the terminal.
+//!
+//! Layout of the crate:
+//! - model: `app`, `input`, `secret`
+//! - messages and effects: `msg`; `update` (+ `commands` for `/commands`)
+//! - view: `ui` (`layout`, `messages`, `sidebar`, `users`, `status`, `popup`, `help`), `wrap`, `clock`
+//! - outside world: `daemon`, `autostart`, `run`, `terminal`, `logging`, `config`, `keymap`
+
+pub mod app;
+pub mod autostart;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod input;
+pub mod keymap;
+pub mod logging;
+pub mod msg;
+pub mod run;
+pub mod secret;
+pub mod terminal;
+pub mod ui;
+pub mod update;
+pub mod wrap;

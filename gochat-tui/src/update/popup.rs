@@ -1,0 +1,408 @@
+//! Keys while a dialog is open: the masked passphrase field, confirmations, the one-line
+//! prompt, the quick switcher and the help screen.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::{App, Ask, Confirm, Level, PassPurpose, Popup, Row};
+use crate::keymap::Action;
+use crate::msg::{Call, Effect};
+use crate::secret::Secret;
+
+/// Next dialog from the queue, if any.
+pub fn close(app: &mut App) {
+    app.popup = app.popup_queue.pop_front();
+}
+
+fn ctrl(key: &KeyEvent, c: char) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+}
+
+fn plain_char(key: &KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    // Ctrl-C cancels a dialog; the other quit keys still quit.
+    if app.keymap.action(&key) == Some(Action::Quit) && !ctrl(&key, 'c') {
+        app.should_quit = true;
+        return Vec::new();
+    }
+    let Some(popup) = app.popup.take() else {
+        return Vec::new();
+    };
+    if key.code == KeyCode::Esc || ctrl(&key, 'c') {
+        if let Popup::Passphrase { purpose, .. } = &popup {
+            let what = match purpose {
+                PassPurpose::Register(a) => format!("registration of {} cancelled", a.label()),
+                PassPurpose::Unlock { account, .. } => {
+                    format!("{} stays locked (/unlock to try again)", account.label())
+                }
+                PassPurpose::Import { account, .. } => {
+                    format!("import of {} cancelled", account.label())
+                }
+            };
+            app.notice_here(Level::Info, what);
+        }
+        close(app);
+        return Vec::new();
+    }
+    match popup {
+        Popup::Passphrase {
+            purpose,
+            mut field,
+            first,
+            error,
+        } => {
+            match key.code {
+                KeyCode::Enter => return passphrase_entered(app, purpose, field, first),
+                KeyCode::Backspace => field.pop(),
+                KeyCode::Char('u') if ctrl(&key, 'u') => field = Secret::default(),
+                _ => {
+                    if let Some(c) = plain_char(&key) {
+                        field.push(c);
+                    }
+                }
+            }
+            app.popup = Some(Popup::Passphrase {
+                purpose,
+                field,
+                first,
+                error,
+            });
+            Vec::new()
+        }
+        Popup::Confirm { what, text } => match key.code {
+            KeyCode::Char('y' | 'Y') => {
+                close(app);
+                confirmed(app, what)
+            }
+            KeyCode::Char('n' | 'N') | KeyCode::Enter => {
+                app.notice_here(Level::Info, "cancelled");
+                close(app);
+                Vec::new()
+            }
+            _ => {
+                app.popup = Some(Popup::Confirm { what, text });
+                Vec::new()
+            }
+        },
+        Popup::Prompt { ask, mut field } => {
+            match key.code {
+                KeyCode::Enter => {
+                    close(app);
+                    let value = field.trim().to_owned();
+                    if value.is_empty() {
+                        return Vec::new();
+                    }
+                    return match ask {
+                        Ask::NewConversation(account) => new_conversation(app, &account, &value),
+                    };
+                }
+                KeyCode::Backspace => {
+                    field.pop();
+                }
+                KeyCode::Tab => {
+                    let Ask::NewConversation(account) = &ask;
+                    if let Some(a) = app.account(account) {
+                        let mut names: Vec<String> = a
+                            .online_users
+                            .iter()
+                            .flatten()
+                            .map(|u| u.name.clone())
+                            .filter(|n| n.starts_with(field.as_str()) && *n != account.user)
+                            .collect();
+                        names.sort();
+                        names.dedup();
+                        let prefix = super::common_prefix(&names);
+                        if prefix.len() > field.len() {
+                            field = prefix;
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(c) = plain_char(&key)
+                        && !c.is_whitespace()
+                    {
+                        field.push(c);
+                    }
+                }
+            }
+            app.popup = Some(Popup::Prompt { ask, field });
+            Vec::new()
+        }
+        Popup::Switcher {
+            mut query,
+            mut selected,
+        } => {
+            let items = switcher_items(app, &query);
+            match key.code {
+                KeyCode::Enter => {
+                    close(app);
+                    return match items.get(selected) {
+                        Some(SwitchItem::Row(row, _)) => super::open_row(app, row),
+                        Some(SwitchItem::New(account, peer)) => {
+                            new_conversation(app, account, peer)
+                        }
+                        None => Vec::new(),
+                    };
+                }
+                KeyCode::Up => selected = selected.saturating_sub(1),
+                KeyCode::Char('p') if ctrl(&key, 'p') => selected = selected.saturating_sub(1),
+                KeyCode::Down => selected = (selected + 1).min(items.len().saturating_sub(1)),
+                KeyCode::Char('n') if ctrl(&key, 'n') => {
+                    selected = (selected + 1).min(items.len().saturating_sub(1))
+                }
+                KeyCode::Backspace => {
+                    query.pop();
+                    selected = 0;
+                }
+                KeyCode::Tab => {
+                    let names: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| match i {
+                            SwitchItem::Row(Row::Conv(_, p), _) => Some(p.clone()),
+                            _ => None,
+                        })
+                        .filter(|p| p.to_lowercase().starts_with(&query.to_lowercase()))
+                        .collect();
+                    let prefix = super::common_prefix(&names);
+                    if prefix.len() > query.len() {
+                        query = prefix;
+                        selected = 0;
+                    }
+                }
+                _ => {
+                    if let Some(c) = plain_char(&key) {
+                        query.push(c);
+                        selected = 0;
+                    }
+                }
+            }
+            app.popup = Some(Popup::Switcher { query, selected });
+            Vec::new()
+        }
+        Popup::Help { mut scroll } => {
+            match key.code {
+                KeyCode::Up | KeyCode::Char('k') => scroll = scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => scroll = scroll.saturating_add(1),
+                KeyCode::PageUp => scroll = scroll.saturating_sub(10),
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll = scroll.saturating_add(10),
+                KeyCode::Home | KeyCode::Char('g') => scroll = 0,
+                KeyCode::End | KeyCode::Char('G') => scroll = u16::MAX,
+                KeyCode::Enter | KeyCode::Char('q') | KeyCode::F(1) => {
+                    close(app);
+                    return Vec::new();
+                }
+                _ => {
+                    if app.keymap.action(&key) == Some(Action::Help) {
+                        close(app);
+                        return Vec::new();
+                    }
+                }
+            }
+            let max = u16::try_from(crate::ui::help::lines(app).len()).unwrap_or(u16::MAX);
+            app.popup = Some(Popup::Help {
+                scroll: scroll.min(max),
+            });
+            Vec::new()
+        }
+    }
+}
+
+pub fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
+    let line = text.lines().next().unwrap_or("");
+    match &mut app.popup {
+        Some(Popup::Passphrase { field, .. }) => {
+            for c in line.chars() {
+                field.push(c);
+            }
+        }
+        Some(Popup::Prompt { field, .. }) => field.push_str(line.trim()),
+        Some(Popup::Switcher { query, selected }) => {
+            query.push_str(line.trim());
+            *selected = 0;
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn passphrase_entered(
+    app: &mut App,
+    purpose: PassPurpose,
+    field: Secret,
+    first: Option<Secret>,
+) -> Vec<Effect> {
+    let twice = matches!(
+        purpose,
+        PassPurpose::Register(_) | PassPurpose::Import { .. }
+    );
+    if twice && first.is_none() {
+        app.popup = Some(Popup::Passphrase {
+            purpose,
+            field: Secret::default(),
+            first: Some(field),
+            error: None,
+        });
+        return Vec::new();
+    }
+    if let Some(first) = first
+        && first != field
+    {
+        app.popup = Some(Popup::Passphrase {
+            purpose,
+            field: Secret::default(),
+            first: None,
+            error: Some("the two passphrases differ; type it again".into()),
+        });
+        return Vec::new();
+    }
+    close(app);
+    let call = match purpose {
+        PassPurpose::Register(account) => {
+            app.notice_here(
+                Level::Info,
+                format!(
+                    "registering {} (making a 4096-bit key takes a few seconds)…",
+                    account.label()
+                ),
+            );
+            Call::Register {
+                account,
+                passphrase: field,
+            }
+        }
+        PassPurpose::Unlock { account, login } => {
+            app.notice_here(Level::Info, format!("unlocking {}…", account.label()));
+            Call::Unlock {
+                account,
+                passphrase: field,
+                login,
+            }
+        }
+        PassPurpose::Import { account, path } => {
+            app.notice_here(
+                Level::Info,
+                format!("importing {} from {path}…", account.label()),
+            );
+            Call::ImportKey {
+                account,
+                path,
+                passphrase: field,
+            }
+        }
+    };
+    vec![Effect::Call(call)]
+}
+
+fn confirmed(app: &mut App, what: Confirm) -> Vec<Effect> {
+    match what {
+        Confirm::Deregister(account) => {
+            app.notice_here(Level::Info, format!("deregistering {}…", account.label()));
+            vec![Effect::Call(Call::Deregister(account))]
+        }
+        Confirm::RemoveServer(name) => vec![Effect::Call(Call::RemoveServer(name))],
+    }
+}
+
+fn new_conversation(app: &mut App, account: &crate::app::AccountKey, peer: &str) -> Vec<Effect> {
+    if peer == account.user {
+        app.flash(Level::Error, "you cannot message yourself");
+        return Vec::new();
+    }
+    super::open_conversation(app, account, peer, true)
+}
+
+/// A line of the quick switcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchItem {
+    /// An existing row, with its label.
+    Row(Row, String),
+    /// A new conversation with this peer.
+    New(crate::app::AccountKey, String),
+}
+
+/// How well `name` matches `query`: lower is better; None when it does not.
+fn score(name: &str, query: &str) -> Option<u8> {
+    if query.is_empty() {
+        return Some(3);
+    }
+    let name = name.to_lowercase();
+    let query = query.to_lowercase();
+    if name == query {
+        Some(0)
+    } else if name.starts_with(&query) {
+        Some(1)
+    } else if name.contains(&query) {
+        Some(2)
+    } else {
+        let mut chars = name.chars();
+        query.chars().all(|q| chars.any(|c| c == q)).then_some(4)
+    }
+}
+
+/// The matches of the quick switcher for `query`, best first.
+pub fn switcher_items(app: &App, query: &str) -> Vec<SwitchItem> {
+    let several_accounts = app.servers.iter().map(|s| s.accounts.len()).sum::<usize>() > 1;
+    let mut scored: Vec<(u8, u32, i64, SwitchItem)> = Vec::new();
+    let query = query.trim();
+    for server in &app.servers {
+        let name = &server.profile.name;
+        if let Some(s) = score(name, query) {
+            scored.push((
+                s + 1,
+                0,
+                0,
+                SwitchItem::Row(Row::Server(name.clone()), format!("{name} (server)")),
+            ));
+        }
+        for account in &server.accounts {
+            for conv in account.conversations.values() {
+                if let Some(s) = score(&conv.peer, query) {
+                    let label = if several_accounts {
+                        format!("{} ({})", conv.peer, account.key.label())
+                    } else {
+                        conv.peer.clone()
+                    };
+                    scored.push((
+                        s,
+                        conv.unread,
+                        conv.last_time,
+                        SwitchItem::Row(Row::Conv(account.key.clone(), conv.peer.clone()), label),
+                    ));
+                }
+            }
+        }
+    }
+    scored.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| b.2.cmp(&a.2))
+    });
+    let mut items: Vec<SwitchItem> = scored.into_iter().map(|(.., i)| i).take(200).collect();
+    let exact = items.iter().any(|i| match i {
+        SwitchItem::Row(Row::Conv(_, p), _) => p == query,
+        _ => false,
+    });
+    if !query.is_empty()
+        && !exact
+        && !query.contains(char::is_whitespace)
+        && let Some(account) = app.current_account()
+        && account.key.user != query
+    {
+        items.push(SwitchItem::New(account.key.clone(), query.to_owned()));
+    }
+    if query.is_empty() {
+        items.insert(0, SwitchItem::Row(Row::System, "gochat (system)".into()));
+    }
+    items
+}
