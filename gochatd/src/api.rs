@@ -382,22 +382,25 @@ impl DaemonApi for ApiService {
         } else {
             r.limit.min(10_000)
         };
-        let rows = self
+        // One row more than asked tells whether an older page exists.
+        let mut rows = self
             .daemon
             .store
             .history(
                 account.id,
                 &r.peer,
                 (r.before > 0).then_some(r.before),
-                limit,
+                limit + 1,
             )
             .await
             .map_err(ApiError::from)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
         let aref = AccountRef {
             server: server.name,
             username: account.username,
         };
-        let next_before = if rows.len() as u32 == limit {
+        let next_before = if more {
             rows.last().map_or(0, |m| m.id)
         } else {
             0
