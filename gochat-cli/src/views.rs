@@ -329,6 +329,9 @@ pub struct EventJson {
     pub read: Option<ReadJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<GapJson>,
+    /// What a `config_changed` event concerns: `servers` or `accounts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -390,6 +393,7 @@ impl EventJson {
             shutdown: None,
             read: None,
             gap: None,
+            changed: None,
         }
     }
 }
@@ -464,6 +468,10 @@ impl From<&ipc::Event> for EventJson {
                     first_available: g.first_available,
                 }),
                 ..EventJson::bare(e, "gap")
+            },
+            Some(event::Kind::ConfigChanged(c)) => EventJson {
+                changed: Some(c.what.clone()),
+                ..EventJson::bare(e, "config_changed")
             },
             None => EventJson::bare(e, "unknown"),
         }
@@ -577,6 +585,9 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
             tag("GAP", WARN),
             g.first_available
         )),
+        Some(event::Kind::ConfigChanged(c)) => {
+            verbose.then(|| format!("{} {} changed", tag("CONFIG", DIM), c.what))
+        }
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }
 }

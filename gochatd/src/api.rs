@@ -154,7 +154,9 @@ impl DaemonApi for ApiService {
                 crate::store::StoreError::Conflict(m) => ApiError::Exists(m),
                 other => ApiError::Store(other),
             })?;
-        ok(profile_view(&row))
+        let reply = profile_view(&row);
+        self.daemon.config_changed("servers").await;
+        ok(reply)
     }
 
     async fn list_servers(&self, _: Rpc<Empty>) -> Result<ServerList> {
@@ -184,7 +186,9 @@ impl DaemonApi for ApiService {
             })?;
         // Links of accounts on this server reconnect with the new settings.
         self.daemon.restart_links(row.id).await?;
-        ok(profile_view(&row))
+        let reply = profile_view(&row);
+        self.daemon.config_changed("servers").await;
+        ok(reply)
     }
 
     async fn remove_server(&self, r: Rpc<ServerRef>) -> Result<Empty> {
@@ -213,13 +217,17 @@ impl DaemonApi for ApiService {
             .remove_server(&server.name)
             .await
             .map_err(ApiError::from)?;
-        ok(Empty {})
+        let reply = Empty {};
+        self.daemon.config_changed("servers").await;
+        ok(reply)
     }
 
     async fn register(&self, r: Rpc<RegisterRequest>) -> Result<Account> {
         let r = r.into_inner();
         let account = r.account.unwrap_or_default();
-        ok(self.daemon.register(&account, &r.passphrase).await?)
+        let reply = self.daemon.register(&account, &r.passphrase).await?;
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
     }
 
     async fn login(&self, r: Rpc<AccountRef>) -> Result<Account> {
@@ -232,19 +240,25 @@ impl DaemonApi for ApiService {
 
     async fn deregister(&self, r: Rpc<AccountRef>) -> Result<Empty> {
         self.daemon.deregister(Some(r.get_ref())).await?;
-        ok(Empty {})
+        let reply = Empty {};
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
     }
 
     async fn unlock(&self, r: Rpc<UnlockRequest>) -> Result<Account> {
         let r = r.into_inner();
-        ok(self
+        let reply = self
             .daemon
             .unlock(r.account.as_ref(), &r.passphrase)
-            .await?)
+            .await?;
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
     }
 
     async fn lock(&self, r: Rpc<AccountRef>) -> Result<Account> {
-        ok(self.daemon.lock_account(Some(r.get_ref())).await?)
+        let reply = self.daemon.lock_account(Some(r.get_ref())).await?;
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
     }
 
     async fn list_accounts(&self, _: Rpc<Empty>) -> Result<AccountList> {
@@ -555,10 +569,12 @@ impl DaemonApi for ApiService {
     async fn import_key(&self, r: Rpc<ImportKeyRequest>) -> Result<Account> {
         let r = r.into_inner();
         let account = r.account.unwrap_or_default();
-        ok(self
+        let reply = self
             .daemon
             .import(&account, &r.private_pem, &r.passphrase)
-            .await?)
+            .await?;
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
     }
 
     type SubscribeStream =

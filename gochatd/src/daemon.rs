@@ -129,6 +129,15 @@ impl Daemon {
         Ok(handle)
     }
 
+    /// Tells frontends that server profiles or accounts changed.
+    pub async fn config_changed(&self, what: &str) {
+        self.events
+            .emit(event::Kind::ConfigChanged(ipc::ConfigChanged {
+                what: what.to_owned(),
+            }))
+            .await;
+    }
+
     /// Restarts the links of every account on server `server_id` (its profile changed).
     pub async fn restart_links(&self, server_id: i64) -> Result<(), ApiError> {
         for account in self.store.list_accounts().await? {

@@ -293,3 +293,33 @@ async fn clear_errors_without_setup() {
         .expect_err("unknown server");
     assert_eq!(err.code(), tonic::Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_frontends_see_profile_changes_live() {
+    let d = start_daemon().await;
+    let mut watcher = d.client.clone();
+    let mut events = watcher
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let mut editor = d.client.clone();
+    editor
+        .add_server(ipc::ServerProfile {
+            name: "elsewhere".into(),
+            host: "127.0.0.1".into(),
+            port: 9,
+            ..Default::default()
+        })
+        .await
+        .expect("add server");
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.message())
+        .await
+        .expect("event in time")
+        .expect("stream ok")
+        .expect("stream open");
+    match ev.kind {
+        Some(event::Kind::ConfigChanged(c)) => assert_eq!(c.what, "servers"),
+        other => panic!("expected config_changed, got {other:?}"),
+    }
+}

@@ -396,7 +396,7 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
-        event::Kind::Gap(_) => vec![Effect::Call(Call::Reload)],
+        event::Kind::Gap(_) | event::Kind::ConfigChanged(_) => vec![Effect::Call(Call::Reload)],
     }
 }
 
