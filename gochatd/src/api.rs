@@ -283,6 +283,29 @@ impl DaemonApi for ApiService {
         ok(AccountList { accounts })
     }
 
+    async fn change_passphrase(&self, r: Rpc<ChangePassphraseRequest>) -> Result<Account> {
+        let r = r.into_inner();
+        let reply = self
+            .daemon
+            .change_passphrase(r.account.as_ref(), &r.old_passphrase, &r.new_passphrase)
+            .await?;
+        self.daemon.config_changed("accounts").await;
+        ok(reply)
+    }
+
+    async fn list_contacts(&self, r: Rpc<AccountRef>) -> Result<ContactList> {
+        let (_, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
+        let contacts = self
+            .daemon
+            .store
+            .list_contacts(account.id)
+            .await
+            .map_err(ApiError::from)?;
+        ok(ContactList {
+            contacts: contacts.iter().map(contact_view).collect(),
+        })
+    }
+
     async fn list_users(&self, r: Rpc<ListUsersRequest>) -> Result<UserList> {
         let r = r.into_inner();
         let kind = match (r.online_only, r.with_permissions) {

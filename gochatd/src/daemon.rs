@@ -532,6 +532,36 @@ impl Daemon {
         Ok(self.account_view(&server, &account).await)
     }
 
+    /// Re-seals the stored key under `new` (empty: unencrypted) after checking `old`.
+    pub async fn change_passphrase(
+        &self,
+        r: Option<&AccountRef>,
+        old: &str,
+        new: &str,
+    ) -> Result<ipc::Account, ApiError> {
+        let (server, mut account) = self.resolve_account(r).await?;
+        let sealed = SealedKey {
+            blob: account.key_blob.clone(),
+            encrypted: account.key_encrypted,
+        };
+        let old = zeroize::Zeroizing::new(old.to_owned());
+        let new = zeroize::Zeroizing::new(new.to_owned());
+        let resealed = tokio::task::spawn_blocking(move || {
+            crate::keys::change_passphrase(
+                &sealed,
+                Some(old.as_str()).filter(|p| !p.is_empty()),
+                Some(new.as_str()).filter(|p| !p.is_empty()),
+            )
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Locked(format!("cannot change the passphrase: {e}")))?;
+        account.key_blob = resealed.blob;
+        account.key_encrypted = resealed.encrypted;
+        self.store.update_account(&account).await?;
+        Ok(self.account_view(&server, &account).await)
+    }
+
     /// Drops the key from memory (the link logs out).
     pub async fn lock_account(&self, r: Option<&AccountRef>) -> Result<ipc::Account, ApiError> {
         let (server, account) = self.resolve_account(r).await?;

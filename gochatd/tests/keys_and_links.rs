@@ -129,6 +129,31 @@ async fn passphrase_lock_and_unlock() {
         .into_inner();
     assert!(!unlocked.locked);
     assert_eq!(unlocked.state, ipc::LinkState::Online as i32);
+
+    // A new passphrase survives a logout (which saves the login preference) and the old one
+    // stops working.
+    d.client
+        .change_passphrase(ipc::ChangePassphraseRequest {
+            account: Some(account("pat")),
+            old_passphrase: "correct horse".into(),
+            new_passphrase: "battery staple".into(),
+        })
+        .await
+        .expect("change passphrase");
+    d.client.logout(account("pat")).await.expect("logout");
+    d.client.lock(account("pat")).await.expect("lock");
+    let unlock = |p: &str| ipc::UnlockRequest {
+        account: Some(account("pat")),
+        passphrase: p.into(),
+    };
+    d.client
+        .unlock(unlock("correct horse"))
+        .await
+        .expect_err("old passphrase no longer works");
+    d.client
+        .unlock(unlock("battery staple"))
+        .await
+        .expect("new passphrase works");
     server.token.cancel();
 }
 
@@ -216,6 +241,14 @@ async fn changed_contact_key_blocks_sending_until_accepted() {
         .expect("accept")
         .into_inner();
     assert_eq!(c.key_state, ipc::KeyState::Pinned as i32);
+    let contacts = a
+        .client
+        .list_contacts(AccountRef::default())
+        .await
+        .expect("contacts")
+        .into_inner();
+    assert_eq!(contacts.contacts.len(), 1);
+    assert_eq!(contacts.contacts[0].user, "frank");
     let sent = a
         .client
         .send(send("frank", "after accepting", true))

@@ -265,7 +265,16 @@ impl Actor {
         }
         self.wanted = wanted;
         self.ctx.account.auto_login = wanted;
-        if let Err(e) = self.ctx.store.update_account(&self.ctx.account).await {
+        // Re-read the row so that only this field changes (the key may have been re-sealed).
+        let saved = match self.ctx.store.account_by_id(self.ctx.account.id).await {
+            Ok(Some(mut row)) => {
+                row.auto_login = wanted;
+                self.ctx.store.update_account(&row).await
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
             tracing::error!(error = %e, "cannot save the account's login preference");
         }
     }
@@ -413,7 +422,10 @@ impl Actor {
         };
         if permission != self.ctx.account.permission {
             self.ctx.account.permission = permission;
-            let _ = self.ctx.store.update_account(&self.ctx.account).await;
+            if let Ok(Some(mut row)) = self.ctx.store.account_by_id(self.ctx.account.id).await {
+                row.permission = permission;
+                let _ = self.ctx.store.update_account(&row).await;
+            }
         }
         let _ = client.call(&Request::Sub(Hook::All)).await;
         self.status.send_modify(|s| s.secure = self.ctx.server.tls);
