@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    account, admin, completions, conversations, daemon, history, hooks, inbox, key, man, read,
-    request, search, send, server, shell, users, version, watch,
+    account, admin, completions, contacts, conversations, daemon, history, hooks, inbox, key, man,
+    read, request, search, send, server, shell, users, version, watch,
 };
 
 const EXIT_CODES: &str = "\
@@ -127,8 +127,9 @@ pub enum Command {
     /// Show the messages exchanged with a user.
     History(history::Args),
     /// List conversations with unread counts.
-    #[command(visible_alias = "contacts")]
     Conversations(conversations::Args),
+    /// List the users whose keys are pinned, with their state (the Go client's requested users).
+    Contacts(contacts::Args),
     /// Show unread messages (RECIV).
     Inbox(inbox::Args),
     /// Mark a conversation as read.

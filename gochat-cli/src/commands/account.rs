@@ -1,4 +1,4 @@
-//! `account register|login|logout|deregister|unlock|lock|list|backup`.
+//! `account register|login|logout|deregister|unlock|lock|passphrase|list|backup`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,15 @@ pub enum Command {
     Lock {
         /// The account.
         name: Option<String>,
+    },
+    /// Change the passphrase of the stored key (an empty one stores it unencrypted).
+    Passphrase {
+        /// The account.
+        name: Option<String>,
+        /// Read the new passphrase from this file instead of the terminal
+        /// (--passphrase-file then gives the current one).
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
     },
     /// List the accounts and their connection state.
     #[command(visible_alias = "ls")]
@@ -113,6 +122,35 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             let account = ctx.account_named(name.as_deref());
             let reply = unlock(ctx, account).await?;
             show(ctx, "unlocked", &reply)
+        }
+        Command::Passphrase {
+            name,
+            new_passphrase_file,
+        } => {
+            let account = ctx.account_named(name.as_deref());
+            let label = describe(&account);
+            let protected = resolve(ctx, &account).await?.passphrase_protected;
+            let old_passphrase = if protected {
+                prompt::passphrase(
+                    ctx.global.passphrase_file.as_deref(),
+                    &format!("Current passphrase for {label}: "),
+                )?
+            } else {
+                String::new()
+            };
+            let new_passphrase =
+                prompt::new_passphrase(new_passphrase_file.as_deref(), &format!("{label}'s key"))?;
+            let reply = ctx
+                .client()
+                .await?
+                .change_passphrase(ipc::ChangePassphraseRequest {
+                    account: Some(account),
+                    old_passphrase,
+                    new_passphrase,
+                })
+                .await?
+                .into_inner();
+            show(ctx, "passphrase changed for", &reply)
         }
         Command::Lock { name } => {
             let account = ctx.account_named(name.as_deref());

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod completions;
+pub mod contacts;
 pub mod conversations;
 pub mod daemon;
 pub mod history;
@@ -34,6 +35,7 @@ pub async fn dispatch(command: Command, ctx: &mut Ctx) -> Result<()> {
         Command::Send(a) => send::run(a, ctx).await,
         Command::History(a) => history::run(a, ctx).await,
         Command::Conversations(a) => conversations::run(a, ctx).await,
+        Command::Contacts(a) => contacts::run(a, ctx).await,
         Command::Inbox(a) => inbox::run(a, ctx).await,
         Command::Read(a) => read::run(a, ctx).await,
         Command::Search(a) => search::run(a, ctx).await,

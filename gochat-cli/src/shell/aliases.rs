@@ -165,7 +165,7 @@ pub fn translate(words: &[String], is_command: impl Fn(&str) -> bool) -> Line {
                 ["local", "server"] | ["local", "all"] | ["local"] => {
                     Line::Run(strings(&["account", "list"]))
                 }
-                ["requested"] => Line::Run(strings(&["conversations"])),
+                ["requested"] => Line::Run(strings(&["contacts"])),
                 _ => {
                     Line::Invalid("usage: USRS online|all|local server|local all|requested".into())
                 }

@@ -66,6 +66,10 @@ fn two_users_chat_with_json_output() {
     );
     watch.expect("the stdin message", |l| l.contains("from stdin"));
 
+    // Sending pinned bob's key: he is alice's contact now.
+    let contacts = alice.cli(&["--json", "contacts"]).json();
+    assert_eq!(contacts["contacts"][0]["user"], "bob", "{contacts}");
+
     // History, oldest first, in both forms.
     let history = bob.cli(&["--json", "history", "alice"]).json();
     let texts: Vec<&str> = history["messages"]

@@ -1,0 +1,45 @@
+//! `contacts`: every user whose key this account has pinned, with its state (the Go client's
+//! list of requested users).
+
+use crate::context::Ctx;
+use crate::error::Result;
+use crate::output::{BAD, Cell, DIM, GOOD, PEER, Table};
+use crate::views::{ContactJson, permission_name};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args, ctx: &mut Ctx) -> Result<()> {
+    let account = ctx.account();
+    let contacts = ctx
+        .client()
+        .await?
+        .list_contacts(account)
+        .await?
+        .into_inner()
+        .contacts;
+    let json: Vec<ContactJson> = contacts.iter().map(ContactJson::from).collect();
+    ctx.out.emit(&serde_json::json!({ "contacts": json }), |w| {
+        if contacts.is_empty() {
+            return writeln!(
+                w,
+                "no contacts; `gochat-cli request USER` fetches and pins a key"
+            );
+        }
+        let mut table = Table::new(&["USER", "LEVEL", "KEY", "FINGERPRINT"]);
+        for c in &contacts {
+            let changed = c.key_state == gochat_proto::ipc::KeyState::Changed as i32;
+            table.row(vec![
+                Cell::styled(c.user.clone(), PEER),
+                Cell::styled(permission_name(c.permission).to_owned(), DIM),
+                if changed {
+                    Cell::styled("CHANGED".to_owned(), BAD)
+                } else {
+                    Cell::styled("pinned".to_owned(), GOOD)
+                },
+                Cell::styled(c.fingerprint.clone(), DIM),
+            ]);
+        }
+        table.write(w)
+    })
+}
