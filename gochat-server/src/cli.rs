@@ -187,10 +187,29 @@ async fn run(config: Config) -> Result<()> {
         wait_for_signal().await;
         token.cancel();
     });
+    if let Some(certs) = server.cert_store() {
+        tokio::spawn(reload_on_sighup(certs));
+    }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     server.run().await;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     Ok(())
+}
+
+/// Reloads the TLS certificate on every SIGHUP (after a renewal).
+async fn reload_on_sighup(certs: std::sync::Arc<crate::tls::CertStore>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match certs.reload() {
+            Ok(()) => tracing::info!("TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one")
+            }
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -135,9 +135,24 @@ pub struct Server {
     pub tls_addr: Option<SocketAddr>,
     tasks: JoinSet<()>,
     sink_task: tokio::task::JoinHandle<()>,
+    certs: Option<Arc<crate::tls::CertStore>>,
 }
 
 impl Server {
+    /// Reads the TLS certificate and key files again (after a renewal); new handshakes use
+    /// them, and on error the certificate in use stays.
+    pub fn reload_tls(&self) -> Result<(), crate::tls::TlsError> {
+        match &self.certs {
+            Some(certs) => certs.reload(),
+            None => Ok(()),
+        }
+    }
+
+    /// A handle that reloads the TLS certificate (for a signal handler).
+    pub fn cert_store(&self) -> Option<Arc<crate::tls::CertStore>> {
+        self.certs.clone()
+    }
+
     /// Opens the database, binds the listeners and starts serving.
     pub async fn start(config: Config) -> Result<Server, StartError> {
         config.validate()?;
@@ -151,10 +166,11 @@ impl Server {
         store: Arc<dyn Store>,
     ) -> Result<Server, StartError> {
         config.validate()?;
-        let tls = match (&config.tls_listen, &config.cert, &config.key) {
-            (Some(_), Some(cert), Some(key)) => Some(crate::tls::load_acceptor(cert, key)?),
+        let certs = match (&config.tls_listen, &config.cert, &config.key) {
+            (Some(_), Some(cert), Some(key)) => Some(crate::tls::CertStore::load(cert, key)?),
             _ => None,
         };
+        let tls = certs.as_ref().map(|c| c.acceptor()).transpose()?;
         let (sink, sink_task) = MessageSink::spawn(store.clone());
         let shared = Arc::new(Shared {
             hub: Hub::new(
@@ -212,6 +228,7 @@ impl Server {
             tls_addr,
             tasks,
             sink_task,
+            certs,
         })
     }
 
