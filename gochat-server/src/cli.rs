@@ -57,6 +57,9 @@ pub struct Settings {
     /// Log filter (e.g. info, debug, gochat_server=debug).
     #[arg(long, env = "GOCHAT_LOG")]
     log: Option<String>,
+    /// Prometheus metrics endpoint, e.g. 127.0.0.1:9038 (off by default).
+    #[arg(long, env = "GOCHAT_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +144,9 @@ impl Settings {
         }
         if let Some(v) = &self.log {
             config.log = v.clone();
+        }
+        if let Some(v) = self.metrics_listen {
+            config.metrics_listen = Some(v);
         }
         config.validate()?;
         Ok(config)

@@ -68,6 +68,8 @@ pub struct Config {
     pub outbound_queue: usize,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `gochat_server=debug`).
     pub log: String,
+    /// Address of the Prometheus metrics endpoint (keep it on loopback); off when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             write_timeout_secs: 30,
             outbound_queue: 1024,
             log: "info".into(),
+            metrics_listen: None,
         }
     }
 }

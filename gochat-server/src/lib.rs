@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod hub;
+pub mod metrics;
 pub mod server;
 pub mod session;
 pub mod sink;

@@ -55,6 +55,8 @@ pub struct Shared {
     pub config: Config,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Counters for monitoring.
+    pub metrics: crate::metrics::Metrics,
     scheduled: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -126,6 +128,25 @@ impl Drop for IpGuard {
     }
 }
 
+/// Counts an open connection for the metrics while it lives.
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn new(shared: Arc<Shared>) -> Self {
+        crate::metrics::Metrics::inc(&shared.metrics.connections_open);
+        OpenConnection(shared)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .connections_open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A started server.
 pub struct Server {
     shared: Arc<Shared>,
@@ -133,6 +154,8 @@ pub struct Server {
     pub plain_addr: Option<SocketAddr>,
     /// Bound TLS address.
     pub tls_addr: Option<SocketAddr>,
+    /// Bound metrics address.
+    pub metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<()>,
     sink_task: tokio::task::JoinHandle<()>,
     certs: Option<Arc<crate::tls::CertStore>>,
@@ -180,6 +203,7 @@ impl Server {
             store,
             sink,
             shutdown: CancellationToken::new(),
+            metrics: crate::metrics::Metrics::default(),
             scheduled: Mutex::new(None),
             config,
         });
@@ -188,6 +212,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         let mut plain_addr = None;
         let mut tls_addr = None;
+        let mut metrics_addr = None;
         if let Some(addr) = shared.config.listen {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             plain_addr = listener.local_addr().ok();
@@ -212,6 +237,14 @@ impl Server {
                 per_ip,
             ));
         }
+        if let Some(addr) = shared.config.metrics_listen {
+            let listener = crate::metrics::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            metrics_addr = listener.local_addr().ok();
+            tracing::info!(addr = ?metrics_addr, "metrics endpoint");
+            tasks.spawn(crate::metrics::serve(listener, shared.clone()));
+        }
         let sweeper = shared.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -226,6 +259,7 @@ impl Server {
             shared,
             plain_addr,
             tls_addr,
+            metrics_addr,
             tasks,
             sink_task,
             certs,
@@ -357,6 +391,8 @@ async fn serve(
         },
     };
     let secure = matches!(transport, Transport::Tls(_));
+    crate::metrics::Metrics::inc(&shared.metrics.connections);
+    let _open = OpenConnection::new(shared.clone());
     let (read, write) = transport.split();
     let (conn, writer) = spawn_writer(
         write,

@@ -199,6 +199,7 @@ impl Session {
                 .bind_token(username.clone(), secret, self.conn.id());
         }
         self.user = Some(user);
+        crate::metrics::Metrics::inc(&self.shared.metrics.logins);
         tracing::info!(conn = self.conn.id(), user = %String::from_utf8_lossy(&username), secure = self.conn.is_secure(), "logged in");
         if let Ok(bytes) = Response::new_login(username, loaded.permission)
             .to_packet(0)

@@ -135,6 +135,10 @@ impl Session {
                 tracing::error!(error = %e, "deleting delivered messages failed");
                 return;
             }
+            self.shared
+                .metrics
+                .messages_caught_up
+                .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::OnlineUser;
+use crate::metrics::Metrics;
 use crate::server::Shared;
 use crate::store::UserRecord;
 
@@ -90,6 +91,7 @@ impl Session {
                 Ok(None) => self.flush_deferred().await,
                 Err(e) => {
                     self.flush_deferred().await;
+                    Metrics::inc(&self.shared.metrics.malformed);
                     tracing::info!(conn = self.conn.id(), error = %e, "malformed packet, closing");
                     self.send_final(e.error_code()).await;
                     break;
@@ -176,22 +178,36 @@ impl Session {
                     out.extend_from_slice(&bytes);
                     continue;
                 }
-                Deferred::Commit(id, committed) => match committed.await {
-                    Ok(true) => Response::Ok.to_packet(id),
-                    _ => Response::Err(Some(ErrorCode::Server)).to_packet(id),
-                },
+                Deferred::Commit(id, committed) => self.committed(id, committed.await),
                 Deferred::Delivery(id, delivery, message) => match delivery.wait().await {
-                    Ok(()) => Response::Ok.to_packet(id),
+                    Ok(()) => {
+                        Metrics::inc(&self.shared.metrics.messages_delivered);
+                        Response::Ok.to_packet(id)
+                    }
                     // Not in the recipient's socket: keep it for catch-up.
-                    Err(_) => match self.shared.sink.submit(*message).await.await {
-                        Ok(true) => Response::Ok.to_packet(id),
-                        _ => Response::Err(Some(ErrorCode::Server)).to_packet(id),
-                    },
+                    Err(_) => {
+                        let committed = self.shared.sink.submit(*message).await.await;
+                        self.committed(id, committed)
+                    }
                 },
             };
             let _ = packet.encode(&mut out);
         }
         let _ = self.conn.send(out.freeze(), None).await;
+    }
+
+    /// The reply to a MSG whose storage finished with `result`.
+    fn committed(
+        &self,
+        id: u16,
+        result: Result<bool, tokio::sync::oneshot::error::RecvError>,
+    ) -> Packet {
+        if let Ok(true) = result {
+            Metrics::inc(&self.shared.metrics.messages_stored);
+            Response::Ok.to_packet(id)
+        } else {
+            Response::Err(Some(ErrorCode::Server)).to_packet(id)
+        }
     }
 
     /// Queues a reply on this connection (behind any held-back replies).
