@@ -29,6 +29,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Liveness check interval (the server's idle timeout is 25 minutes by default).
 const KEEPALIVE: Duration = Duration::from_secs(60);
+/// Pause between attempts to store a received message the store refused.
+const STORE_RETRY: Duration = Duration::from_secs(5);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -670,28 +672,26 @@ impl Actor {
             state: MessageState::Received,
             read: false,
         };
-        // Committed before anyone is told.
-        let row = match self.ctx.store.insert_message(&new).await {
-            Ok(row) => row,
+        // Committed before anyone is told. The server has already let go of the message, so
+        // a store that fails (a full disk) is retried from memory until it succeeds.
+        match self.ctx.store.insert_message(&new).await {
+            Ok(row) => announce_received(&self.ctx, row, error).await,
             Err(e) => {
-                tracing::error!(error = %e, "cannot store a received message");
-                return;
+                tracing::error!(error = %e, "cannot store a received message; retrying from memory");
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(STORE_RETRY).await;
+                        match ctx.store.insert_message(&new).await {
+                            Ok(row) => return announce_received(&ctx, row, error).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "still cannot store a received message")
+                            }
+                        }
+                    }
+                });
             }
-        };
-        let row = match error {
-            Some(e) => self
-                .ctx
-                .store
-                .set_message_state(row.id, MessageState::Received, Some(e))
-                .await
-                .unwrap_or(row),
-            None => row,
-        };
-        let message = crate::convert::message(&row, &self.ctx.account_ref());
-        self.ctx
-            .events
-            .emit(event::Kind::MessageReceived(message))
-            .await;
+        }
         // Like the Go client, learn an unknown sender's key at once (pinned on first use).
         if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
             let (ctx, client) = (self.ctx.clone(), client.clone());
@@ -700,6 +700,20 @@ impl Actor {
             });
         }
     }
+}
+
+/// Records why a received message is unreadable (if it is), then tells the frontends.
+async fn announce_received(ctx: &LinkContext, row: crate::store::MessageRow, error: Option<&str>) {
+    let row = match error {
+        Some(e) => ctx
+            .store
+            .set_message_state(row.id, MessageState::Received, Some(e))
+            .await
+            .unwrap_or(row),
+        None => row,
+    };
+    let message = crate::convert::message(&row, &ctx.account_ref());
+    ctx.events.emit(event::Kind::MessageReceived(message)).await;
 }
 
 fn login_refused(code: Option<ErrorCode>) -> LoginError {
