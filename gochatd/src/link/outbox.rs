@@ -138,6 +138,8 @@ async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), O
         Ok(Response::Err(Some(ErrorCode::Dereg))) => {
             Err(Outcome::Failed(format!("{peer} has deregistered")))
         }
+        // The server's database is down or full: the message was not taken, try again.
+        Ok(Response::Err(Some(ErrorCode::Server))) => Err(Outcome::Retry),
         Ok(Response::Err(code)) => Err(Outcome::Failed(format!(
             "server refused: {}",
             describe(code)
