@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gochat_proto::wire::Response;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -393,7 +394,26 @@ async fn serve(
     let secure = matches!(transport, Transport::Tls(_));
     crate::metrics::Metrics::inc(&shared.metrics.connections);
     let _open = OpenConnection::new(shared.clone());
-    let (read, write) = transport.split();
+    let (read, mut write) = transport.split();
+    // HELLO goes straight to the socket (nothing else can be queued yet).
+    let hello = Response::Hello {
+        motd: shared.hub.motd(),
+    };
+    match hello.to_packet(0).to_bytes() {
+        Ok(bytes) => {
+            let greet = async {
+                write.write_all(&bytes).await?;
+                write.flush().await
+            };
+            if !matches!(
+                Box::pin(tokio::time::timeout(handshake_timeout, greet)).await,
+                Ok(Ok(()))
+            ) {
+                return;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "HELLO cannot be encoded"),
+    }
     let (conn, writer) = spawn_writer(
         write,
         peer.ip(),
@@ -401,19 +421,6 @@ async fn serve(
         shared.config.outbound_queue,
         Duration::from_secs(shared.config.write_timeout_secs),
     );
-    let hello = Response::Hello {
-        motd: shared.hub.motd(),
-    };
-    match hello.to_packet(0).to_bytes() {
-        Ok(bytes) => {
-            if conn.deliver(bytes, handshake_timeout).await.is_err() {
-                conn.close();
-                let _ = writer.await;
-                return;
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "HELLO cannot be encoded"),
-    }
     Session::new(shared, conn).run(read).await;
     let _ = writer.await;
 }
