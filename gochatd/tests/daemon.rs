@@ -166,12 +166,7 @@ async fn two_daemons_chat_online_and_offline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_is_sent_after_reconnect_and_events_resume() {
     let server = start_server().await;
-    let mut alice = start_daemon().await;
-    let mut bob = start_daemon().await;
-    add_server(&mut alice, &server).await;
-    add_server(&mut bob, &server).await;
-    register(&mut alice, "carol").await;
-    register(&mut bob, "dave").await;
+    let (mut alice, mut bob) = two_users(&server, "carol", "dave").await;
     alice
         .client
         .logout(AccountRef::default())

@@ -160,12 +160,7 @@ async fn passphrase_lock_and_unlock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_contact_key_blocks_sending_until_accepted() {
     let server = start_server().await;
-    let mut a = start_daemon().await;
-    let mut b = start_daemon().await;
-    add_server(&mut a, &server).await;
-    add_server(&mut b, &server).await;
-    register(&mut a, "erin").await;
-    register(&mut b, "frank").await;
+    let (mut a, _b) = two_users(&server, "erin", "frank").await;
     let sent = a
         .client
         .send(send("frank", "first", true))
@@ -263,12 +258,7 @@ async fn changed_contact_key_blocks_sending_until_accepted() {
 async fn reconnects_after_server_restart_and_sends_queued() {
     let server = start_server().await;
     let port = server.addr.port();
-    let mut a = start_daemon().await;
-    let mut b = start_daemon().await;
-    add_server(&mut a, &server).await;
-    add_server(&mut b, &server).await;
-    register(&mut a, "gina").await;
-    register(&mut b, "hank").await;
+    let (mut a, mut b) = two_users(&server, "gina", "hank").await;
     let TestServer { token, dir, .. } = server;
     token.cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -133,3 +133,14 @@ pub fn send(to: &str, text: &str, wait: bool) -> ipc::SendRequest {
         wait,
     }
 }
+
+/// Two daemons with one registered, online account each on `server`.
+pub async fn two_users(server: &TestServer, first: &str, second: &str) -> (TestDaemon, TestDaemon) {
+    let mut a = start_daemon().await;
+    let mut b = start_daemon().await;
+    add_server(&mut a, server).await;
+    add_server(&mut b, server).await;
+    register(&mut a, first).await;
+    register(&mut b, second).await;
+    (a, b)
+}
