@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
@@ -174,13 +173,14 @@ impl Admission {
 
 /// Resolves once the peer of a socket that has sent nothing closes or resets it. A peer
 /// that sends bytes before HELLO is not watched further (its wait still times out): the
-/// bytes stay unread, and the readiness they raised stays for the session.
+/// bytes stay unread for the session.
 async fn peer_closed(stream: &TcpStream) {
-    match stream.ready(Interest::READABLE).await {
-        Ok(ready) if !ready.is_read_closed() && !ready.is_error() => {
-            std::future::pending::<()>().await;
-        }
-        _ => {}
+    let mut byte = [0u8; 1];
+    // MSG_PEEK: 0 is the end of the stream, and data is left in the socket.
+    if let Ok(n) = stream.peek(&mut byte).await
+        && n > 0
+    {
+        std::future::pending::<()>().await;
     }
 }
 

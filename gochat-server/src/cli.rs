@@ -83,7 +83,8 @@ pub struct Settings {
     /// LOGIN/REG/VERIF requests per minute one IP address regains; 0 = no limit (default 120).
     #[arg(long, env = "GOCHAT_AUTH_PER_MINUTE_PER_IP")]
     auth_per_minute_per_ip: Option<u32>,
-    /// Failed logins on one connection before it is closed (default 6).
+    /// Failed proofs of key (or rate-limited logins) on one connection before it is closed
+    /// (default 6).
     #[arg(long, env = "GOCHAT_MAX_AUTH_FAILURES")]
     max_auth_failures: Option<u32>,
     /// IP addresses each rate limiter tracks at most (default 100000).

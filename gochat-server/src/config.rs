@@ -87,7 +87,8 @@ pub struct Config {
     pub auth_burst_per_ip: u32,
     /// LOGIN/REG/VERIF requests per minute one IP address regains; 0 turns the limit off.
     pub auth_per_minute_per_ip: u32,
-    /// Failed logins on one connection before it is closed (like OpenSSH's MaxAuthTries).
+    /// Failed proofs of key (wrong VERIF answer or token) and rate-limited LOGIN/REG/VERIF
+    /// on one connection before it is closed (like OpenSSH's MaxAuthTries).
     pub max_auth_failures: u32,
     /// Most IP addresses each rate limiter tracks at once (bounds its memory).
     pub rate_table_size: usize,
@@ -281,5 +282,35 @@ mod tests {
             tweak(&mut config);
             assert!(config.validate().is_err(), "{config:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod sample {
+    use super::Config;
+
+    /// The packaged sample must parse and show the defaults of the limits it lists.
+    #[test]
+    fn packaged_sample_matches_the_defaults() {
+        let text = include_str!("../../packaging/gochat-server.toml");
+        let sample: Config = toml::from_str(text).expect("the sample parses");
+        let defaults = Config::default();
+        assert_eq!(sample.max_clients, defaults.max_clients);
+        assert_eq!(sample.max_per_ip, defaults.max_per_ip);
+        assert_eq!(sample.login_grace_secs, defaults.login_grace_secs);
+        assert_eq!(sample.max_waiting, defaults.max_waiting);
+        assert_eq!(sample.wait_timeout_secs, defaults.wait_timeout_secs);
+        assert_eq!(sample.connect_burst_per_ip, defaults.connect_burst_per_ip);
+        assert_eq!(
+            sample.connects_per_minute_per_ip,
+            defaults.connects_per_minute_per_ip
+        );
+        assert_eq!(sample.auth_burst_per_ip, defaults.auth_burst_per_ip);
+        assert_eq!(
+            sample.auth_per_minute_per_ip,
+            defaults.auth_per_minute_per_ip
+        );
+        assert_eq!(sample.max_auth_failures, defaults.max_auth_failures);
+        assert_eq!(sample.rate_table_size, defaults.rate_table_size);
     }
 }

@@ -1,6 +1,6 @@
 //! Guards around REG, LOGIN and VERIF from a connection that is not logged in: the per-IP
 //! rate limit, the log line and counter for each failed login, and the per-connection cap
-//! on failures.
+//! on failed proofs of key (wrong VERIF answer or token) and rate-limited attempts.
 
 use bytes::Bytes;
 use gochat_proto::wire::{ErrorCode, MAX_USERNAME_LEN, Request};
@@ -84,11 +84,15 @@ impl Session {
             reason = code.name(),
             "login failed"
         );
-        self.count_auth_failure();
+        // Only a failed proof of key counts towards the cap: a mistyped or unknown name
+        // costs little, and is rate-limited per IP anyway.
+        if code == ErrorCode::Handshake {
+            self.count_auth_failure();
+        }
     }
 
-    /// Counts a failed attempt; at `max_auth_failures` the connection gets `ERR(LOGIN)`
-    /// (ID 0) and is closed.
+    /// Counts a failed proof of key or a rate-limited attempt; at `max_auth_failures` the
+    /// connection gets `ERR(LOGIN)` (ID 0) and is closed.
     fn count_auth_failure(&mut self) {
         self.auth_failures = self.auth_failures.saturating_add(1);
         if self.auth_failures < self.shared.config.max_auth_failures {
