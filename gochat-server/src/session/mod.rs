@@ -58,7 +58,7 @@ pub struct Session {
     deferred: std::sync::Mutex<VecDeque<Deferred>>,
     /// When a connection that has never logged in is closed (`login_grace_secs` from accept).
     login_deadline: Option<tokio::time::Instant>,
-    /// Failed LOGIN/VERIF attempts on this connection.
+    /// Failed proofs of key and rate-limited attempts on this connection.
     auth_failures: u32,
     /// The code of the last `ERR` replied (plus one; 0 for none), to tell failed logins.
     last_error: AtomicU8,
