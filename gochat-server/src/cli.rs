@@ -90,6 +90,21 @@ pub struct Settings {
     /// IP addresses each rate limiter tracks at most (default 100000).
     #[arg(long, env = "GOCHAT_RATE_TABLE_SIZE")]
     rate_table_size: Option<usize>,
+    /// Seconds a login challenge stays valid (default 120).
+    #[arg(long, env = "GOCHAT_LOGIN_TIMEOUT")]
+    login_timeout: Option<u64>,
+    /// Seconds for the TLS handshake and HELLO (default 20).
+    #[arg(long, env = "GOCHAT_HANDSHAKE_TIMEOUT")]
+    handshake_timeout: Option<u64>,
+    /// Seconds a reusable token stays valid after its session ended (default 1800).
+    #[arg(long, env = "GOCHAT_TOKEN_LIFETIME")]
+    token_lifetime: Option<u64>,
+    /// Seconds a write to a client may take before it is dropped (default 30).
+    #[arg(long, env = "GOCHAT_WRITE_TIMEOUT")]
+    write_timeout: Option<u64>,
+    /// Packets queued per client before a client that does not read is dropped (default 1024).
+    #[arg(long, env = "GOCHAT_OUTBOUND_QUEUE")]
+    outbound_queue: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +209,13 @@ impl Settings {
         };
         set(&mut config.login_grace_secs, self.login_grace);
         set(&mut config.wait_timeout_secs, self.wait_timeout);
+        set(&mut config.login_timeout_secs, self.login_timeout);
+        set(&mut config.handshake_timeout_secs, self.handshake_timeout);
+        set(&mut config.token_lifetime_secs, self.token_lifetime);
+        set(&mut config.write_timeout_secs, self.write_timeout);
+        if let Some(v) = self.outbound_queue {
+            config.outbound_queue = v;
+        }
         if let Some(v) = self.max_waiting {
             config.max_waiting = v;
         }
@@ -408,6 +430,16 @@ mod tests {
             "50",
             "--max-per-ip",
             "8",
+            "--login-timeout",
+            "11",
+            "--handshake-timeout",
+            "12",
+            "--token-lifetime",
+            "13",
+            "--write-timeout",
+            "14",
+            "--outbound-queue",
+            "15",
         ])
         .expect("parses");
         let config = cli.settings.resolve().expect("valid");
@@ -421,6 +453,11 @@ mod tests {
         assert_eq!(config.max_auth_failures, 2);
         assert_eq!(config.rate_table_size, 50);
         assert_eq!(config.max_per_ip, 8);
+        assert_eq!(config.login_timeout_secs, 11);
+        assert_eq!(config.handshake_timeout_secs, 12);
+        assert_eq!(config.token_lifetime_secs, 13);
+        assert_eq!(config.write_timeout_secs, 14);
+        assert_eq!(config.outbound_queue, 15);
     }
 
     #[test]

@@ -169,6 +169,9 @@ impl Config {
             ("idle_timeout_secs", self.idle_timeout_secs),
             ("login_grace_secs", self.login_grace_secs),
             ("wait_timeout_secs", self.wait_timeout_secs),
+            ("login_timeout_secs", self.login_timeout_secs),
+            ("handshake_timeout_secs", self.handshake_timeout_secs),
+            ("write_timeout_secs", self.write_timeout_secs),
         ];
         for (name, secs) in timers {
             if secs == 0 || secs > MAX_SECS {
@@ -268,8 +271,10 @@ mod tests {
 
     #[test]
     fn out_of_range_limits_are_refused() {
-        let tweaks: [fn(&mut Config); 7] = [
+        let tweaks: [fn(&mut Config); 9] = [
             |c| c.login_grace_secs = 0,
+            |c| c.handshake_timeout_secs = 0,
+            |c| c.write_timeout_secs = 0,
             |c| c.wait_timeout_secs = 0,
             |c| c.idle_timeout_secs = 0,
             |c| c.login_grace_secs = 10 * 24 * 3600,
