@@ -356,6 +356,39 @@ async fn connects_are_rate_limited_per_ip() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_hits_are_exported_for_prometheus() {
+    let s = start(|c| {
+        c.max_per_ip = 1;
+        c.connects_per_minute_per_ip = 0;
+    })
+    .await;
+    let mut first = connect_from(s.plain, None).await;
+    expect_hello(&mut first, "the first connection").await;
+    let mut second = connect_from(s.plain, None).await;
+    expect_refused(&mut second, "over the per-IP limit").await;
+    let shared = s.shared();
+    let text = shared.metrics.render(&shared);
+    assert!(
+        text.contains("# TYPE gochat_limit_rejections_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gochat_limit_rejections_total{reason=\"per_ip\"} 1\n"),
+        "{text}"
+    );
+    for limit in Limit::ALL {
+        assert!(
+            text.contains(&format!("{{reason=\"{}\"}}", limit.label())),
+            "{limit:?} is exported"
+        );
+    }
+    assert!(text.contains("gochat_connections_waiting 0\n"), "{text}");
+    assert!(text.contains("gochat_login_failures_total 0\n"), "{text}");
+    drop(shared);
+    s.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Logins (storage involved: both backends)
 // ---------------------------------------------------------------------------------------------
