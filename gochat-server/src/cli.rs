@@ -60,6 +60,51 @@ pub struct Settings {
     /// Prometheus metrics endpoint, e.g. 127.0.0.1:9038 (off by default).
     #[arg(long, env = "GOCHAT_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+
+    // Internet-facing limits
+    /// Seconds from connect to a completed login (default 60).
+    #[arg(long, env = "GOCHAT_LOGIN_GRACE")]
+    login_grace: Option<u64>,
+    /// Connections that may wait for a slot when max-clients are served (default 256).
+    #[arg(long, env = "GOCHAT_MAX_WAITING")]
+    max_waiting: Option<usize>,
+    /// Seconds a connection may wait for a slot (default 10).
+    #[arg(long, env = "GOCHAT_WAIT_TIMEOUT")]
+    wait_timeout: Option<u64>,
+    /// Connects one IP address may make in a burst (default 32).
+    #[arg(long, env = "GOCHAT_CONNECT_BURST_PER_IP")]
+    connect_burst_per_ip: Option<u32>,
+    /// Connects per minute one IP address regains; 0 = no limit (default 120).
+    #[arg(long, env = "GOCHAT_CONNECTS_PER_MINUTE_PER_IP")]
+    connects_per_minute_per_ip: Option<u32>,
+    /// LOGIN/REG/VERIF requests one IP address may make in a burst (default 30).
+    #[arg(long, env = "GOCHAT_AUTH_BURST_PER_IP")]
+    auth_burst_per_ip: Option<u32>,
+    /// LOGIN/REG/VERIF requests per minute one IP address regains; 0 = no limit (default 120).
+    #[arg(long, env = "GOCHAT_AUTH_PER_MINUTE_PER_IP")]
+    auth_per_minute_per_ip: Option<u32>,
+    /// Failed proofs of key (or rate-limited logins) on one connection before it is closed
+    /// (default 6).
+    #[arg(long, env = "GOCHAT_MAX_AUTH_FAILURES")]
+    max_auth_failures: Option<u32>,
+    /// IP addresses each rate limiter tracks at most (default 100000).
+    #[arg(long, env = "GOCHAT_RATE_TABLE_SIZE")]
+    rate_table_size: Option<usize>,
+    /// Seconds a login challenge stays valid (default 120).
+    #[arg(long, env = "GOCHAT_LOGIN_TIMEOUT")]
+    login_timeout: Option<u64>,
+    /// Seconds for the TLS handshake and HELLO (default 20).
+    #[arg(long, env = "GOCHAT_HANDSHAKE_TIMEOUT")]
+    handshake_timeout: Option<u64>,
+    /// Seconds a reusable token stays valid after its session ended (default 1800).
+    #[arg(long, env = "GOCHAT_TOKEN_LIFETIME")]
+    token_lifetime: Option<u64>,
+    /// Seconds a write to a client may take before it is dropped (default 30).
+    #[arg(long, env = "GOCHAT_WRITE_TIMEOUT")]
+    write_timeout: Option<u64>,
+    /// Packets queued per client before a client that does not read is dropped (default 1024).
+    #[arg(long, env = "GOCHAT_OUTBOUND_QUEUE")]
+    outbound_queue: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,8 +193,53 @@ impl Settings {
         if let Some(v) = self.metrics_listen {
             config.metrics_listen = Some(v);
         }
+        self.apply_limits(&mut config);
         config.validate()?;
         Ok(config)
+    }
+}
+
+impl Settings {
+    /// The internet-facing limits given as flags or variables.
+    fn apply_limits(&self, config: &mut Config) {
+        let set = |slot: &mut u64, v: Option<u64>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut config.login_grace_secs, self.login_grace);
+        set(&mut config.wait_timeout_secs, self.wait_timeout);
+        set(&mut config.login_timeout_secs, self.login_timeout);
+        set(&mut config.handshake_timeout_secs, self.handshake_timeout);
+        set(&mut config.token_lifetime_secs, self.token_lifetime);
+        set(&mut config.write_timeout_secs, self.write_timeout);
+        if let Some(v) = self.outbound_queue {
+            config.outbound_queue = v;
+        }
+        if let Some(v) = self.max_waiting {
+            config.max_waiting = v;
+        }
+        if let Some(v) = self.rate_table_size {
+            config.rate_table_size = v;
+        }
+        let counts = [
+            (&mut config.connect_burst_per_ip, self.connect_burst_per_ip),
+            (
+                &mut config.connects_per_minute_per_ip,
+                self.connects_per_minute_per_ip,
+            ),
+            (&mut config.auth_burst_per_ip, self.auth_burst_per_ip),
+            (
+                &mut config.auth_per_minute_per_ip,
+                self.auth_per_minute_per_ip,
+            ),
+            (&mut config.max_auth_failures, self.max_auth_failures),
+        ];
+        for (slot, v) in counts {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
     }
 }
 
@@ -308,4 +398,71 @@ async fn admin(config: Config, action: AdminCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn limit_flags_override_defaults() {
+        let cli = Cli::try_parse_from([
+            "gochat-server",
+            "--login-grace",
+            "7",
+            "--max-waiting",
+            "0",
+            "--wait-timeout",
+            "3",
+            "--connect-burst-per-ip",
+            "5",
+            "--connects-per-minute-per-ip",
+            "0",
+            "--auth-burst-per-ip",
+            "4",
+            "--auth-per-minute-per-ip",
+            "9",
+            "--max-auth-failures",
+            "2",
+            "--rate-table-size",
+            "50",
+            "--max-per-ip",
+            "8",
+            "--login-timeout",
+            "11",
+            "--handshake-timeout",
+            "12",
+            "--token-lifetime",
+            "13",
+            "--write-timeout",
+            "14",
+            "--outbound-queue",
+            "15",
+        ])
+        .expect("parses");
+        let config = cli.settings.resolve().expect("valid");
+        assert_eq!(config.login_grace_secs, 7);
+        assert_eq!(config.max_waiting, 0);
+        assert_eq!(config.wait_timeout_secs, 3);
+        assert_eq!(config.connect_burst_per_ip, 5);
+        assert_eq!(config.connects_per_minute_per_ip, 0);
+        assert_eq!(config.auth_burst_per_ip, 4);
+        assert_eq!(config.auth_per_minute_per_ip, 9);
+        assert_eq!(config.max_auth_failures, 2);
+        assert_eq!(config.rate_table_size, 50);
+        assert_eq!(config.max_per_ip, 8);
+        assert_eq!(config.login_timeout_secs, 11);
+        assert_eq!(config.handshake_timeout_secs, 12);
+        assert_eq!(config.token_lifetime_secs, 13);
+        assert_eq!(config.write_timeout_secs, 14);
+        assert_eq!(config.outbound_queue, 15);
+    }
+
+    #[test]
+    fn invalid_limit_flags_are_refused() {
+        let cli = Cli::try_parse_from(["gochat-server", "--login-grace", "0"]).expect("parses");
+        assert!(cli.settings.resolve().is_err());
+    }
 }

@@ -70,6 +70,28 @@ pub struct Config {
     pub log: String,
     /// Address of the Prometheus metrics endpoint (keep it on loopback); off when unset.
     pub metrics_listen: Option<SocketAddr>,
+
+    // Internet-facing limits
+    /// Seconds from accept within which a connection must log in; after that it gets
+    /// `ERR(IDLE)` and is closed (like OpenSSH's LoginGraceTime).
+    pub login_grace_secs: u64,
+    /// Connections waiting for a slot when `max_clients` are served; more are refused at once.
+    pub max_waiting: usize,
+    /// Seconds a connection may wait for a slot before it is refused.
+    pub wait_timeout_secs: u64,
+    /// Connects one IP address may make in a burst.
+    pub connect_burst_per_ip: u32,
+    /// Connects per minute one IP address regains after a burst; 0 turns the limit off.
+    pub connects_per_minute_per_ip: u32,
+    /// LOGIN/REG/VERIF requests one IP address may make in a burst.
+    pub auth_burst_per_ip: u32,
+    /// LOGIN/REG/VERIF requests per minute one IP address regains; 0 turns the limit off.
+    pub auth_per_minute_per_ip: u32,
+    /// Failed proofs of key (wrong VERIF answer or token) and rate-limited LOGIN/REG/VERIF
+    /// on one connection before it is closed (like OpenSSH's MaxAuthTries).
+    pub max_auth_failures: u32,
+    /// Most IP addresses each rate limiter tracks at once (bounds its memory).
+    pub rate_table_size: usize,
 }
 
 impl Default for Config {
@@ -81,8 +103,8 @@ impl Default for Config {
             key: None,
             database: None,
             motd: String::new(),
-            max_clients: 50_000,
-            max_per_ip: 20_000,
+            max_clients: 10_000,
+            max_per_ip: 32,
             idle_timeout_secs: 25 * 60,
             login_timeout_secs: 120,
             handshake_timeout_secs: 20,
@@ -91,6 +113,15 @@ impl Default for Config {
             outbound_queue: 1024,
             log: "info".into(),
             metrics_listen: None,
+            login_grace_secs: 60,
+            max_waiting: 256,
+            wait_timeout_secs: 10,
+            connect_burst_per_ip: 32,
+            connects_per_minute_per_ip: 120,
+            auth_burst_per_ip: 30,
+            auth_per_minute_per_ip: 120,
+            max_auth_failures: 6,
+            rate_table_size: 100_000,
         }
     }
 }
@@ -126,6 +157,36 @@ impl Config {
         if self.outbound_queue == 0 {
             return invalid("outbound_queue must be at least 1");
         }
+        self.validate_limits()
+    }
+
+    /// Checks the internet-facing limits.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        // A day: beyond that a timer is a typo, and far beyond it the deadline overflows.
+        const MAX_SECS: u64 = 24 * 3600;
+        let timers = [
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("login_grace_secs", self.login_grace_secs),
+            ("wait_timeout_secs", self.wait_timeout_secs),
+            ("login_timeout_secs", self.login_timeout_secs),
+            ("handshake_timeout_secs", self.handshake_timeout_secs),
+            ("write_timeout_secs", self.write_timeout_secs),
+        ];
+        for (name, secs) in timers {
+            if secs == 0 || secs > MAX_SECS {
+                return invalid(&format!("{name} must be between 1 and {MAX_SECS}"));
+            }
+        }
+        if self.connect_burst_per_ip == 0 || self.auth_burst_per_ip == 0 {
+            return invalid("connect_burst_per_ip and auth_burst_per_ip must be at least 1");
+        }
+        if self.max_auth_failures == 0 {
+            return invalid("max_auth_failures must be at least 1");
+        }
+        if self.rate_table_size == 0 {
+            return invalid("rate_table_size must be at least 1");
+        }
         Ok(())
     }
 
@@ -138,6 +199,32 @@ impl Config {
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
     }
+
+    /// Time from accept to a completed login.
+    pub fn login_grace(&self) -> Duration {
+        Duration::from_secs(self.login_grace_secs)
+    }
+
+    /// Longest wait for a connection slot.
+    pub fn wait_timeout(&self) -> Duration {
+        Duration::from_secs(self.wait_timeout_secs)
+    }
+
+    /// The per-IP connect rate.
+    pub fn connect_rate(&self) -> crate::rate::Rate {
+        crate::rate::Rate {
+            burst: self.connect_burst_per_ip,
+            per_minute: self.connects_per_minute_per_ip,
+        }
+    }
+
+    /// The per-IP LOGIN/REG/VERIF rate.
+    pub fn auth_rate(&self) -> crate::rate::Rate {
+        crate::rate::Rate {
+            burst: self.auth_burst_per_ip,
+            per_minute: self.auth_per_minute_per_ip,
+        }
+    }
 }
 
 /// `sqlite://$XDG_DATA_HOME/gochat-server/gochat.db` (or `./gochat.db` when no home is known).
@@ -146,4 +233,89 @@ pub fn default_database_url() -> String {
         .map(|d| d.data_dir().join("gochat.db"))
         .unwrap_or_else(|| PathBuf::from("gochat.db"));
     format!("sqlite://{}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn internet_facing_limits_from_toml() {
+        let config: Config = toml::from_str(
+            "login_grace_secs = 5\nmax_waiting = 3\nwait_timeout_secs = 2\n\
+             connect_burst_per_ip = 4\nconnects_per_minute_per_ip = 0\n\
+             auth_burst_per_ip = 6\nauth_per_minute_per_ip = 7\nmax_auth_failures = 2\n\
+             rate_table_size = 9\n",
+        )
+        .expect("parses");
+        assert_eq!(config.login_grace_secs, 5);
+        assert_eq!(config.max_waiting, 3);
+        assert_eq!(config.wait_timeout_secs, 2);
+        assert_eq!(config.connect_rate().burst, 4);
+        assert_eq!(config.connect_rate().per_minute, 0);
+        assert_eq!(config.auth_rate().burst, 6);
+        assert_eq!(config.auth_rate().per_minute, 7);
+        assert_eq!(config.max_auth_failures, 2);
+        assert_eq!(config.rate_table_size, 9);
+        config.validate().expect("valid");
+    }
+
+    #[test]
+    fn defaults_are_internet_safe_and_valid() {
+        let config = Config::default();
+        config.validate().expect("defaults are valid");
+        assert!(config.max_per_ip <= 100, "per-IP limit in the tens");
+        assert!(config.login_grace_secs <= 120);
+        assert!(config.max_waiting > 0 && config.max_waiting <= 1024);
+    }
+
+    #[test]
+    fn out_of_range_limits_are_refused() {
+        let tweaks: [fn(&mut Config); 9] = [
+            |c| c.login_grace_secs = 0,
+            |c| c.handshake_timeout_secs = 0,
+            |c| c.write_timeout_secs = 0,
+            |c| c.wait_timeout_secs = 0,
+            |c| c.idle_timeout_secs = 0,
+            |c| c.login_grace_secs = 10 * 24 * 3600,
+            |c| c.connect_burst_per_ip = 0,
+            |c| c.max_auth_failures = 0,
+            |c| c.rate_table_size = 0,
+        ];
+        for tweak in tweaks {
+            let mut config = Config::default();
+            tweak(&mut config);
+            assert!(config.validate().is_err(), "{config:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod sample {
+    use super::Config;
+
+    /// The packaged sample must parse and show the defaults of the limits it lists.
+    #[test]
+    fn packaged_sample_matches_the_defaults() {
+        let text = include_str!("../../packaging/gochat-server.toml");
+        let sample: Config = toml::from_str(text).expect("the sample parses");
+        let defaults = Config::default();
+        assert_eq!(sample.max_clients, defaults.max_clients);
+        assert_eq!(sample.max_per_ip, defaults.max_per_ip);
+        assert_eq!(sample.login_grace_secs, defaults.login_grace_secs);
+        assert_eq!(sample.max_waiting, defaults.max_waiting);
+        assert_eq!(sample.wait_timeout_secs, defaults.wait_timeout_secs);
+        assert_eq!(sample.connect_burst_per_ip, defaults.connect_burst_per_ip);
+        assert_eq!(
+            sample.connects_per_minute_per_ip,
+            defaults.connects_per_minute_per_ip
+        );
+        assert_eq!(sample.auth_burst_per_ip, defaults.auth_burst_per_ip);
+        assert_eq!(
+            sample.auth_per_minute_per_ip,
+            defaults.auth_per_minute_per_ip
+        );
+        assert_eq!(sample.max_auth_failures, defaults.max_auth_failures);
+        assert_eq!(sample.rate_table_size, defaults.rate_table_size);
+    }
 }

@@ -3,12 +3,14 @@
 //! [`server::Server`] is the running server; [`store`] its database layer (MariaDB or
 //! SQLite); [`session`] serves one connection; [`hub`] holds who is online.
 
+pub mod admission;
 pub mod challenge;
 pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod hub;
 pub mod metrics;
+pub mod rate;
 pub mod server;
 pub mod session;
 pub mod sink;

@@ -27,6 +27,63 @@ pub struct Metrics {
     pub messages_caught_up: AtomicU64,
     /// Connections closed for a malformed packet.
     pub malformed: AtomicU64,
+    /// Failed LOGIN/VERIF attempts (rate-limited ones included).
+    pub login_failures: AtomicU64,
+    /// Times each internet-facing limit was hit, indexed by [`Limit`].
+    limit_hits: [AtomicU64; Limit::ALL.len()],
+}
+
+/// An internet-facing limit, as labelled in `gochat_limit_rejections_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A connection over `max_per_ip` was refused.
+    PerIp,
+    /// A connect over the per-IP connect rate was refused.
+    ConnectRate,
+    /// A connection found the wait queue full and was refused.
+    QueueFull,
+    /// A waiting connection got no slot within `wait_timeout_secs`.
+    WaitTimeout,
+    /// A connection did not log in within `login_grace_secs`.
+    LoginGrace,
+    /// A connection sent no whole packet within `idle_timeout_secs`.
+    Idle,
+    /// A LOGIN/REG/VERIF over the per-IP rate got `ERR(SERVER)`.
+    AuthRate,
+    /// A connection reached `max_auth_failures` and was closed.
+    AuthFailures,
+}
+
+impl Limit {
+    /// Every limit, in exposition order.
+    pub const ALL: [Limit; 8] = [
+        Limit::PerIp,
+        Limit::ConnectRate,
+        Limit::QueueFull,
+        Limit::WaitTimeout,
+        Limit::LoginGrace,
+        Limit::Idle,
+        Limit::AuthRate,
+        Limit::AuthFailures,
+    ];
+
+    /// The `reason` label.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Limit::PerIp => "per_ip",
+            Limit::ConnectRate => "connect_rate",
+            Limit::QueueFull => "queue_full",
+            Limit::WaitTimeout => "wait_timeout",
+            Limit::LoginGrace => "login_grace",
+            Limit::Idle => "idle",
+            Limit::AuthRate => "auth_rate",
+            Limit::AuthFailures => "auth_failures",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl Metrics {
@@ -35,10 +92,20 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one hit of `limit`.
+    pub fn limit_hit(&self, limit: Limit) {
+        Self::inc(&self.limit_hits[limit.index()]);
+    }
+
+    /// Times `limit` was hit so far.
+    pub fn limit_hits(&self, limit: Limit) -> u64 {
+        self.limit_hits[limit.index()].load(Ordering::Relaxed)
+    }
+
     /// The exposition text.
     pub fn render(&self, shared: &Shared) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let rows: [(&str, &str, &str, u64); 8] = [
+        let rows: [(&str, &str, &str, u64); 10] = [
             (
                 "gochat_connections_total",
                 "counter",
@@ -87,11 +154,34 @@ impl Metrics {
                 "Connections closed for a malformed packet.",
                 get(&self.malformed),
             ),
+            (
+                "gochat_connections_waiting",
+                "gauge",
+                "Connections waiting for a slot now.",
+                shared.admission.waiting() as u64,
+            ),
+            (
+                "gochat_login_failures_total",
+                "counter",
+                "Failed LOGIN and VERIF attempts.",
+                get(&self.login_failures),
+            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        }
+        let name = "gochat_limit_rejections_total";
+        out.push_str(&format!(
+            "# HELP {name} Connections or requests refused or closed by an internet-facing limit.\n# TYPE {name} counter\n"
+        ));
+        for limit in Limit::ALL {
+            out.push_str(&format!(
+                "{name}{{reason=\"{}\"}} {}\n",
+                limit.label(),
+                self.limit_hits(limit)
             ));
         }
         out
@@ -131,5 +221,17 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             let _ = stream.write_all(response.as_bytes()).await;
             let _ = stream.shutdown().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limit;
+
+    #[test]
+    fn every_limit_has_its_own_counter() {
+        for (i, limit) in Limit::ALL.iter().enumerate() {
+            assert_eq!(limit.index(), i, "{limit:?}");
+        }
     }
 }

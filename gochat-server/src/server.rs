@@ -1,23 +1,24 @@
-//! The running server: listeners with a fair connection limit and per-IP limits, the TLS
-//! handshake and HELLO, one session per connection, and graceful shutdown.
+//! The running server: listeners whose connections pass [`Admission`] (per-IP limits, a
+//! bounded fair wait for a slot), the TLS handshake and HELLO, one session per connection,
+//! and graceful shutdown.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use gochat_proto::wire::Response;
+use gochat_proto::wire::{ErrorCode, Packet, Response};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::{Admission, Ticket, WaitEnd};
 use crate::config::Config;
 use crate::conn::{Transport, spawn_writer};
 use crate::hub::Hub;
+use crate::metrics::Limit;
 use crate::session::Session;
 use crate::sink::MessageSink;
 use crate::store::{self, Store};
@@ -59,6 +60,8 @@ pub struct Shared {
     /// Counters for monitoring.
     pub metrics: crate::metrics::Metrics,
     scheduled: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Per-IP limits and the wait for a connection slot.
+    pub admission: Admission,
 }
 
 impl Shared {
@@ -81,51 +84,6 @@ impl Shared {
             tracing::warn!("scheduled shutdown time reached");
             token.cancel();
         }));
-    }
-}
-
-/// Counts connections per IP address.
-#[derive(Default)]
-struct IpCounter {
-    counts: Mutex<HashMap<IpAddr, usize>>,
-}
-
-impl IpCounter {
-    fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<IpGuard> {
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = counts.entry(ip).or_insert(0);
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(IpGuard {
-            counter: self.clone(),
-            ip,
-        })
-    }
-}
-
-struct IpGuard {
-    counter: Arc<IpCounter>,
-    ip: IpAddr,
-}
-
-impl Drop for IpGuard {
-    fn drop(&mut self) {
-        let mut counts = self
-            .counter
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = counts.get_mut(&self.ip) {
-            *c -= 1;
-            if *c == 0 {
-                counts.remove(&self.ip);
-            }
-        }
     }
 }
 
@@ -206,10 +164,9 @@ impl Server {
             shutdown: CancellationToken::new(),
             metrics: crate::metrics::Metrics::default(),
             scheduled: Mutex::new(None),
+            admission: Admission::new(&config),
             config,
         });
-        let limit = Arc::new(Semaphore::new(shared.config.max_clients));
-        let per_ip = Arc::new(IpCounter::default());
         let mut tasks = JoinSet::new();
         let mut plain_addr = None;
         let mut tls_addr = None;
@@ -218,25 +175,13 @@ impl Server {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             plain_addr = listener.local_addr().ok();
             tracing::info!(addr = ?plain_addr, "listening (plain TCP)");
-            tasks.spawn(accept_loop(
-                listener,
-                None,
-                shared.clone(),
-                limit.clone(),
-                per_ip.clone(),
-            ));
+            tasks.spawn(accept_loop(listener, None, shared.clone()));
         }
         if let (Some(addr), Some(acceptor)) = (shared.config.tls_listen, tls) {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             tls_addr = listener.local_addr().ok();
             tracing::info!(addr = ?tls_addr, "listening (TLS)");
-            tasks.spawn(accept_loop(
-                listener,
-                Some(acceptor),
-                shared.clone(),
-                limit,
-                per_ip,
-            ));
+            tasks.spawn(accept_loop(listener, Some(acceptor), shared.clone()));
         }
         if let Some(addr) = shared.config.metrics_listen {
             let listener = crate::metrics::bind(addr)
@@ -251,7 +196,10 @@ impl Server {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => { sweeper.hub.sweep_tokens(); }
+                    _ = tick.tick() => {
+                        sweeper.hub.sweep_tokens();
+                        sweeper.admission.sweep();
+                    }
                     () = sweeper.shutdown.cancelled() => break,
                 }
             }
@@ -309,13 +257,9 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
-    limit: Arc<Semaphore>,
-    per_ip: Arc<IpCounter>,
-) {
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
+    // What a refused plain TCP client reads instead of HELLO (TLS clients just see a close).
+    let refusal = Packet::error(ErrorCode::Server, 0).to_bytes().ok();
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -332,19 +276,27 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Some(ip_guard) = per_ip.try_acquire(peer.ip(), shared.config.max_per_ip) else {
-            tracing::info!(ip = %peer.ip(), "per-IP connection limit reached");
-            drop(stream);
-            continue;
+        let accepted = tokio::time::Instant::now();
+        let ticket = match shared.admission.admit(peer.ip()) {
+            Ok(ticket) => ticket,
+            Err(limit) => {
+                shared.admission.refused(&shared.metrics, limit, peer.ip());
+                if let (None, Some(bytes)) = (&tls, &refusal) {
+                    // Best effort and never blocking: the socket's buffer is empty.
+                    let _ = stream.try_write(bytes);
+                }
+                drop(stream);
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         connections.spawn(serve(
             stream,
             peer,
+            accepted,
             tls.clone(),
             shared.clone(),
-            limit.clone(),
-            ip_guard,
+            ticket,
         ));
     }
     // Sessions see the shutdown token themselves; give them a moment to say goodbye.
@@ -360,15 +312,30 @@ async fn accept_loop(
 async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
+    accepted: tokio::time::Instant,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    limit: Arc<Semaphore>,
-    _ip_guard: IpGuard,
+    ticket: Ticket,
 ) {
     // First come, first served: the semaphore queues waiters in order.
-    let _permit = tokio::select! {
-        p = limit.acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        () = shared.shutdown.cancelled() => return,
+    let _slot = match shared
+        .admission
+        .slot(ticket, &stream, &shared.shutdown)
+        .await
+    {
+        Ok(slot) => slot,
+        Err(WaitEnd::TimedOut) => {
+            shared
+                .admission
+                .refused(&shared.metrics, Limit::WaitTimeout, peer.ip());
+            if tls.is_none()
+                && let Ok(bytes) = Packet::error(ErrorCode::Server, 0).to_bytes()
+            {
+                let _ = stream.try_write(&bytes);
+            }
+            return;
+        }
+        Err(WaitEnd::PeerClosed | WaitEnd::Shutdown) => return,
     };
     let handshake_timeout = Duration::from_secs(shared.config.handshake_timeout_secs);
     let transport = match tls {
@@ -421,6 +388,10 @@ async fn serve(
         shared.config.outbound_queue,
         Duration::from_secs(shared.config.write_timeout_secs),
     );
-    Session::new(shared, conn).run(read).await;
+    let login_deadline = accepted + shared.config.login_grace();
+    Session::new(shared, conn)
+        .with_login_deadline(login_deadline)
+        .run(read)
+        .await;
     let _ = writer.await;
 }

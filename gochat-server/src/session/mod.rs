@@ -3,12 +3,14 @@
 
 mod admin;
 mod auth;
+mod guard;
 mod hooks;
 mod messaging;
 mod query;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::OnlineUser;
-use crate::metrics::Metrics;
+use crate::metrics::{Limit, Metrics};
 use crate::server::Shared;
 use crate::store::UserRecord;
 
@@ -54,6 +56,12 @@ pub struct Session {
     /// Replies waiting for their messages to commit (consecutive offline MSGs are pipelined
     /// so that many share one database transaction).
     deferred: std::sync::Mutex<VecDeque<Deferred>>,
+    /// When a connection that has never logged in is closed (`login_grace_secs` from accept).
+    login_deadline: Option<tokio::time::Instant>,
+    /// Failed proofs of key and rate-limited attempts on this connection.
+    auth_failures: u32,
+    /// The code of the last `ERR` replied (plus one; 0 for none), to tell failed logins.
+    last_error: AtomicU8,
 }
 
 impl Session {
@@ -65,16 +73,30 @@ impl Session {
             user: None,
             pending: None,
             deferred: std::sync::Mutex::default(),
+            login_deadline: None,
+            auth_failures: 0,
+            last_error: AtomicU8::new(0),
         }
+    }
+
+    /// Closes the connection at `deadline` unless it has logged in by then.
+    pub fn with_login_deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.login_deadline = Some(deadline);
+        self
     }
 
     /// Serves the connection until it ends, then logs the user out.
     pub async fn run(mut self, mut read: ReadHalf) {
         let idle = self.shared.config.idle_timeout();
+        // The idle timer counts whole packets: bytes of a packet not yet complete don't
+        // restart it (one byte every few seconds keeps nothing open).
+        let mut idle_deadline = tokio::time::Instant::now() + idle;
+        let mut got_packet = false;
         let mut buf = BytesMut::new();
         loop {
             match Packet::decode(&mut buf, Direction::ToServer) {
                 Ok(Some(packet)) => {
+                    got_packet = true;
                     if packet.action != Action::Msg {
                         self.flush_deferred().await;
                     }
@@ -101,9 +123,21 @@ impl Session {
                 // Hold no buffer while idle.
                 buf = BytesMut::new();
             }
+            if got_packet {
+                got_packet = false;
+                idle_deadline = tokio::time::Instant::now() + idle;
+            }
+            if self.user.is_some() {
+                // The login deadline is met: it applies until the first login only.
+                self.login_deadline = None;
+            }
+            let (deadline, limit) = match self.login_deadline {
+                Some(login) if login < idle_deadline => (login, Limit::LoginGrace),
+                _ => (idle_deadline, Limit::Idle),
+            };
             let read_more = read.read_into(&mut buf);
             let result = tokio::select! {
-                r = tokio::time::timeout(idle, read_more) => r,
+                r = tokio::time::timeout_at(deadline, read_more) => r,
                 () = self.conn.closed() => break,
                 () = self.shared.shutdown.cancelled() => {
                     if self.user.is_some() {
@@ -119,7 +153,12 @@ impl Session {
             };
             match result {
                 Err(_) => {
-                    tracing::info!(conn = self.conn.id(), "idle timeout");
+                    self.shared.metrics.limit_hit(limit);
+                    if limit == Limit::LoginGrace {
+                        tracing::info!(conn = self.conn.id(), ip = %self.conn.ip(), "not logged in within the login grace time, closing");
+                    } else {
+                        tracing::info!(conn = self.conn.id(), ip = %self.conn.ip(), "idle timeout");
+                    }
                     self.send_final(ErrorCode::Idle).await;
                     break;
                 }
@@ -238,6 +277,8 @@ impl Session {
     }
 
     async fn err(&self, id: u16, code: ErrorCode) {
+        self.last_error
+            .store(code.code().saturating_add(1), Ordering::Relaxed);
         self.reply(id, Response::Err(Some(code))).await;
     }
 
@@ -259,6 +300,9 @@ impl Session {
                 return self.err(id, code).await;
             }
         };
+        if self.user.is_none() && !self.auth_allowed(id, &request).await {
+            return;
+        }
         match (&self.user, &request) {
             (Some(_), Request::Reg { .. } | Request::Login { .. } | Request::Verif { .. }) => {
                 self.err(id, ErrorCode::Invalid).await;
@@ -277,10 +321,14 @@ impl Session {
                 self.register(id, username, public_key).await;
             }
             (None, Request::Login { username, token }) => {
+                self.begin_auth_attempt();
                 self.login(id, username.clone(), token.clone()).await;
+                self.end_auth_attempt("LOGIN", username);
             }
             (None, Request::Verif { username, answer }) => {
+                self.begin_auth_attempt();
                 self.verify(id, username.clone(), answer).await;
+                self.end_auth_attempt("VERIF", username);
             }
             (None, _) => self.err(id, ErrorCode::NoSess).await,
         }

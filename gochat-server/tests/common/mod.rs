@@ -20,7 +20,7 @@ use gochat_proto::wire::{
     Action, CodecError, ErrorCode, GochatCodec, Hook, Packet, Permission, Request, encode_stamp,
 };
 use gochat_server::config::Config;
-use gochat_server::server::Server;
+use gochat_server::server::{Server, Shared};
 use gochat_server::store::Store;
 use sqlx::Connection;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -224,6 +224,8 @@ pub struct TestServer {
     pub tls: Option<SocketAddr>,
     /// The server's own store (for setting permissions and counting stored messages).
     pub store: Arc<dyn Store>,
+    /// The running server's state (weak: the server still frees it when it stops).
+    shared: std::sync::Weak<Shared>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     connector: Option<TlsConnector>,
@@ -292,6 +294,7 @@ impl TestServer {
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
         let store = server.shared().store.clone();
+        let shared = Arc::downgrade(server.shared());
         let shutdown = server.shutdown_token();
         let task = tokio::spawn(server.run());
         TestServer {
@@ -299,6 +302,7 @@ impl TestServer {
             plain,
             tls,
             store,
+            shared,
             shutdown,
             task: Some(task),
             connector,
@@ -319,6 +323,11 @@ impl TestServer {
         if let Some(db) = self.db.take() {
             db.drop_now().await;
         }
+    }
+
+    /// The running server's shared state (metrics, admission); panics once it stopped.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.upgrade().expect("the server is running")
     }
 
     /// Asks the server to stop (as SIGTERM does) without waiting.
