@@ -70,6 +70,16 @@ pub struct Config {
     pub log: String,
     /// Address of the Prometheus metrics endpoint (keep it on loopback); off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    // Admin control
+    /// Unix socket through which `gochat-server admin` reaches the running server. Unset:
+    /// derived from the database (see [`crate::control::socket_path`]); an empty path: off.
+    pub control_socket: Option<PathBuf>,
+    /// HOOK packets per second each subscriber may receive; more are dropped.
+    pub hook_rate: u32,
+    /// HOOK packets a subscriber may receive in one burst.
+    pub hook_burst: u32,
+    /// Least seconds between two DUPSESS hooks to one session (repeated attempts coalesce).
+    pub dupsess_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -91,6 +101,11 @@ impl Default for Config {
             outbound_queue: 1024,
             log: "info".into(),
             metrics_listen: None,
+            // Admin control
+            control_socket: None,
+            hook_rate: crate::hub::DEFAULT_HOOK_RATE,
+            hook_burst: crate::hub::DEFAULT_HOOK_BURST,
+            dupsess_interval_secs: crate::hub::DEFAULT_DUPSESS_INTERVAL_SECS,
         }
     }
 }
@@ -125,6 +140,10 @@ impl Config {
         }
         if self.outbound_queue == 0 {
             return invalid("outbound_queue must be at least 1");
+        }
+        // Admin control
+        if self.hook_burst == 0 {
+            return invalid("hook_burst must be at least 1");
         }
         Ok(())
     }

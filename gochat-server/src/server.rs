@@ -34,6 +34,9 @@ pub enum StartError {
     /// TLS material cannot be loaded.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The control socket cannot be bound.
+    #[error(transparent)]
+    Control(#[from] crate::control::server::BindError),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -157,6 +160,8 @@ pub struct Server {
     pub tls_addr: Option<SocketAddr>,
     /// Bound metrics address.
     pub metrics_addr: Option<SocketAddr>,
+    /// The control socket `gochat-server admin` talks to.
+    pub control_path: Option<std::path::PathBuf>,
     tasks: JoinSet<()>,
     sink_task: tokio::task::JoinHandle<()>,
     certs: Option<Arc<crate::tls::CertStore>>,
@@ -200,6 +205,13 @@ impl Server {
             hub: Hub::new(
                 Bytes::from(config.motd.clone()),
                 Duration::from_secs(config.token_lifetime_secs),
+            )
+            .with_hook_limits(
+                crate::subscribers::HookBudget {
+                    rate: config.hook_rate,
+                    burst: config.hook_burst,
+                },
+                Duration::from_secs(config.dupsess_interval_secs),
             ),
             store,
             sink,
@@ -246,6 +258,13 @@ impl Server {
             tracing::info!(addr = ?metrics_addr, "metrics endpoint");
             tasks.spawn(crate::metrics::serve(listener, shared.clone()));
         }
+        let mut control_path = None;
+        if let Some(path) = crate::control::socket_path(&shared.config) {
+            let control = crate::control::server::ControlSocket::bind(&path).await?;
+            tracing::info!(path = %path.display(), "control socket");
+            control_path = Some(path);
+            tasks.spawn(control.serve(shared.clone()));
+        }
         let sweeper = shared.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -261,6 +280,7 @@ impl Server {
             plain_addr,
             tls_addr,
             metrics_addr,
+            control_path,
             tasks,
             sink_task,
             certs,

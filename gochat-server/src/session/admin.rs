@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use gochat_proto::crypto::split_text;
 use gochat_proto::wire::{
-    AdminRequest, ErrorCode, Hook, Permission, Response, decode_stamp, encode_stamp,
+    AdminRequest, ErrorCode, Permission, Response, decode_stamp, encode_stamp,
 };
 
 use super::Session;
@@ -88,9 +88,7 @@ impl Session {
             tracing::error!(error = %e, "deregistration failed");
             return self.err(id, ErrorCode::Server).await;
         }
-        self.shared.hub.revoke_token(username);
-        self.shared.hub.forget_recipient(username);
-        if let Some(online) = self.shared.hub.online(username) {
+        if let Some(online) = self.shared.hub.user_deregistered(username) {
             online.conn.disconnect(ErrorCode::Discn);
         }
         self.ok(id).await;
@@ -164,15 +162,7 @@ impl Session {
                 return self.err(id, ErrorCode::Server).await;
             }
         }
-        if let Some(online) = self.shared.hub.online(username) {
-            online.set_permission(level);
-            if let Ok(bytes) = Response::permissions_changed(username.clone(), level)
-                .to_packet(0)
-                .to_bytes()
-            {
-                self.shared.hub.notify(Hook::PermsChg, &bytes, None);
-            }
-        }
+        self.shared.hub.permission_changed(username, level);
         self.ok(id).await;
     }
 

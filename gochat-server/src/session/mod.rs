@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use gochat_proto::crypto::EncryptingKey;
 use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Response};
 use zeroize::Zeroizing;
 
@@ -26,7 +25,6 @@ use crate::store::UserRecord;
 struct PendingLogin {
     username: Bytes,
     user: UserRecord,
-    key: Arc<EncryptingKey>,
     challenge: Zeroizing<Vec<u8>>,
     started: Instant,
 }
