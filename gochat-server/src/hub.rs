@@ -186,6 +186,23 @@ impl Hub {
         }
     }
 
+    /// Ends `user`'s session from outside it (kick, ban, deregistration): it is no longer
+    /// online from this moment (NEWLOGOUT fires), then its connection gets `code` and closes.
+    pub fn evict(&self, user: &OnlineUser, code: gochat_proto::wire::ErrorCode) {
+        if self.remove_online(&user.name, user.conn.id()) {
+            tracing::info!(conn = user.conn.id(), user = %String::from_utf8_lossy(&user.name), "logged out (evicted)");
+            // The leaving session's subscriptions go first, as in a logout.
+            self.unsubscribe_all(user.conn.id());
+            if let Ok(bytes) = gochat_proto::wire::Response::new_logout(user.name.clone())
+                .to_packet(0)
+                .to_bytes()
+            {
+                self.notify(Hook::NewLogout, &bytes, None);
+            }
+        }
+        user.conn.disconnect(code);
+    }
+
     /// Every online user, sorted by name.
     pub fn online_users(&self) -> Vec<Arc<OnlineUser>> {
         let mut users: Vec<_> = lock(&self.online).values().cloned().collect();

@@ -51,7 +51,7 @@ pub async fn deregister(shared: &Shared, user: &[u8]) -> Result<Applied, LiveAdm
     tracing::info!(user = %String::from_utf8_lossy(user), "deregistered by the admin tool");
     let online = shared.hub.user_deregistered(user);
     if let Some(session) = &online {
-        session.conn.disconnect(ErrorCode::Discn);
+        shared.hub.evict(session, ErrorCode::Discn);
     }
     Ok(applied(online.is_some()))
 }
@@ -63,7 +63,7 @@ pub fn kick(shared: &Shared, user: &[u8]) -> Result<Applied, LiveAdminError> {
     };
     tracing::info!(user = %String::from_utf8_lossy(user), "kicked by the admin tool");
     shared.hub.revoke_token(user);
-    session.conn.disconnect(ErrorCode::Discn);
+    shared.hub.evict(&session, ErrorCode::Discn);
     Ok(Applied::Online)
 }
 

@@ -260,10 +260,18 @@ impl Server {
         }
         let mut control_path = None;
         if let Some(path) = crate::control::socket_path(&shared.config) {
-            let control = crate::control::server::ControlSocket::bind(&path).await?;
-            tracing::info!(path = %path.display(), "control socket");
-            control_path = Some(path);
-            tasks.spawn(control.serve(shared.clone()));
+            match crate::control::server::ControlSocket::bind(&path).await {
+                Ok(control) => {
+                    tracing::info!(path = %path.display(), "control socket");
+                    control_path = Some(path);
+                    tasks.spawn(control.serve(shared.clone()));
+                }
+                // A socket the operator asked for must work; a derived one is a convenience.
+                Err(e) if shared.config.control_socket.is_some() => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(error = %e, "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
+                }
+            }
         }
         let sweeper = shared.clone();
         tasks.spawn(async move {

@@ -243,3 +243,74 @@ both_backends!(
     without_a_server_the_tool_writes_the_store,
     deregistration_invalidates_the_recipient_cache,
 );
+
+/// The control socket is private: its directory is created 0700, the socket is 0600, and a
+/// peer with another uid is refused even when the file modes would let it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_socket_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("run").join("ctl.sock");
+    let url = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let config = gochat_server::config::Config {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        database: Some(url.clone()),
+        control_socket: Some(socket.clone()),
+        ..Default::default()
+    };
+    let server = gochat_server::server::Server::start(config)
+        .await
+        .expect("server starts");
+    let addr = server.plain_addr.expect("plain");
+    let stop = server.shutdown_token();
+    let running = tokio::spawn(server.run());
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(socket.parent().expect("dir")), 0o700);
+    assert_eq!(mode(&socket), 0o600);
+
+    let mut bob = Client::connect(addr).await;
+    bob.register("bob", key(1)).await;
+    bob.login("bob", key(1)).await;
+
+    if rustix::process::geteuid().is_root() {
+        let as_nobody = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_gochat-server"))
+                .uid(65534)
+                .gid(65534)
+                .arg("--database")
+                .arg(&url)
+                .arg("--control-socket")
+                .arg(&socket)
+                .arg("admin")
+                .args(args)
+                .env_remove("GOCHAT_CONFIG")
+                .output()
+                .expect("run as nobody")
+        };
+        use std::os::unix::process::CommandExt;
+        // The directory keeps others out.
+        let out = as_nobody(&["kick", "bob"]);
+        assert!(!out.status.success());
+        // With open modes, the server itself refuses the other uid.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        std::fs::set_permissions(
+            socket.parent().expect("dir"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let out = as_nobody(&["kick", "bob"]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("without answering"), "stderr: {stderr}");
+        // bob is still online.
+        let reply = bob.call(common::req("bob")).await;
+        assert_eq!(reply.action, gochat_proto::wire::Action::Req, "{reply:?}");
+    } else {
+        eprintln!("not root: the other-uid part of control_socket_is_private is not run");
+    }
+    stop.cancel();
+    running.await.expect("server stops");
+    assert!(!socket.exists(), "the socket is removed at shutdown");
+}

@@ -20,15 +20,21 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     /// The socket exists but talking to it failed (permissions, a hung server, ...).
-    #[error("control socket {path}: {source}")]
+    #[error("control socket {path}")]
     Io {
         /// Socket path.
         path: PathBuf,
         /// Cause.
         source: io::Error,
     },
+    /// The server closed the connection without answering: it refuses this user (only its
+    /// own uid and root may use it), or it is stopping.
+    #[error(
+        "control socket {0}: the server closed the connection without answering (run the tool as the server's user or root)"
+    )]
+    Refused(PathBuf),
     /// The server's answer is not of this protocol.
-    #[error("control socket {path}: {source}")]
+    #[error("control socket {path}")]
     Protocol {
         /// Socket path.
         path: PathBuf,
@@ -69,16 +75,23 @@ pub async fn call(path: &Path, request: &Request) -> Result<Option<Reply>, Contr
             .await?;
         Ok::<_, io::Error>(reply)
     };
-    let reply = tokio::time::timeout(REPLY_TIMEOUT, exchange)
-        .await
-        .map_err(|_| io_err(io::Error::new(io::ErrorKind::TimedOut, "no answer")))?
-        .map_err(io_err)?;
+    let reply = match tokio::time::timeout(REPLY_TIMEOUT, exchange).await {
+        Err(_) => {
+            return Err(io_err(io::Error::new(io::ErrorKind::TimedOut, "no answer")));
+        }
+        Ok(Err(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            return Err(ControlError::Refused(path.to_owned()));
+        }
+        Ok(Err(e)) => return Err(io_err(e)),
+        Ok(Ok(reply)) => reply,
+    };
     if !reply.ends_with('\n') {
-        // The server closed without answering (another uid, or it is stopping).
-        return Err(io_err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the server closed the connection without answering",
-        )));
+        return Err(ControlError::Refused(path.to_owned()));
     }
     Reply::parse(reply.trim_end_matches('\n'))
         .map(Some)

@@ -89,7 +89,7 @@ impl Session {
             return self.err(id, ErrorCode::Server).await;
         }
         if let Some(online) = self.shared.hub.user_deregistered(username) {
-            online.conn.disconnect(ErrorCode::Discn);
+            self.shared.hub.evict(&online, ErrorCode::Discn);
         }
         self.ok(id).await;
     }
@@ -175,7 +175,7 @@ impl Session {
         }
         // A kicked user does not come straight back with a reusable token.
         self.shared.hub.revoke_token(username);
-        target.conn.disconnect(ErrorCode::Discn);
+        self.shared.hub.evict(&target, ErrorCode::Discn);
         self.ok(id).await;
     }
 }
