@@ -74,9 +74,9 @@ pub struct Config {
     /// Unix socket through which `gochat-server admin` reaches the running server. Unset:
     /// derived from the database (see [`crate::control::socket_path`]); an empty path: off.
     pub control_socket: Option<PathBuf>,
-    /// HOOK packets per second each subscriber may receive; more are dropped.
+    /// NEWLOGIN/NEWLOGOUT hooks per second each subscriber may receive; more are dropped.
     pub hook_rate: u32,
-    /// HOOK packets a subscriber may receive in one burst.
+    /// NEWLOGIN/NEWLOGOUT hooks a subscriber may receive in one burst.
     pub hook_burst: u32,
     /// Least seconds between two DUPSESS hooks to one session (repeated attempts coalesce).
     pub dupsess_interval_secs: u64,

@@ -1,9 +1,10 @@
 //! Hook subscriptions and the delivery of HOOK notifications.
 //!
 //! Hooks are notifications, never a reason to drop a connection: each subscriber has a budget
-//! (a token bucket, `hook_rate` per second up to `hook_burst`), and a hook only enters a
-//! connection's outbound queue while the queue is at most half full, so hooks never crowd out
-//! replies and messages. A hook that does not fit is dropped and counted.
+//! for NEWLOGIN/NEWLOGOUT (a token bucket, `hook_rate` per second up to `hook_burst`), and a
+//! hook only enters a connection's outbound queue while the queue is at most half full, so
+//! hooks never crowd out replies and messages. A hook that does not fit is dropped and
+//! counted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,6 +151,10 @@ impl Subscribers {
     /// has budget and queue room left; the others miss it, and stay connected.
     pub fn notify(&self, hook: Hook, packet: &Bytes, only: Option<ConnId>) {
         let Some(bit) = bit(hook) else { return };
+        // Only the fan-out hooks anyone can trigger at will (a login/logout loop) spend the
+        // budget; DUPSESS is coalesced per session before it gets here, and PERMSCHG takes
+        // an admin.
+        let budgeted = matches!(hook, Hook::NewLogin | Hook::NewLogout);
         let now = Instant::now();
         let mut dropped = 0u64;
         let targets: Vec<ConnHandle> = {
@@ -157,7 +162,7 @@ impl Subscribers {
             let mut admit = |sub: &mut Subscriber| {
                 if sub.hooks & bit == 0 {
                     None
-                } else if sub.bucket.take(self.budget, now) {
+                } else if !budgeted || sub.bucket.take(self.budget, now) {
                     Some(sub.conn.clone())
                 } else {
                     dropped += 1;
