@@ -332,7 +332,7 @@ pub fn describe(
             format!("applied by the running server ({user} is not online)")
         }
     };
-    format!("{what} ({how})")
+    format!("{what} — {how}")
 }
 
 async fn list_users(config: &Config) -> Result<()> {
