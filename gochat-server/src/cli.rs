@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gochat_proto::wire::{Permission, PublicKey};
 
@@ -105,11 +105,16 @@ pub struct Settings {
     /// Packets queued per client before a client that does not read is dropped (default 1024).
     #[arg(long, env = "GOCHAT_OUTBOUND_QUEUE")]
     outbound_queue: Option<usize>,
+    // Admin control
+    /// Control socket for `gochat-server admin` (default: derived from the database; "" = off).
+    #[arg(long, global = true, env = "GOCHAT_CONTROL_SOCKET")]
+    control_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Offline administration on the database (no client needed).
+    /// Administration without a client: through the running server's control socket when
+    /// one answers (live sessions see the change at once), else on the database directly.
     Admin {
         #[command(subcommand)]
         action: AdminCommand,
@@ -129,8 +134,13 @@ enum AdminCommand {
     },
     /// List registered users with their levels and key fingerprints.
     ListUsers,
-    /// Deregister a user (the name can never be registered again).
+    /// Deregister a user (the name can never be registered again); ends its session.
     Deregister {
+        /// Username.
+        user: String,
+    },
+    /// Disconnect a user's session (needs a running server).
+    Kick {
         /// Username.
         user: String,
     },
@@ -194,6 +204,10 @@ impl Settings {
             config.metrics_listen = Some(v);
         }
         self.apply_limits(&mut config);
+        // Admin control
+        if let Some(v) = &self.control_socket {
+            config.control_socket = Some(v.clone());
+        }
         config.validate()?;
         Ok(config)
     }
@@ -363,39 +377,69 @@ async fn check(config: Config) -> Result<()> {
 }
 
 async fn admin(config: Config, action: AdminCommand) -> Result<()> {
+    use crate::control::Request;
+    let request = match action {
+        AdminCommand::ListUsers => return list_users(&config).await,
+        AdminCommand::SetPermission { user, level } => Request::SetPermission {
+            user,
+            level: level.into(),
+        },
+        AdminCommand::Deregister { user } => Request::Deregister { user },
+        AdminCommand::Kick { user } => Request::Kick { user },
+    };
+    let outcome = crate::control::client::apply(&config, &request).await?;
+    println!("{}", describe(&request, &outcome));
+    Ok(())
+}
+
+/// What the admin tool prints after a change: what was done, and whether a running server
+/// applied it.
+pub fn describe(
+    request: &crate::control::Request,
+    outcome: &crate::control::client::Outcome,
+) -> String {
+    use crate::control::Request;
+    use crate::control::client::Outcome;
+    use crate::live_admin::Applied;
+    let user = request.user();
+    let what = match request {
+        Request::SetPermission { level, .. } => format!("{user}: permission set to {level}"),
+        Request::Deregister { .. } => format!("{user}: deregistered"),
+        Request::Kick { .. } => format!("{user}: kicked"),
+    };
+    let how = match (request, outcome) {
+        (_, Outcome::WrittenToStore) => "no running server; takes effect at next login".to_owned(),
+        (Request::SetPermission { .. }, Outcome::AppliedByServer(Applied::Online)) => {
+            format!("applied by the running server; {user}'s live session has the new level")
+        }
+        (Request::Deregister { .. }, Outcome::AppliedByServer(Applied::Online)) => {
+            format!("applied by the running server; {user}'s live session was closed")
+        }
+        (_, Outcome::AppliedByServer(Applied::Online)) => {
+            "applied by the running server".to_owned()
+        }
+        (_, Outcome::AppliedByServer(Applied::Offline)) => {
+            format!("applied by the running server ({user} is not online)")
+        }
+    };
+    format!("{what} — {how}")
+}
+
+async fn list_users(config: &Config) -> Result<()> {
     let url = config.database_url();
     let store = store::open(&url)
         .await
         .with_context(|| format!("cannot open database {}", redact(&url)))?;
-    match action {
-        AdminCommand::SetPermission { user, level } => {
-            if !store.set_permission(user.as_bytes(), level.into()).await? {
-                bail!("no such user: {user}");
-            }
-            println!("{user}: permission set to {}", Permission::from(level));
-            println!(
-                "(if {user} is online, the change applies to new sessions and admin checks at once)"
-            );
-        }
-        AdminCommand::ListUsers => {
-            println!("{:<32} {:<6} fingerprint (sha256)", "user", "level");
-            for (name, level) in store.list_users().await? {
-                let record = store.user(&name).await?;
-                let fp = record
-                    .and_then(|r| r.public_key)
-                    .and_then(|k| PublicKey::parse(&k).ok())
-                    .map(|k| k.fingerprint_hex())
-                    .unwrap_or_default();
-                let level = Permission::from_code(level).map_or("?", Permission::name);
-                println!("{:<32} {:<6} {fp}", String::from_utf8_lossy(&name), level);
-            }
-        }
-        AdminCommand::Deregister { user } => {
-            if !store.deregister(user.as_bytes()).await? {
-                bail!("no such user: {user}");
-            }
-            println!("{user}: deregistered");
-        }
+    println!("{:<32} {:<6} fingerprint (sha256)", "user", "level");
+    for (name, level) in store.list_users().await? {
+        let record = store.user(&name).await?;
+        let fp = record
+            .and_then(|r| r.public_key)
+            .and_then(|k| PublicKey::parse(&k).ok())
+            .map(|k| k.fingerprint_hex())
+            .unwrap_or_default();
+        let level = Permission::from_code(level).map_or("?", Permission::name);
+        println!("{:<32} {:<6} {fp}", String::from_utf8_lossy(&name), level);
     }
     Ok(())
 }

@@ -92,6 +92,16 @@ pub struct Config {
     pub max_auth_failures: u32,
     /// Most IP addresses each rate limiter tracks at once (bounds its memory).
     pub rate_table_size: usize,
+    // Admin control
+    /// Unix socket through which `gochat-server admin` reaches the running server. Unset:
+    /// derived from the database (see [`crate::control::socket_path`]); an empty path: off.
+    pub control_socket: Option<PathBuf>,
+    /// NEWLOGIN/NEWLOGOUT hooks per second each subscriber may receive; more are dropped.
+    pub hook_rate: u32,
+    /// NEWLOGIN/NEWLOGOUT hooks a subscriber may receive in one burst.
+    pub hook_burst: u32,
+    /// Least seconds between two DUPSESS hooks to one session (repeated attempts coalesce).
+    pub dupsess_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -122,6 +132,11 @@ impl Default for Config {
             auth_per_minute_per_ip: 120,
             max_auth_failures: 6,
             rate_table_size: 100_000,
+            // Admin control
+            control_socket: None,
+            hook_rate: crate::hub::DEFAULT_HOOK_RATE,
+            hook_burst: crate::hub::DEFAULT_HOOK_BURST,
+            dupsess_interval_secs: crate::hub::DEFAULT_DUPSESS_INTERVAL_SECS,
         }
     }
 }
@@ -186,6 +201,10 @@ impl Config {
         }
         if self.rate_table_size == 0 {
             return invalid("rate_table_size must be at least 1");
+        }
+        // Admin control
+        if self.hook_burst == 0 {
+            return invalid("hook_burst must be at least 1");
         }
         Ok(())
     }

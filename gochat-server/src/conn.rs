@@ -163,6 +163,28 @@ impl ConnHandle {
         }
     }
 
+    /// Queues bytes only while fewer than `max_queued` items wait, and never closes the
+    /// connection: for notifications (hooks) that may be dropped but must not crowd out
+    /// replies and messages. Returns whether the bytes were queued.
+    pub fn offer(&self, bytes: Bytes, max_queued: usize) -> bool {
+        let queue = &self.inner.queue;
+        if queue.lock().len() >= max_queued.min(queue.capacity) {
+            return false;
+        }
+        queue
+            .push(Outbound {
+                bytes,
+                ack: None,
+                claim: None,
+            })
+            .is_ok()
+    }
+
+    /// Most items the outbound queue holds.
+    pub fn queue_capacity(&self) -> usize {
+        self.inner.queue.capacity
+    }
+
     /// Queues bytes, waiting for room (used for the connection's own replies).
     pub async fn send(
         &self,

@@ -2,7 +2,7 @@
 //! hook subscribers, the MOTD and a scheduled shutdown.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::conn::{ConnHandle, ConnId};
+use crate::recipients::RecipientCache;
+use crate::subscribers::{HookBudget, HookStats, Subscribers};
 
 /// A logged-in user, shared between its session and the hub.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct OnlineUser {
     /// Its key, for broadcasts.
     pub key: Arc<EncryptingKey>,
     permission: AtomicU8,
+    /// When the last DUPSESS hook went to this session.
+    last_dupsess: Mutex<Option<Instant>>,
 }
 
 impl OnlineUser {
@@ -43,6 +47,7 @@ impl OnlineUser {
             conn,
             key,
             permission: AtomicU8::new(permission.code()),
+            last_dupsess: Mutex::new(None),
         }
     }
 
@@ -82,32 +87,28 @@ pub enum TokenError {
 pub struct Hub {
     online: Mutex<HashMap<Bytes, Arc<OnlineUser>>>,
     tokens: Mutex<HashMap<Bytes, Token>>,
-    subscribers: Mutex<[HashMap<ConnId, ConnHandle>; 4]>,
+    subscribers: Subscribers,
     motd: RwLock<Bytes>,
     shutdown_at: Mutex<Option<(i64, Bytes)>>,
     token_lifetime: Duration,
     /// Registered users' ids by name, for storing offline messages without a lookup each.
-    recipients: Mutex<HashMap<Bytes, (i64, Instant)>>,
+    recipients: RecipientCache,
+    /// Bumped by every change to a user's permission or registration, so a login that read
+    /// the user before the change can notice it (see [`Hub::user_epoch`]).
+    user_epoch: AtomicU64,
+    /// Least time between two DUPSESS hooks to one session.
+    dupsess_interval: Duration,
 }
 
-/// How long a cached recipient id is trusted (deregistrations made outside this server,
-/// with `gochat-server admin`, are noticed within this time).
-const RECIPIENT_TTL: Duration = Duration::from_secs(60);
-/// Most cached recipient ids.
-const RECIPIENT_CACHE: usize = 100_000;
+/// Hooks per second per subscriber, by default.
+pub const DEFAULT_HOOK_RATE: u32 = 100;
+/// Hooks in a burst per subscriber, by default.
+pub const DEFAULT_HOOK_BURST: u32 = 1000;
+/// Seconds between two DUPSESS hooks to one session, by default.
+pub const DEFAULT_DUPSESS_INTERVAL_SECS: u64 = 5;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn hook_slot(hook: Hook) -> Option<usize> {
-    match hook {
-        Hook::All => None,
-        Hook::NewLogin => Some(0),
-        Hook::NewLogout => Some(1),
-        Hook::DupSess => Some(2),
-        Hook::PermsChg => Some(3),
-    }
 }
 
 impl Hub {
@@ -116,12 +117,30 @@ impl Hub {
         Hub {
             online: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            subscribers: Mutex::new(Default::default()),
+            subscribers: Subscribers::new(HookBudget {
+                rate: DEFAULT_HOOK_RATE,
+                burst: DEFAULT_HOOK_BURST,
+            }),
             motd: RwLock::new(motd),
             shutdown_at: Mutex::new(None),
             token_lifetime,
-            recipients: Mutex::new(HashMap::new()),
+            recipients: RecipientCache::default(),
+            user_epoch: AtomicU64::new(0),
+            dupsess_interval: Duration::from_secs(DEFAULT_DUPSESS_INTERVAL_SECS),
         }
+    }
+
+    /// Sets each subscriber's hook budget and the least time between two DUPSESS hooks to
+    /// one session.
+    pub fn with_hook_limits(mut self, budget: HookBudget, dupsess_interval: Duration) -> Self {
+        self.subscribers = Subscribers::new(budget);
+        self.dupsess_interval = dupsess_interval;
+        self
+    }
+
+    /// Hook delivery counters.
+    pub fn hook_stats(&self) -> &HookStats {
+        &self.subscribers.stats
     }
 
     /// The current MOTD.
@@ -167,6 +186,23 @@ impl Hub {
         }
     }
 
+    /// Ends `user`'s session from outside it (kick, ban, deregistration): it is no longer
+    /// online from this moment (NEWLOGOUT fires), then its connection gets `code` and closes.
+    pub fn evict(&self, user: &OnlineUser, code: gochat_proto::wire::ErrorCode) {
+        if self.remove_online(&user.name, user.conn.id()) {
+            tracing::info!(conn = user.conn.id(), user = %String::from_utf8_lossy(&user.name), "logged out (evicted)");
+            // The leaving session's subscriptions go first, as in a logout.
+            self.unsubscribe_all(user.conn.id());
+            if let Ok(bytes) = gochat_proto::wire::Response::new_logout(user.name.clone())
+                .to_packet(0)
+                .to_bytes()
+            {
+                self.notify(Hook::NewLogout, &bytes, None);
+            }
+        }
+        user.conn.disconnect(code);
+    }
+
     /// Every online user, sorted by name.
     pub fn online_users(&self) -> Vec<Arc<OnlineUser>> {
         let mut users: Vec<_> = lock(&self.online).values().cloned().collect();
@@ -181,48 +217,87 @@ impl Hub {
 
     /// Subscribes `conn` to `hook`; returns false if it already was.
     pub fn subscribe(&self, hook: Hook, conn: &ConnHandle) -> bool {
-        let Some(slot) = hook_slot(hook) else {
-            return false;
-        };
-        lock(&self.subscribers)[slot]
-            .insert(conn.id(), conn.clone())
-            .is_none()
+        self.subscribers.subscribe(hook, conn)
     }
 
     /// Unsubscribes `conn` from `hook`; returns false if it was not subscribed.
     pub fn unsubscribe(&self, hook: Hook, conn: ConnId) -> bool {
-        let Some(slot) = hook_slot(hook) else {
-            return false;
-        };
-        lock(&self.subscribers)[slot].remove(&conn).is_some()
+        self.subscribers.unsubscribe(hook, conn)
     }
 
     /// Whether `conn` is subscribed to `hook`.
     pub fn is_subscribed(&self, hook: Hook, conn: ConnId) -> bool {
-        hook_slot(hook).is_some_and(|slot| lock(&self.subscribers)[slot].contains_key(&conn))
+        self.subscribers.is_subscribed(hook, conn)
     }
 
     /// Removes `conn` from every hook.
     pub fn unsubscribe_all(&self, conn: ConnId) {
-        for list in lock(&self.subscribers).iter_mut() {
-            list.remove(&conn);
-        }
+        self.subscribers.unsubscribe_all(conn);
     }
 
     /// Sends an encoded HOOK packet to every subscriber of `hook` (or only to `only`).
-    /// Slow subscribers are disconnected rather than waited for.
+    /// A subscriber whose hook budget is spent or whose queue is half full misses it; no one
+    /// is ever disconnected for a hook.
     pub fn notify(&self, hook: Hook, packet: &Bytes, only: Option<ConnId>) {
-        let Some(slot) = hook_slot(hook) else { return };
-        let targets: Vec<ConnHandle> = {
-            let subs = lock(&self.subscribers);
-            match only {
-                Some(id) => subs[slot].get(&id).cloned().into_iter().collect(),
-                None => subs[slot].values().cloned().collect(),
+        self.subscribers.notify(hook, packet, only);
+    }
+
+    /// Tells `online` (if subscribed) that someone from `ip` tried to log in as them, at most
+    /// once per DUPSESS interval: repeated attempts are coalesced.
+    pub fn notify_duplicate_session(&self, online: &OnlineUser, ip: &str) {
+        {
+            let mut last = lock(&online.last_dupsess);
+            let now = Instant::now();
+            if last.is_some_and(|at| now.saturating_duration_since(at) < self.dupsess_interval) {
+                self.subscribers
+                    .stats
+                    .dupsess_coalesced
+                    .fetch_add(1, Ordering::Relaxed);
+                return;
             }
-        };
-        for conn in targets {
-            let _ = conn.try_send(packet.clone(), None);
+            *last = Some(now);
         }
+        if let Ok(bytes) = gochat_proto::wire::Response::duplicate_session(ip)
+            .to_packet(0)
+            .to_bytes()
+        {
+            self.notify(Hook::DupSess, &bytes, Some(online.conn.id()));
+        }
+    }
+
+    /// A counter that changes whenever a user's permission or registration changes. A login
+    /// reads it before loading the user; if it moved by the time the session is online, the
+    /// user is loaded again (a ban or demotion raced with the login).
+    pub fn user_epoch(&self) -> u64 {
+        self.user_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Applies a permission change already written to the store to the live session of
+    /// `name`, if any: its permission, and a PERMSCHG hook. Returns whether it was online.
+    pub fn permission_changed(&self, name: &[u8], level: Permission) -> bool {
+        self.user_epoch.fetch_add(1, Ordering::SeqCst);
+        let Some(online) = self.online(name) else {
+            return false;
+        };
+        online.set_permission(level);
+        if let Ok(bytes) =
+            gochat_proto::wire::Response::permissions_changed(online.name.clone(), level)
+                .to_packet(0)
+                .to_bytes()
+        {
+            self.notify(Hook::PermsChg, &bytes, None);
+        }
+        true
+    }
+
+    /// Forgets everything held about `name` after its deregistration was written to the
+    /// store: its token and its cached recipient id. Returns its live session, if any, for
+    /// the caller to end (an admin ban disconnects it; DEREG by the user keeps the connection).
+    pub fn user_deregistered(&self, name: &[u8]) -> Option<Arc<OnlineUser>> {
+        self.user_epoch.fetch_add(1, Ordering::SeqCst);
+        self.revoke_token(name);
+        self.recipients.forget(name);
+        self.online(name)
     }
 
     /// Binds a fresh token to the session on `conn` (after a TLS challenge login).
@@ -283,24 +358,12 @@ impl Hub {
 
     /// The cached id of registered user `name`, if fresh.
     pub fn recipient_id(&self, name: &[u8]) -> Option<i64> {
-        match lock(&self.recipients).get(name) {
-            Some(&(id, at)) if at.elapsed() < RECIPIENT_TTL => Some(id),
-            _ => None,
-        }
+        self.recipients.get(name)
     }
 
-    /// Remembers that `name` is registered with `id`.
+    /// Remembers that `name` is registered with `id` (unless it was just deregistered).
     pub fn remember_recipient(&self, name: Bytes, id: i64) {
-        let mut cache = lock(&self.recipients);
-        if cache.len() >= RECIPIENT_CACHE {
-            cache.clear();
-        }
-        cache.insert(name, (id, Instant::now()));
-    }
-
-    /// Forgets `name` (deregistered).
-    pub fn forget_recipient(&self, name: &[u8]) {
-        lock(&self.recipients).remove(name);
+        self.recipients.remember(name, id);
     }
 
     /// Records a scheduled shutdown; keeps the earliest. Returns the one in force.

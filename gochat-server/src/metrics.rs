@@ -167,8 +167,29 @@ impl Metrics {
                 get(&self.login_failures),
             ),
         ];
+        let hooks = shared.hub.hook_stats();
+        let hook_rows = [
+            (
+                "gochat_hooks_sent_total",
+                "counter",
+                "HOOK packets queued to subscribers.",
+                get(&hooks.sent),
+            ),
+            (
+                "gochat_hooks_dropped_total",
+                "counter",
+                "HOOK packets dropped: the subscriber's hook budget was spent or its queue half full.",
+                get(&hooks.dropped),
+            ),
+            (
+                "gochat_hooks_dupsess_coalesced_total",
+                "counter",
+                "DUPSESS hooks not sent because one went to the same session moments before.",
+                get(&hooks.dupsess_coalesced),
+            ),
+        ];
         let mut out = String::new();
-        for (name, kind, help, value) in rows {
+        for (name, kind, help, value) in rows.into_iter().chain(hook_rows) {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));

@@ -35,6 +35,9 @@ pub enum StartError {
     /// TLS material cannot be loaded.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The control socket cannot be bound.
+    #[error(transparent)]
+    Control(#[from] crate::control::server::BindError),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -115,6 +118,8 @@ pub struct Server {
     pub tls_addr: Option<SocketAddr>,
     /// Bound metrics address.
     pub metrics_addr: Option<SocketAddr>,
+    /// The control socket `gochat-server admin` talks to.
+    pub control_path: Option<std::path::PathBuf>,
     tasks: JoinSet<()>,
     sink_task: tokio::task::JoinHandle<()>,
     certs: Option<Arc<crate::tls::CertStore>>,
@@ -158,6 +163,13 @@ impl Server {
             hub: Hub::new(
                 Bytes::from(config.motd.clone()),
                 Duration::from_secs(config.token_lifetime_secs),
+            )
+            .with_hook_limits(
+                crate::subscribers::HookBudget {
+                    rate: config.hook_rate,
+                    burst: config.hook_burst,
+                },
+                Duration::from_secs(config.dupsess_interval_secs),
             ),
             store,
             sink,
@@ -191,6 +203,21 @@ impl Server {
             tracing::info!(addr = ?metrics_addr, "metrics endpoint");
             tasks.spawn(crate::metrics::serve(listener, shared.clone()));
         }
+        let mut control_path = None;
+        if let Some(path) = crate::control::socket_path(&shared.config) {
+            match crate::control::server::ControlSocket::bind(&path).await {
+                Ok(control) => {
+                    tracing::info!(path = %path.display(), "control socket");
+                    control_path = Some(path);
+                    tasks.spawn(control.serve(shared.clone()));
+                }
+                // A socket the operator asked for must work; a derived one is a convenience.
+                Err(e) if shared.config.control_socket.is_some() => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(error = %e, "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
+                }
+            }
+        }
         let sweeper = shared.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -209,6 +236,7 @@ impl Server {
             plain_addr,
             tls_addr,
             metrics_addr,
+            control_path,
             tasks,
             sink_task,
             certs,

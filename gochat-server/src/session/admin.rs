@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use gochat_proto::crypto::split_text;
 use gochat_proto::wire::{
-    AdminRequest, ErrorCode, Hook, Permission, Response, decode_stamp, encode_stamp,
+    AdminRequest, ErrorCode, Permission, Response, decode_stamp, encode_stamp,
 };
 
 use super::Session;
@@ -88,10 +88,8 @@ impl Session {
             tracing::error!(error = %e, "deregistration failed");
             return self.err(id, ErrorCode::Server).await;
         }
-        self.shared.hub.revoke_token(username);
-        self.shared.hub.forget_recipient(username);
-        if let Some(online) = self.shared.hub.online(username) {
-            online.conn.disconnect(ErrorCode::Discn);
+        if let Some(online) = self.shared.hub.user_deregistered(username) {
+            self.shared.hub.evict(&online, ErrorCode::Discn);
         }
         self.ok(id).await;
     }
@@ -164,15 +162,7 @@ impl Session {
                 return self.err(id, ErrorCode::Server).await;
             }
         }
-        if let Some(online) = self.shared.hub.online(username) {
-            online.set_permission(level);
-            if let Ok(bytes) = Response::permissions_changed(username.clone(), level)
-                .to_packet(0)
-                .to_bytes()
-            {
-                self.shared.hub.notify(Hook::PermsChg, &bytes, None);
-            }
-        }
+        self.shared.hub.permission_changed(username, level);
         self.ok(id).await;
     }
 
@@ -185,7 +175,7 @@ impl Session {
         }
         // A kicked user does not come straight back with a reusable token.
         self.shared.hub.revoke_token(username);
-        target.conn.disconnect(ErrorCode::Discn);
+        self.shared.hub.evict(&target, ErrorCode::Discn);
         self.ok(id).await;
     }
 }

@@ -85,19 +85,19 @@ impl Session {
     pub(super) async fn login(&mut self, id: u16, username: Bytes, token: Option<Bytes>) {
         if let Some(online) = self.shared.hub.online(&username) {
             let ip = self.conn.ip().to_string();
-            if let Ok(bytes) = Response::duplicate_session(&ip).to_packet(0).to_bytes() {
-                self.shared
-                    .hub
-                    .notify(Hook::DupSess, &bytes, Some(online.conn.id()));
-            }
+            self.shared.hub.notify_duplicate_session(&online, &ip);
             return self.err(id, ErrorCode::DupSess).await;
         }
+        let epoch = self.shared.hub.user_epoch();
         let loaded = match self.load_user(&username).await {
             Ok(l) => l,
             Err(code) => return self.err(id, code).await,
         };
         match token {
-            Some(token) => self.login_with_token(id, username, loaded, &token).await,
+            Some(token) => {
+                self.login_with_token(id, username, loaded, &token, epoch)
+                    .await;
+            }
             None => self.start_challenge(id, username, loaded).await,
         }
     }
@@ -108,12 +108,13 @@ impl Session {
         username: Bytes,
         loaded: LoadedUser,
         token: &[u8],
+        epoch: u64,
     ) {
         if !self.conn.is_secure() {
             return self.err(id, ErrorCode::NoSecure).await;
         }
         let code = match self.shared.hub.check_token(&username, token) {
-            Ok(()) => return self.complete_login(id, username, loaded, None).await,
+            Ok(()) => return self.complete_login(id, username, loaded, None, epoch).await,
             Err(TokenError::NotFound) => ErrorCode::NotFound,
             Err(TokenError::Pending) => ErrorCode::Invalid,
             Err(TokenError::Mismatch) => ErrorCode::Handshake,
@@ -131,7 +132,6 @@ impl Session {
         self.pending = Some(PendingLogin {
             username,
             user: loaded.record,
-            key: loaded.key,
             challenge,
             started: Instant::now(),
         });
@@ -145,43 +145,55 @@ impl Session {
     }
 
     pub(super) async fn verify(&mut self, id: u16, username: Bytes, answer: &Bytes) {
-        // The deployed server loads the user first; with a matching pending login we already
-        // hold that record and key, so only a stray VERIF goes to the database.
-        let matches_pending = self
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.username == username);
-        if !matches_pending && let Err(code) = self.load_user(&username).await {
-            return self.err(id, code).await;
-        }
+        // The user is read again, as the deployed server's gate does: a ban, a deregistration
+        // or a permission change made since LOGIN applies to this VERIF.
+        let epoch = self.shared.hub.user_epoch();
+        let loaded = match self.load_user(&username).await {
+            Ok(l) => l,
+            Err(code) => {
+                if code != ErrorCode::Server && self.pending_for(&username) {
+                    // The challenge can never be answered now.
+                    self.pending = None;
+                    tracing::info!(conn = self.conn.id(), ip = %self.conn.ip(), user = %String::from_utf8_lossy(&username), code = ?code, "VERIF refused: user changed since LOGIN");
+                }
+                return self.err(id, code).await;
+            }
+        };
         let timeout = std::time::Duration::from_secs(self.shared.config.login_timeout_secs);
         let Some(pending) = self.pending.take() else {
             return self.err(id, ErrorCode::Invalid).await;
         };
-        if pending.username != username || pending.started.elapsed() > timeout {
+        if pending.username != username
+            || pending.started.elapsed() > timeout
+            || pending.user.id != loaded.record.id
+        {
             return self.err(id, ErrorCode::Invalid).await;
         }
         if !bool::from(pending.challenge.as_slice().ct_eq(answer)) {
             return self.err(id, ErrorCode::Handshake).await;
         }
-        let Some(permission) = pending.user.permission() else {
-            return self.err(id, ErrorCode::Login).await;
-        };
-        let loaded = LoadedUser {
-            record: pending.user,
-            permission,
-            key: pending.key,
-        };
         let token = self.conn.is_secure().then_some(pending.challenge);
-        self.complete_login(id, username, loaded, token).await;
+        self.complete_login(id, username, loaded, token, epoch)
+            .await;
     }
 
+    /// Whether a login for `username` is pending on this connection.
+    fn pending_for(&self, username: &[u8]) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|p| p.username == username)
+    }
+
+    /// Puts the user online. `epoch` is [`crate::hub::Hub::user_epoch`] from before `loaded`
+    /// was read: if an admin changed some user since, the record is read once more, so a ban
+    /// or demotion that raced with this login is never lost.
     async fn complete_login(
         &mut self,
         id: u16,
         username: Bytes,
         loaded: LoadedUser,
         token: Option<zeroize::Zeroizing<Vec<u8>>>,
+        epoch: u64,
     ) {
         let user = Arc::new(OnlineUser::new(
             username.clone(),
@@ -193,15 +205,30 @@ impl Session {
         if !self.shared.hub.add_online(user.clone()) {
             return self.err(id, ErrorCode::DupSess).await;
         }
+        if self.shared.hub.user_epoch() != epoch {
+            match self.load_user(&username).await {
+                Ok(fresh) if fresh.record.id == user.user_id => {
+                    user.set_permission(fresh.permission);
+                }
+                Ok(_) => {
+                    self.shared.hub.remove_online(&username, self.conn.id());
+                    return self.err(id, ErrorCode::Invalid).await;
+                }
+                Err(code) => {
+                    self.shared.hub.remove_online(&username, self.conn.id());
+                    return self.err(id, code).await;
+                }
+            }
+        }
         if let Some(secret) = token {
             self.shared
                 .hub
                 .bind_token(username.clone(), secret, self.conn.id());
         }
-        self.user = Some(user);
+        self.user = Some(user.clone());
         crate::metrics::Metrics::inc(&self.shared.metrics.logins);
         tracing::info!(conn = self.conn.id(), user = %String::from_utf8_lossy(&username), secure = self.conn.is_secure(), "logged in");
-        if let Ok(bytes) = Response::new_login(username, loaded.permission)
+        if let Ok(bytes) = Response::new_login(username, user.permission())
             .to_packet(0)
             .to_bytes()
         {
@@ -217,10 +244,10 @@ impl Session {
     pub(super) async fn deregister(&mut self, id: u16, user: &Arc<OnlineUser>) {
         match self.shared.store.deregister(&user.name).await {
             Ok(_) => {
-                self.shared.hub.revoke_token(&user.name);
-                self.shared.hub.forget_recipient(&user.name);
                 tracing::info!(user = %String::from_utf8_lossy(&user.name), "deregistered");
+                // Logged out first, so the token is not activated after its revocation.
                 self.end_session();
+                self.shared.hub.user_deregistered(&user.name);
                 self.ok(id).await;
             }
             Err(e) => {

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use gochat_proto::crypto::EncryptingKey;
 use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Response};
 use zeroize::Zeroizing;
 
@@ -28,7 +27,6 @@ use crate::store::UserRecord;
 struct PendingLogin {
     username: Bytes,
     user: UserRecord,
-    key: Arc<EncryptingKey>,
     challenge: Zeroizing<Vec<u8>>,
     started: Instant,
 }

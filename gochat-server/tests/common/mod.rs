@@ -224,8 +224,10 @@ pub struct TestServer {
     pub tls: Option<SocketAddr>,
     /// The server's own store (for setting permissions and counting stored messages).
     pub store: Arc<dyn Store>,
-    /// The running server's state (weak: the server still frees it when it stops).
-    shared: std::sync::Weak<Shared>,
+    /// The configuration the server runs with (database URL, control socket).
+    pub config: Config,
+    /// The server's shared state (weak, so that stopping is not held up; see [`TestServer::shared`]).
+    shared: std::sync::Weak<gochat_server::server::Shared>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     connector: Option<TlsConnector>,
@@ -289,8 +291,10 @@ impl TestServer {
                 .with_no_client_auth();
             connector = Some(TlsConnector::from(Arc::new(client)));
         }
+        config.control_socket = Some(dir.path().join("control.sock"));
         (options.tweak)(&mut config);
-        let server = Server::start(config).await.expect("server starts");
+        let server = Server::start(config.clone()).await.expect("server starts");
+        let shared = Arc::downgrade(server.shared());
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
         let store = server.shared().store.clone();
@@ -302,6 +306,7 @@ impl TestServer {
             plain,
             tls,
             store,
+            config,
             shared,
             shutdown,
             task: Some(task),
@@ -309,6 +314,11 @@ impl TestServer {
             db,
             _dir: dir,
         }
+    }
+
+    /// The running server's shared state (hub, metrics).
+    pub fn shared(&self) -> Arc<gochat_server::server::Shared> {
+        self.shared.upgrade().expect("server still running")
     }
 
     /// Stops the server and removes its database.
@@ -323,11 +333,6 @@ impl TestServer {
         if let Some(db) = self.db.take() {
             db.drop_now().await;
         }
-    }
-
-    /// The running server's shared state (metrics, admission); panics once it stopped.
-    pub fn shared(&self) -> Arc<Shared> {
-        self.shared.upgrade().expect("the server is running")
     }
 
     /// Asks the server to stop (as SIGTERM does) without waiting.
