@@ -71,6 +71,22 @@ enum Command {
     },
     /// Validate the configuration, the database and the TLS files, then exit.
     Check,
+    /// Import a Go gochat server's users and stored messages into this server's database.
+    ImportGo(ImportGoArgs),
+}
+
+/// `gochat-server import-go`.
+#[derive(Debug, Args)]
+struct ImportGoArgs {
+    /// The Go server's database, read only: mysql://USER:PASS@HOST:PORT/DB.
+    #[arg(long, env = "GOCHAT_IMPORT_FROM", value_name = "URL")]
+    from: String,
+    /// Import into a database that already holds other accounts.
+    #[arg(long)]
+    merge: bool,
+    /// Print what would be imported; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +195,7 @@ pub async fn main() -> Result<()> {
         None => run(config).await,
         Some(Command::Check) => check(config).await,
         Some(Command::Admin { action }) => admin(config, action).await,
+        Some(Command::ImportGo(args)) => import_go(config, args).await,
     }
 }
 
@@ -307,5 +324,31 @@ async fn admin(config: Config, action: AdminCommand) -> Result<()> {
             println!("{user}: deregistered");
         }
     }
+    Ok(())
+}
+
+async fn import_go(config: Config, args: ImportGoArgs) -> Result<()> {
+    use crate::import_go::{ImportOptions, import, target_exists};
+    let url = config.database_url();
+    println!("source: {} (Go gochat, read only)", redact(&args.from));
+    println!("target: {}", redact(&url));
+    let options = ImportOptions {
+        merge: args.merge,
+        dry_run: args.dry_run,
+    };
+    // A dry run against a target that does not exist yet must not create it.
+    let store = if args.dry_run && !target_exists(&url).await? {
+        None
+    } else {
+        Some(
+            store::open(&url)
+                .await
+                .with_context(|| format!("cannot open the target database {}", redact(&url)))?,
+        )
+    };
+    let report = import(&args.from, store.as_deref(), options)
+        .await
+        .context("import-go failed")?;
+    println!("{report}");
     Ok(())
 }

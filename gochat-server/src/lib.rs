@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod hub;
+pub mod import_go;
 pub mod metrics;
 pub mod server;
 pub mod session;
