@@ -60,6 +60,14 @@ pub struct Settings {
     /// Prometheus metrics endpoint, e.g. 127.0.0.1:9038 (off by default).
     #[arg(long, env = "GOCHAT_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// The Go server's JSON config, used as it is instead of --config.
+    #[arg(
+        long,
+        global = true,
+        env = "GOCHAT_GO_CONFIG",
+        conflicts_with = "config"
+    )]
+    go_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +81,25 @@ enum Command {
     Check,
     /// Import a Go gochat server's users and stored messages into this server's database.
     ImportGo(ImportGoArgs),
+    /// Configuration tools.
+    #[command(name = "config")]
+    ConfigTools {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the TOML equivalent of a Go server's JSON config (warnings also on stderr);
+    /// --database replaces its database URL.
+    FromGo {
+        /// The Go server's config.json.
+        file: PathBuf,
+        /// Write the TOML to this file (mode 0600: it holds the database password).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// `gochat-server import-go`.
@@ -127,9 +154,16 @@ impl From<Level> for Permission {
 impl Settings {
     /// Defaults, then the file, then these overrides.
     pub fn resolve(&self) -> Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::default(),
+        let mut config = match (&self.config, &self.go_config) {
+            (Some(path), _) => Config::load(path)?,
+            (None, Some(path)) => {
+                let converted = crate::go_config::load(path)?;
+                for w in &converted.warnings {
+                    eprintln!("gochat-server: warning: {}: {w}", path.display());
+                }
+                converted.config
+            }
+            (None, None) => Config::default(),
         };
         if let Some(v) = &self.database {
             config.database = Some(v.clone());
@@ -196,6 +230,7 @@ pub async fn main() -> Result<()> {
         Some(Command::Check) => check(config).await,
         Some(Command::Admin { action }) => admin(config, action).await,
         Some(Command::ImportGo(args)) => import_go(config, args).await,
+        Some(Command::ConfigTools { action }) => config_tools(&cli.settings, action),
     }
 }
 
@@ -351,4 +386,41 @@ async fn import_go(config: Config, args: ImportGoArgs) -> Result<()> {
         .context("import-go failed")?;
     println!("{report}");
     Ok(())
+}
+
+fn config_tools(settings: &Settings, action: ConfigCommand) -> Result<()> {
+    match action {
+        ConfigCommand::FromGo { file, output } => {
+            let mut converted = crate::go_config::load(&file)?;
+            if let Some(url) = &settings.database {
+                converted.config.database = Some(url.clone());
+            }
+            for w in &converted.warnings {
+                eprintln!("gochat-server: warning: {}: {w}", file.display());
+            }
+            converted
+                .config
+                .validate()
+                .context("the converted settings are not usable")?;
+            let text = crate::go_config::to_toml(&converted, &file);
+            match output {
+                None => print!("{text}"),
+                Some(path) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    f.write_all(text.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(())
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod cli;
 pub mod config;
 pub mod conn;
+pub mod go_config;
 pub mod hub;
 pub mod import_go;
 pub mod metrics;
