@@ -503,6 +503,7 @@ async fn edge_cases_are_decided_and_counted(backend: Backend) {
             (b"alice".to_vec(), 1_796_500_801, b"x0".to_vec()),
             (b"alice".to_vec(), 1_796_500_805, b"x1".to_vec()),
             (b"carol".to_vec(), 1_796_500_805, b"x2".to_vec()),
+            (b"alice".to_vec(), 1_796_500_805, b"x1".to_vec()),
             (b"Carol".to_vec(), 1_796_500_806, b"from shadow".to_vec()),
         ]
     );
@@ -566,10 +567,12 @@ async fn add_edge_cases(db: &Db) {
         sqlx::query(sql).execute(&mut conn).await.expect(sql);
     }
     let h = |s: &[u8]| hex::encode(s);
-    let messages: [(u64, u64, String, &str); 14] = [
+    let messages: [(u64, u64, String, &str); 15] = [
         (1, 2, h(b"x1"), "2026-12-05 20:00:05"),
         (3, 2, h(b"x2"), "2026-12-05 20:00:05"),
         (1, 2, h(b"x0"), "2026-12-05 20:00:01.700"),
+        // The very same row again (a resent ciphertext): two messages.
+        (1, 2, h(b"x1"), "2026-12-05 20:00:05"),
         (5, 2, h(b"from shadow"), "2026-12-05 20:00:06"),
         (1, 5, h(b"to shadow"), "2026-12-05 20:00:06"),
         (1, 6, h(b"to erin"), "2026-12-05 20:00:06"),
@@ -808,7 +811,43 @@ async fn go_config_serves_the_imported_store() {
     assert_eq!(source_contents(&source).await, before, "source unchanged");
 }
 
+/// `apply_import` is one transaction: a batch that fails half-way leaves nothing behind.
+async fn a_failed_import_writes_nothing(backend: Backend) {
+    use gochat_server::store::{ImportBatch, ImportMessage, ImportUser};
+    let target = Target::new(backend).await;
+    let store = target.open().await;
+    let k = key(3).public_key();
+    let batch = ImportBatch {
+        users: vec![ImportUser {
+            username: b"alice".to_vec(),
+            key: Some((k.to_pem().into_bytes(), k.fingerprint())),
+            permission: Permission::Owner,
+        }],
+        messages: vec![ImportMessage {
+            sender: b"alice".to_vec(),
+            recipient: b"nobody".to_vec(),
+            stamp: 1,
+            ciphertext: b"x".to_vec(),
+            digest: [7; 32],
+        }],
+    };
+    let err = store
+        .apply_import(&batch)
+        .await
+        .expect_err("unknown recipient");
+    assert!(err.to_string().contains("nobody"), "{err}");
+    assert!(store.all_users().await.expect("users").is_empty());
+    assert!(
+        store
+            .imported_go_messages()
+            .await
+            .expect("digests")
+            .is_empty()
+    );
+}
+
 both_backends!(
+    a_failed_import_writes_nothing,
     fixture_imports_exactly,
     carol_catches_up_over_socket,
     non_empty_target_needs_merge,

@@ -488,3 +488,142 @@ fn message_digest(
     h.update(occurrence.to_be_bytes());
     h.finalize().into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2048-bit public key of the test vectors, as PEM.
+    fn pem(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../proto/tests/vectors/keys/{name}.pub.reg.pem",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).expect("vector key")
+    }
+
+    fn user(id: u64, name: &str, key: Option<Vec<u8>>) -> GoUser {
+        GoUser {
+            id,
+            username: name.as_bytes().to_vec(),
+            pubkey: key,
+            permission: 0,
+            first_id_with_name: id,
+        }
+    }
+
+    fn message(row: usize, src: u64, dst: u64, text: &[u8], stamp: i64) -> GoMessage {
+        GoMessage {
+            row,
+            src,
+            dst,
+            hex: hex::encode(text).into_bytes(),
+            stamp: Some(stamp),
+        }
+    }
+
+    fn snapshot() -> GoSnapshot {
+        GoSnapshot {
+            users: vec![
+                user(1, "alice", Some(pem("alice"))),
+                user(2, "bob", Some(pem("bob"))),
+            ],
+            messages: vec![message(0, 1, 2, b"same", 10), message(1, 1, 2, b"same", 10)],
+            username_collation: Some("utf8mb4_general_ci".into()),
+        }
+    }
+
+    #[test]
+    fn identical_rows_are_two_messages_with_distinct_digests() {
+        let plan = plan(&snapshot(), &TargetState::default(), false).expect("plan");
+        assert_eq!(plan.batch.messages.len(), 2);
+        assert_ne!(plan.batch.messages[0].digest, plan.batch.messages[1].digest);
+        // After importing one of them, only the other is left.
+        let target = TargetState {
+            users: Vec::new(),
+            imported: HashSet::from([plan.batch.messages[0].digest]),
+        };
+        let again = super::plan(&snapshot(), &target, false).expect("plan");
+        assert_eq!(again.batch.messages.len(), 1);
+        assert_eq!(again.report.already_imported, 1);
+    }
+
+    #[test]
+    fn a_key_held_by_another_target_account_reserves_the_name() {
+        let alice_key = PublicKey::parse(&pem("alice")).expect("key");
+        let target = TargetState {
+            users: vec![UserRecord {
+                id: 7,
+                username: b"zed".to_vec(),
+                public_key: Some(alice_key.to_pem().into_bytes()),
+                permission: 0,
+            }],
+            imported: HashSet::new(),
+        };
+        assert!(matches!(
+            super::plan(&snapshot(), &target, false),
+            Err(PlanError::TargetNotEmpty(_))
+        ));
+        let plan = super::plan(&snapshot(), &target, true).expect("merge");
+        assert!(matches!(plan.report.users[0].1, UserOutcome::Reserved(_)));
+        assert_eq!(plan.batch.users[0].key, None);
+        // alice still exists (deregistered), so her messages to bob are kept.
+        assert_eq!(plan.batch.messages.len(), 2);
+    }
+
+    #[test]
+    fn an_identical_target_is_not_foreign_and_keeps_its_permission() {
+        let first = plan(&snapshot(), &TargetState::default(), false).expect("plan");
+        let target = TargetState {
+            users: first
+                .batch
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| UserRecord {
+                    id: i as i64 + 1,
+                    username: u.username.clone(),
+                    public_key: u.key.as_ref().map(|(pem, _)| pem.clone()),
+                    permission: if i == 1 { 1 } else { 0 },
+                })
+                .collect(),
+            imported: first.batch.messages.iter().map(|m| m.digest).collect(),
+        };
+        let again = plan(&snapshot(), &target, false).expect("not refused");
+        assert!(again.batch.is_empty());
+        assert!(again.report.is_noop());
+        assert!(
+            again.report.warnings[0].contains("kept it"),
+            "{:?}",
+            again.report.warnings
+        );
+    }
+
+    #[test]
+    fn odd_values_never_panic() {
+        let mut go = snapshot();
+        go.users[0].permission = -1;
+        go.users
+            .push(user(3, "nokey", Some(b"\xff\x00garbage".to_vec())));
+        go.messages.push(GoMessage {
+            row: 2,
+            src: 2,
+            dst: 1,
+            hex: b"\xff\xfe".to_vec(),
+            stamp: None,
+        });
+        go.messages.push(GoMessage {
+            row: 3,
+            src: 2,
+            dst: 1,
+            hex: "ab".repeat(MAX_ARG_LEN + 1).into_bytes(),
+            stamp: Some(i64::MIN),
+        });
+        let plan = plan(&go, &TargetState::default(), false).expect("plan");
+        assert_eq!(plan.batch.users[0].permission, Permission::User);
+        assert!(matches!(plan.report.users[2].1, UserOutcome::Reserved(_)));
+        let reasons: Vec<SkipReason> = plan.report.skipped.iter().map(|s| s.reason).collect();
+        assert_eq!(reasons, [SkipReason::BadStamp, SkipReason::TooLong]);
+        assert!(!plan.report.to_string().is_empty());
+    }
+}
