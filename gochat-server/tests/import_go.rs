@@ -811,6 +811,63 @@ async fn go_config_serves_the_imported_store() {
     assert_eq!(source_contents(&source).await, before, "source unchanged");
 }
 
+/// `config from-go` prints our TOML for the fixture, names the ignored keys on stderr, lets
+/// `--database` replace the Go database, and writes `-o` files with mode 0600.
+#[test]
+fn config_from_go_prints_and_writes_toml() {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = env!("CARGO_BIN_EXE_gochat-server");
+    let file = fixture("server-config.json");
+    let out = std::process::Command::new(exe)
+        .args(["config", "from-go"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let toml_text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let back: Config = toml::from_str(&toml_text).expect("our TOML");
+    assert_eq!(back.listen, "127.0.0.1:9037".parse().ok());
+    assert_eq!(back.tls_listen, "127.0.0.1:8037".parse().ok());
+    assert_eq!(back.max_clients, 50);
+    assert_eq!(back.log, "debug");
+    assert_eq!(back.motd, "Welcome to the server!");
+    assert_eq!(
+        back.database.as_deref(),
+        Some("mysql://gochatuser:gochatpass@127.0.0.1:3306/gochat")
+    );
+    for key in [
+        "database.enable_logs",
+        "database.log_file",
+        "server.logs.log_file",
+    ] {
+        assert!(err.contains(&format!("`{key}`")), "{err}");
+    }
+    assert!(!err.contains("gochatpass"), "no secrets on stderr: {err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("server.toml");
+    let out = std::process::Command::new(exe)
+        .args(["config", "from-go"])
+        .arg(&file)
+        .args(["--database", "sqlite:///var/lib/gochat/gochat.db", "-o"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mode = std::fs::metadata(&path)
+        .expect("written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let back: Config =
+        toml::from_str(&std::fs::read_to_string(&path).expect("read")).expect("our TOML");
+    assert_eq!(
+        back.database.as_deref(),
+        Some("sqlite:///var/lib/gochat/gochat.db")
+    );
+}
+
 /// `apply_import` is one transaction: a batch that fails half-way leaves nothing behind.
 async fn a_failed_import_writes_nothing(backend: Backend) {
     use gochat_server::store::{ImportBatch, ImportMessage, ImportUser};
