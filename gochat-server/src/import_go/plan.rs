@@ -273,12 +273,6 @@ fn decide_user(
             Presence::Absent,
         );
     }
-    if !crate::session::auth::valid_username(&user.username) {
-        plan.report.warnings.push(format!(
-            "{name}: the name is not made of [0-9a-z]; imported as it is (it can log in, but \
-             could not be registered anew)"
-        ));
-    }
     let permission = u8::try_from(user.permission)
         .ok()
         .and_then(Permission::from_code)
@@ -357,7 +351,15 @@ fn decide_user(
                     display_name(holder)
                 )),
             ),
-            None => (Some((pem, fp)), UserOutcome::Registered(permission)),
+            None => {
+                if !crate::session::auth::valid_username(&user.username) {
+                    plan.report.warnings.push(format!(
+                        "{name}: the name is not made of [0-9a-z]; imported as it is (it can \
+                         log in, but could not be registered anew)"
+                    ));
+                }
+                (Some((pem, fp)), UserOutcome::Registered(permission))
+            }
         },
         Ok(None) => (None, UserOutcome::Deregistered),
         Err(why) => (None, UserOutcome::Reserved(why)),
@@ -596,6 +598,20 @@ mod tests {
             again.report.warnings[0].contains("kept it"),
             "{:?}",
             again.report.warnings
+        );
+    }
+
+    #[test]
+    fn an_odd_name_is_imported_as_it_is_with_a_warning() {
+        let mut go = snapshot();
+        go.users[1].username = b"Bob".to_vec();
+        let plan = plan(&go, &TargetState::default(), false).expect("plan");
+        assert_eq!(plan.batch.users[1].username, b"Bob");
+        assert!(plan.batch.users[1].key.is_some());
+        assert!(
+            plan.report.warnings[0].contains("Bob"),
+            "{:?}",
+            plan.report.warnings
         );
     }
 
