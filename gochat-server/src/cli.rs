@@ -109,6 +109,14 @@ pub struct Settings {
     /// Control socket for `gochat-server admin` (default: derived from the database; "" = off).
     #[arg(long, global = true, env = "GOCHAT_CONTROL_SOCKET")]
     control_socket: Option<PathBuf>,
+    /// The Go server's JSON config, used as it is instead of --config.
+    #[arg(
+        long,
+        global = true,
+        env = "GOCHAT_GO_CONFIG",
+        conflicts_with = "config"
+    )]
+    go_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +129,41 @@ enum Command {
     },
     /// Validate the configuration, the database and the TLS files, then exit.
     Check,
+    /// Import a Go gochat server's users and stored messages into this server's database.
+    ImportGo(ImportGoArgs),
+    /// Configuration tools.
+    #[command(name = "config")]
+    ConfigTools {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the TOML equivalent of a Go server's JSON config (warnings also on stderr);
+    /// --database replaces its database URL.
+    FromGo {
+        /// The Go server's config.json.
+        file: PathBuf,
+        /// Write the TOML to this file (mode 0600: it holds the database password).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `gochat-server import-go`.
+#[derive(Debug, Args)]
+struct ImportGoArgs {
+    /// The Go server's database, read only: mysql://USER:PASS@HOST:PORT/DB.
+    #[arg(long, env = "GOCHAT_IMPORT_FROM", value_name = "URL")]
+    from: String,
+    /// Import into a database that already holds other accounts.
+    #[arg(long)]
+    merge: bool,
+    /// Print what would be imported; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,9 +209,16 @@ impl From<Level> for Permission {
 impl Settings {
     /// Defaults, then the file, then these overrides.
     pub fn resolve(&self) -> Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::default(),
+        let mut config = match (&self.config, &self.go_config) {
+            (Some(path), _) => Config::load(path)?,
+            (None, Some(path)) => {
+                let converted = crate::go_config::load(path)?;
+                for w in &converted.warnings {
+                    eprintln!("gochat-server: warning: {}: {w}", path.display());
+                }
+                converted.config
+            }
+            (None, None) => Config::default(),
         };
         if let Some(v) = &self.database {
             config.database = Some(v.clone());
@@ -283,6 +333,8 @@ pub async fn main() -> Result<()> {
         None => run(config).await,
         Some(Command::Check) => check(config).await,
         Some(Command::Admin { action }) => admin(config, action).await,
+        Some(Command::ImportGo(args)) => import_go(config, args).await,
+        Some(Command::ConfigTools { action }) => config_tools(&cli.settings, action),
     }
 }
 
@@ -442,6 +494,69 @@ async fn list_users(config: &Config) -> Result<()> {
         println!("{:<32} {:<6} {fp}", String::from_utf8_lossy(&name), level);
     }
     Ok(())
+}
+
+async fn import_go(config: Config, args: ImportGoArgs) -> Result<()> {
+    use crate::import_go::{ImportOptions, import, target_exists};
+    let url = config.database_url();
+    println!("source: {} (Go gochat, read only)", redact(&args.from));
+    println!("target: {}", redact(&url));
+    let options = ImportOptions {
+        merge: args.merge,
+        dry_run: args.dry_run,
+    };
+    // A dry run against a target that does not exist yet must not create it.
+    let store = if args.dry_run && !target_exists(&url).await? {
+        None
+    } else {
+        Some(
+            store::open(&url)
+                .await
+                .with_context(|| format!("cannot open the target database {}", redact(&url)))?,
+        )
+    };
+    let report = import(&args.from, store.as_deref(), options)
+        .await
+        .context("import-go failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+fn config_tools(settings: &Settings, action: ConfigCommand) -> Result<()> {
+    match action {
+        ConfigCommand::FromGo { file, output } => {
+            let mut converted = crate::go_config::load(&file)?;
+            if let Some(url) = &settings.database {
+                converted.config.database = Some(url.clone());
+            }
+            for w in &converted.warnings {
+                eprintln!("gochat-server: warning: {}: {w}", file.display());
+            }
+            converted
+                .config
+                .validate()
+                .context("the converted settings are not usable")?;
+            let text = crate::go_config::to_toml(&converted, &file);
+            match output {
+                None => print!("{text}"),
+                Some(path) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    f.write_all(text.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! does, dispatches to the handlers, and cleans up when the connection ends.
 
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod guard;
 mod hooks;
 mod messaging;

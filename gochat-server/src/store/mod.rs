@@ -1,12 +1,14 @@
 //! Persistent state of the server: users and stored (offline) messages, behind one trait
 //! with two backends (MariaDB/MySQL and SQLite), each with its own migrations.
 
+mod import;
 mod mysql;
 mod sqlite;
 
 use async_trait::async_trait;
 use gochat_proto::wire::Permission;
 
+pub use import::{ImportBatch, ImportMessage, ImportUser, MessageDigest};
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 
@@ -93,6 +95,15 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
+    /// The database holds the Go server's schema: it must be imported, never used directly.
+    #[error(
+        "this is a Go gochat database (table `users` has a `user_id` column): import it into \
+         another database with `gochat-server import-go` instead of using it as our store"
+    )]
+    GoSchema,
+    /// An import named a user that is neither in the batch nor in the store.
+    #[error("the import refers to user {0:?}, which is not in the store")]
+    ImportUnknownUser(String),
 }
 
 /// The operations the server needs from its database. Usernames are compared as exact bytes.
@@ -138,6 +149,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cheap liveness check.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Every user row, deregistered ones included, oldest first (for offline tools such as
+    /// `import-go`).
+    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Digests of the Go messages imported so far (so a second import skips them).
+    async fn imported_go_messages(
+        &self,
+    ) -> Result<std::collections::HashSet<MessageDigest>, StoreError>;
+
+    /// Writes an import in one transaction: all of it or nothing. Users are created as given
+    /// (deregistered ones too); messages are stored in the given order and their digests
+    /// recorded.
+    async fn apply_import(&self, batch: &ImportBatch) -> Result<(), StoreError>;
 }
 
 /// Rows per multi-row `INSERT` and ids per `IN (...)` list: 500 × 4 placeholders stays far

@@ -53,6 +53,7 @@ impl MySqlStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
+        super::import::refuse_go_schema(&pool).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -289,5 +290,19 @@ impl Store for MySqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        super::import::all_users_mysql(&self.pool).await
+    }
+
+    async fn imported_go_messages(
+        &self,
+    ) -> Result<std::collections::HashSet<super::MessageDigest>, StoreError> {
+        super::import::imported_mysql(&self.pool).await
+    }
+
+    async fn apply_import(&self, batch: &super::ImportBatch) -> Result<(), StoreError> {
+        super::import::apply_mysql(&self.pool, batch).await
     }
 }

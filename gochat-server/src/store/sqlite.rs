@@ -311,6 +311,20 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        super::import::all_users_sqlite(&self.pool).await
+    }
+
+    async fn imported_go_messages(
+        &self,
+    ) -> Result<std::collections::HashSet<super::MessageDigest>, StoreError> {
+        super::import::imported_sqlite(&self.pool).await
+    }
+
+    async fn apply_import(&self, batch: &super::ImportBatch) -> Result<(), StoreError> {
+        super::import::apply_sqlite(&self.pool, batch).await
+    }
 }
 
 #[cfg(test)]

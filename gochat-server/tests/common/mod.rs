@@ -20,7 +20,7 @@ use gochat_proto::wire::{
     Action, CodecError, ErrorCode, GochatCodec, Hook, Packet, Permission, Request, encode_stamp,
 };
 use gochat_server::config::Config;
-use gochat_server::server::{Server, Shared};
+use gochat_server::server::Server;
 use gochat_server::store::Store;
 use sqlx::Connection;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -294,7 +294,6 @@ impl TestServer {
         config.control_socket = Some(dir.path().join("control.sock"));
         (options.tweak)(&mut config);
         let server = Server::start(config.clone()).await.expect("server starts");
-        let shared = Arc::downgrade(server.shared());
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
         let store = server.shared().store.clone();
