@@ -329,7 +329,7 @@ impl DaemonApi for ApiService {
         };
         let mut users = Vec::new();
         for list in packet_args {
-            for (name, level) in wire::parse_user_list(&list) {
+            for (name, level) in crate::link::untrusted::server_user_list(&list) {
                 users.push(User {
                     name,
                     has_permission: level.is_some(),
@@ -342,6 +342,9 @@ impl DaemonApi for ApiService {
 
     async fn request_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
         let r = r.into_inner();
+        if !crate::link::untrusted::valid_username(r.user.as_bytes()) {
+            return Err(ApiError::Invalid(format!("{:?} is not a valid username", r.user)).into());
+        }
         let ctx = self.link_context(r.account.as_ref()).await?;
         let request = Request::Req {
             username: Bytes::from(r.user.clone()),

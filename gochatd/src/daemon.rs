@@ -615,6 +615,11 @@ impl Daemon {
         if to.is_empty() {
             return Err(ApiError::Invalid("a recipient is required".into()));
         }
+        if !link::untrusted::valid_username(to.as_bytes()) {
+            return Err(ApiError::Invalid(format!(
+                "{to:?} is not a valid username (1 to 32 of a-z and 0-9)"
+            )));
+        }
         if to == account.username {
             return Err(ApiError::Invalid("you cannot message yourself".into()));
         }
