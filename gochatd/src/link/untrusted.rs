@@ -77,7 +77,7 @@ pub fn shown(raw: &[u8]) -> String {
     let cut = &raw[..raw.len().min(MAX_SHOWN)];
     let mut out = cut.escape_ascii().to_string();
     if raw.len() > MAX_SHOWN {
-        out.push_str(&format!("… ({} bytes)", raw.len()));
+        out.push_str(&format!("... ({} bytes)", raw.len()));
     }
     out
 }
