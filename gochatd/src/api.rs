@@ -32,6 +32,12 @@ impl ApiService {
 
 type Result<T> = std::result::Result<Reply<T>, Status>;
 
+/// Moves a secret (passphrase, private key) out of a request into memory that is wiped when
+/// dropped, leaving the request's field empty.
+fn secret(field: &mut String) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(std::mem::take(field))
+}
+
 fn ok<T>(value: T) -> Result<T> {
     Ok(Reply::new(value))
 }
@@ -223,9 +229,10 @@ impl DaemonApi for ApiService {
     }
 
     async fn register(&self, r: Rpc<RegisterRequest>) -> Result<Account> {
-        let r = r.into_inner();
+        let mut r = r.into_inner();
+        let passphrase = secret(&mut r.passphrase);
         let account = r.account.unwrap_or_default();
-        let reply = self.daemon.register(&account, &r.passphrase).await?;
+        let reply = self.daemon.register(&account, &passphrase).await?;
         self.daemon.config_changed("accounts").await;
         ok(reply)
     }
@@ -246,11 +253,9 @@ impl DaemonApi for ApiService {
     }
 
     async fn unlock(&self, r: Rpc<UnlockRequest>) -> Result<Account> {
-        let r = r.into_inner();
-        let reply = self
-            .daemon
-            .unlock(r.account.as_ref(), &r.passphrase)
-            .await?;
+        let mut r = r.into_inner();
+        let passphrase = secret(&mut r.passphrase);
+        let reply = self.daemon.unlock(r.account.as_ref(), &passphrase).await?;
         self.daemon.config_changed("accounts").await;
         ok(reply)
     }
@@ -284,10 +289,11 @@ impl DaemonApi for ApiService {
     }
 
     async fn change_passphrase(&self, r: Rpc<ChangePassphraseRequest>) -> Result<Account> {
-        let r = r.into_inner();
+        let mut r = r.into_inner();
+        let (old, new) = (secret(&mut r.old_passphrase), secret(&mut r.new_passphrase));
         let reply = self
             .daemon
-            .change_passphrase(r.account.as_ref(), &r.old_passphrase, &r.new_passphrase)
+            .change_passphrase(r.account.as_ref(), &old, &new)
             .await?;
         self.daemon.config_changed("accounts").await;
         ok(reply)
@@ -329,7 +335,7 @@ impl DaemonApi for ApiService {
         };
         let mut users = Vec::new();
         for list in packet_args {
-            for (name, level) in wire::parse_user_list(&list) {
+            for (name, level) in crate::link::untrusted::server_user_list(&list) {
                 users.push(User {
                     name,
                     has_permission: level.is_some(),
@@ -342,6 +348,9 @@ impl DaemonApi for ApiService {
 
     async fn request_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
         let r = r.into_inner();
+        if !crate::link::untrusted::valid_username(r.user.as_bytes()) {
+            return Err(ApiError::Invalid(format!("{:?} is not a valid username", r.user)).into());
+        }
         let ctx = self.link_context(r.account.as_ref()).await?;
         let request = Request::Req {
             username: Bytes::from(r.user.clone()),
@@ -590,12 +599,10 @@ impl DaemonApi for ApiService {
     }
 
     async fn import_key(&self, r: Rpc<ImportKeyRequest>) -> Result<Account> {
-        let r = r.into_inner();
+        let mut r = r.into_inner();
+        let (pem, passphrase) = (secret(&mut r.private_pem), secret(&mut r.passphrase));
         let account = r.account.unwrap_or_default();
-        let reply = self
-            .daemon
-            .import(&account, &r.private_pem, &r.passphrase)
-            .await?;
+        let reply = self.daemon.import(&account, &pem, &passphrase).await?;
         self.daemon.config_changed("accounts").await;
         ok(reply)
     }

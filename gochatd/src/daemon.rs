@@ -68,17 +68,10 @@ impl Daemon {
         let passphrase = match (&self.config.passphrase_command, account.key_encrypted) {
             (_, false) => None,
             (Some(cmd), true) => {
-                let cmd = cmd.clone();
-                let run =
-                    tokio::task::spawn_blocking(move || crate::keys::passphrase_from_command(&cmd));
-                match tokio::time::timeout(PASSPHRASE_COMMAND_TIMEOUT, run).await {
-                    Ok(Ok(Ok(p))) => Some(p),
-                    Ok(Ok(Err(e))) => {
+                match crate::keys::passphrase_from_command(cmd, PASSPHRASE_COMMAND_TIMEOUT).await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
                         tracing::warn!(account = %account.username, error = %e, "passphrase_command failed");
-                        return None;
-                    }
-                    _ => {
-                        tracing::warn!(account = %account.username, "passphrase_command did not finish in time");
                         return None;
                     }
                 }
@@ -614,6 +607,11 @@ impl Daemon {
         let (server, account) = self.resolve_account(r).await?;
         if to.is_empty() {
             return Err(ApiError::Invalid("a recipient is required".into()));
+        }
+        if !link::untrusted::valid_username(to.as_bytes()) {
+            return Err(ApiError::Invalid(format!(
+                "{to:?} is not a valid username (1 to 32 of a-z and 0-9)"
+            )));
         }
         if to == account.username {
             return Err(ApiError::Invalid("you cannot message yourself".into()));

@@ -32,11 +32,13 @@
 //! reported as [`KeyError::WrongPassphrase`]: a wrong passphrase and a damaged salt, nonce or
 //! ciphertext are indistinguishable.
 
-use std::process::Command;
+use std::process::Stdio;
+use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use gochat_proto::crypto::{CryptoError, PrivateKey};
+use rustix::process::{Pid, Signal, kill_process_group};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -52,6 +54,8 @@ const KEY_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 /// Length of the header (the AEAD's associated data).
 const HEADER_LEN: usize = MAGIC.len() + 1 + 3 * 4 + SALT_LEN + NONCE_LEN;
+/// Most bytes a passphrase command may print (on stdout; stderr is cut there too).
+pub const MAX_COMMAND_OUTPUT: usize = 4096;
 /// How much of a failing passphrase command's stderr goes into the error.
 const MAX_STDERR_IN_ERROR: usize = 512;
 
@@ -285,24 +289,65 @@ pub fn change_passphrase_with_params(
 ///
 /// The command's stdin is closed (`/dev/null`) and its stderr is captured for the error
 /// message. One trailing `\n` (or `\r\n`) is removed and nothing else, so passphrases may
-/// start or end with spaces. A command that fails, prints nothing, or prints something that
-/// is not UTF-8 is an error. The command is not given a timeout.
-pub fn passphrase_from_command(command: &str) -> Result<Zeroizing<String>, KeyError> {
-    let output = Command::new("sh")
+/// start or end with spaces. A command that fails, prints nothing, prints more than
+/// [`MAX_COMMAND_OUTPUT`] bytes, or prints something that is not UTF-8 is an error.
+///
+/// The command runs in its own process group. If it has not finished within `timeout`, the
+/// whole group is killed (SIGKILL) and the command reaped before this returns; so is it when
+/// the returned future is dropped.
+pub async fn passphrase_from_command(
+    command: &str,
+    timeout: Duration,
+) -> Result<Zeroizing<String>, KeyError> {
+    let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
         .map_err(|e| KeyError::PassphraseCommand(format!("could not run `sh -c`: {e}")))?;
-    let stdout = Zeroizing::new(output.stdout);
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
+    let group = child
+        .id()
+        .and_then(|pid| Pid::from_raw(pid.try_into().ok()?));
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let run = async {
+        let (stdout, stderr) = tokio::join!(read_limited(stdout), read_limited(stderr));
+        let status = child.wait().await;
+        (stdout, stderr, status)
+    };
+    let (stdout, stderr, status) = match tokio::time::timeout(timeout, run).await {
+        Ok(done) => done,
+        Err(_) => {
+            kill_group(group);
+            // Kills the shell if it still runs and waits for it: no zombie is left.
+            let _ = child.kill().await;
+            return Err(KeyError::PassphraseCommand(format!(
+                "it did not finish within {timeout:?} and was killed"
+            )));
+        }
+    };
+    let read_failed =
+        |e: std::io::Error| KeyError::PassphraseCommand(format!("cannot read its output: {e}"));
+    let (stdout, stderr) = (stdout.map_err(read_failed)?, stderr.map_err(read_failed)?);
+    let status =
+        status.map_err(|e| KeyError::PassphraseCommand(format!("cannot wait for it: {e}")))?;
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&stderr);
         let stderr = stderr.trim();
-        let mut message = format!("it exited unsuccessfully ({})", output.status);
+        let mut message = format!("it exited unsuccessfully ({status})");
         if !stderr.is_empty() {
             message.push_str(": ");
             message.push_str(truncate_at_char(stderr, MAX_STDERR_IN_ERROR));
         }
         return Err(KeyError::PassphraseCommand(message));
+    }
+    if stdout.len() > MAX_COMMAND_OUTPUT {
+        return Err(KeyError::PassphraseCommand(format!(
+            "it printed more than {MAX_COMMAND_OUTPUT} bytes"
+        )));
     }
     let mut passphrase = Zeroizing::new(match std::str::from_utf8(&stdout) {
         Ok(text) => text.to_owned(),
@@ -324,6 +369,39 @@ pub fn passphrase_from_command(command: &str) -> Result<Zeroizing<String>, KeyEr
         ));
     }
     Ok(passphrase)
+}
+
+/// Reads a pipe to its end, keeping at most [`MAX_COMMAND_OUTPUT`] + 1 bytes in a buffer that never reallocates (so no
+/// stray copy of a passphrase is left behind) and is wiped when dropped.
+async fn read_limited(
+    pipe: Option<impl tokio::io::AsyncRead + Unpin>,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_COMMAND_OUTPUT + 64));
+    if let Some(pipe) = pipe {
+        let mut pipe = pipe;
+        let mut chunk = Zeroizing::new([0u8; 1024]);
+        // Reads to the end (a command blocked on a full pipe would never exit), keeping only
+        // what fits.
+        loop {
+            let n = pipe.read(&mut chunk[..]).await?;
+            if n == 0 {
+                break;
+            }
+            let room = (MAX_COMMAND_OUTPUT + 1).saturating_sub(buffer.len());
+            buffer.extend_from_slice(&chunk[..n.min(room)]);
+        }
+    }
+    Ok(buffer)
+}
+
+/// Sends SIGKILL to a command's process group (what it started in the background too).
+fn kill_group(group: Option<Pid>) {
+    if let Some(group) = group
+        && let Err(e) = kill_process_group(group, Signal::KILL)
+    {
+        tracing::debug!(error = %e, "cannot kill the passphrase command's process group");
+    }
 }
 
 /// The fields of an encrypted blob.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod convert;
 pub mod daemon;
+pub mod dblock;
 pub mod error;
 pub mod events;
 pub mod keys;

@@ -36,6 +36,8 @@ pub fn init_logging(filter: &str) {
 pub async fn run(config: DaemonConfig) -> Result<()> {
     let db = config.database_path();
     let socket_path = config.socket_path();
+    // Before the socket: a second daemon on this database must fail without touching it.
+    let _database_lock = crate::dblock::lock(&db, &socket_path)?;
     let bound = socket::bind(&socket_path).await?;
     let store = Store::open(&db)
         .await

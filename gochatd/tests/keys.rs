@@ -1,14 +1,30 @@
 //! Private keys at rest: sealing, unsealing, corruption, passphrase changes and the
 //! passphrase command.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use gochat_proto::crypto::PrivateKey;
 use gochatd::keys::{
-    KdfParams, KeyError, SealedKey, change_passphrase, change_passphrase_with_params,
-    passphrase_from_command, seal, seal_with_params, unseal,
+    KdfParams, KeyError, MAX_COMMAND_OUTPUT, SealedKey, change_passphrase,
+    change_passphrase_with_params, seal, seal_with_params, unseal,
 };
+use zeroize::Zeroizing;
+
+/// Runs a passphrase command as the daemon does, with `timeout`.
+fn command_within(command: &str, timeout: Duration) -> Result<Zeroizing<String>, KeyError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(gochatd::keys::passphrase_from_command(command, timeout))
+}
+
+/// Runs a passphrase command with a generous timeout.
+fn passphrase_from_command(command: &str) -> Result<Zeroizing<String>, KeyError> {
+    command_within(command, Duration::from_secs(60))
+}
 
 /// Cheap Argon2id settings so the tests do not spend 64 MiB × 3 passes per call.
 const CHEAP: KdfParams = KdfParams {
@@ -365,4 +381,60 @@ fn passphrase_from_command_opens_a_key() {
         &unseal(&sealed, Some(passphrase.as_str())).expect("unseal"),
         alice(),
     );
+}
+
+#[test]
+fn passphrase_command_output_is_bounded() {
+    let err = passphrase_from_command("head -c 100000 /dev/zero | tr '\\0' a").expect_err("long");
+    assert!(
+        err.to_string()
+            .contains(&format!("more than {MAX_COMMAND_OUTPUT} bytes")),
+        "{err}"
+    );
+}
+
+/// The state letter of a process (`Z` for a zombie), or `None` once it is gone.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the parenthesised command name.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn read_pid(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+#[test]
+fn a_passphrase_command_past_its_timeout_is_killed_and_reaped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display();
+    // The shell records its pid and that of a child it starts, then waits forever.
+    let command = format!(
+        "echo $$ > {d}/sh.tmp && mv {d}/sh.tmp {d}/sh.pid; \
+         sleep 100000 & echo $! > {d}/sleep.tmp && mv {d}/sleep.tmp {d}/sleep.pid; wait"
+    );
+    let started = Instant::now();
+    let err = command_within(&command, Duration::from_secs(3)).expect_err("times out");
+    assert!(err.to_string().contains("killed"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    // The shell was our child: it is reaped by the time the call returns.
+    let shell = read_pid(&dir.path().join("sh.pid"));
+    assert_eq!(process_state(shell), None, "shell {shell} left behind");
+    // Its child was killed with the process group; its new parent reaps it.
+    let sleeper = read_pid(&dir.path().join("sleep.pid"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match process_state(sleeper) {
+            None | Some('Z') => break,
+            Some(state) if Instant::now() > deadline => {
+                panic!("the command's child {sleeper} still runs (state {state})")
+            }
+            Some(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }

@@ -1,14 +1,19 @@
 //! One protocol connection, client side: a reader task that routes replies to their waiting
 //! requests by packet ID and hands unsolicited packets (ID 0) to the link, and a writer task.
+//!
+//! Request IDs run through 1..=1022 and an ID is never reused while a request with it still
+//! waits for its reply: a call first takes one of 1022 slots (waiting, within its timeout, when
+//! all are taken), then the next free ID.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use gochat_proto::wire::{CodecError, GochatCodec, Packet, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 /// Why a request got no reply.
@@ -23,9 +28,16 @@ pub enum CallError {
     /// The reply could not be understood.
     #[error("unexpected reply from the server: {0}")]
     BadReply(String),
+    /// Every request ID stayed in use (waiting for a reply) for the whole timeout.
+    #[error(
+        "{MAX_CLIENT_ID} requests are waiting for the server; no request ID came free within {0:?}"
+    )]
+    NoFreeId(Duration),
 }
 
-type Pending = Arc<Mutex<HashMap<u16, oneshot::Sender<Packet>>>>;
+/// A waiting request: the call that registered it (its generation) and where its reply goes.
+type Waiter = (u64, oneshot::Sender<Packet>);
+type Pending = Arc<Mutex<HashMap<u16, Waiter>>>;
 
 /// Largest ID the Go client uses; we use the same range (1..=1022).
 const MAX_CLIENT_ID: u16 = 1022;
@@ -35,7 +47,10 @@ const MAX_CLIENT_ID: u16 = 1022;
 pub struct Client {
     out: mpsc::Sender<Packet>,
     pending: Pending,
+    /// One permit per usable ID: holding one guarantees a free ID.
+    slots: Arc<Semaphore>,
     next_id: Arc<Mutex<u16>>,
+    generation: Arc<AtomicU64>,
     timeout: Duration,
 }
 
@@ -55,6 +70,8 @@ impl Client {
         let (out_tx, mut out_rx) = mpsc::channel::<Packet>(256);
         let (unsolicited_tx, unsolicited_rx) = mpsc::channel(1024);
         let pending: Pending = Arc::default();
+        let slots = Arc::new(Semaphore::new(usize::from(MAX_CLIENT_ID)));
+        let reader_slots = slots.clone();
         tokio::spawn(async move {
             while let Some(packet) = out_rx.recv().await {
                 if let Err(e) = writer.send(packet).await {
@@ -74,7 +91,7 @@ impl Client {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                                 .remove(&packet.id);
                             match waiter {
-                                Some(w) => {
+                                Some((_, w)) => {
                                     let _ = w.send(packet);
                                 }
                                 None => {
@@ -90,7 +107,9 @@ impl Client {
                     None => break "server closed the connection".to_owned(),
                 }
             };
-            // Waking every waiter with a closed channel makes them fail at once.
+            // Waking every waiter with a closed channel makes them fail at once, and so do
+            // later calls.
+            reader_slots.close();
             routes
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -102,42 +121,62 @@ impl Client {
             Client {
                 out: out_tx,
                 pending,
+                slots,
                 next_id: Arc::new(Mutex::new(first_id)),
+                generation: Arc::default(),
                 timeout,
             },
             unsolicited_rx,
         )
     }
 
-    fn allocate_id(&self) -> u16 {
-        let mut next = self
-            .next_id
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let id = *next;
-        *next = if *next >= MAX_CLIENT_ID { 1 } else { *next + 1 };
-        id
+    /// The same connection with another time limit per call.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout,
+            ..self.clone()
+        }
+    }
+
+    /// Takes the next ID that no waiting request holds and registers `reply` under it. The
+    /// caller holds a slot permit, so at most 1021 other requests wait and one ID is free.
+    fn register(&self, permit: OwnedSemaphorePermit, reply: oneshot::Sender<Packet>) -> Slot {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let mut pending = lock(&self.pending);
+        let mut next = lock(&self.next_id);
+        let mut id = *next;
+        while pending.contains_key(&id) {
+            id = following(id);
+        }
+        *next = following(id);
+        pending.insert(id, (generation, reply));
+        Slot {
+            id,
+            generation,
+            pending: self.pending.clone(),
+            _permit: permit,
+        }
     }
 
     /// Sends a request and waits for the packet that answers it.
     pub async fn call_packet(&self, request: &Request) -> Result<Packet, CallError> {
-        let id = self.allocate_id();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let permit =
+            match tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(CallError::Disconnected),
+                Err(_) => return Err(CallError::NoFreeId(self.timeout)),
+            };
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, tx);
-        if self.out.send(request.to_packet(id)).await.is_err() {
-            self.forget(id);
+        // The slot unregisters the ID when this call ends in any way, even when dropped.
+        let slot = self.register(permit, tx);
+        if self.out.send(request.to_packet(slot.id)).await.is_err() {
             return Err(CallError::Disconnected);
         }
-        match tokio::time::timeout(self.timeout, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(packet)) => Ok(packet),
             Ok(Err(_)) => Err(CallError::Disconnected),
-            Err(_) => {
-                self.forget(id);
-                Err(CallError::Timeout(self.timeout))
-            }
+            Err(_) => Err(CallError::Timeout(self.timeout)),
         }
     }
 
@@ -146,11 +185,34 @@ impl Client {
         let packet = self.call_packet(request).await?;
         Response::from_packet(&packet).map_err(|e| CallError::BadReply(e.to_string()))
     }
+}
 
-    fn forget(&self, id: u16) {
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&id);
+/// The ID after `id` in 1..=1022.
+fn following(id: u16) -> u16 {
+    if id >= MAX_CLIENT_ID { 1 } else { id + 1 }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A request ID in use by one call. Dropping it frees the ID (unless the reader already did,
+/// and the ID went to a later call, which the generation tells apart) and the slot permit.
+struct Slot {
+    id: u16,
+    generation: u64,
+    pending: Pending,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut pending = lock(&self.pending);
+        if pending
+            .get(&self.id)
+            .is_some_and(|(generation, _)| *generation == self.generation)
+        {
+            pending.remove(&self.id);
+        }
     }
 }

@@ -4,8 +4,10 @@
 
 mod client;
 mod contacts;
+mod key_fetch;
 mod outbox;
 pub mod transport;
+pub mod untrusted;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use zeroize::Zeroizing;
 pub use client::{CallError, Client};
 pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
 
+use self::key_fetch::KeyFetcher;
 use crate::events::EventBus;
 use crate::store::{AccountRow, MessageState, NewMessage, ServerRow, Store};
 
@@ -31,6 +34,9 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 const KEEPALIVE: Duration = Duration::from_secs(60);
 /// Pause between attempts to store a received message the store refused.
 const STORE_RETRY: Duration = Duration::from_secs(5);
+/// Most received messages held in memory for a store that refuses them (e.g. a full disk);
+/// beyond that the link stops reading from the server until the store recovers.
+const MAX_STORE_RETRIES: usize = 256;
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -202,6 +208,7 @@ pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
         status: status_tx,
         outbox: outbox.clone(),
         token: None,
+        store_retries: Arc::new(tokio::sync::Semaphore::new(MAX_STORE_RETRIES)),
     };
     tokio::spawn(actor.run(rx));
     LinkHandle {
@@ -231,6 +238,8 @@ struct Actor {
     status: watch::Sender<LinkStatus>,
     outbox: Arc<Notify>,
     token: Option<Zeroizing<Vec<u8>>>,
+    /// Bounds the received messages held in memory for a failing store.
+    store_retries: Arc<tokio::sync::Semaphore>,
 }
 
 impl Actor {
@@ -516,12 +525,13 @@ impl Actor {
             self.outbox.clone(),
         ));
         self.outbox.notify_one();
+        let (keys, key_worker) = KeyFetcher::start(self.ctx.clone(), client.clone());
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
         let exit = loop {
             tokio::select! {
                 packet = unsolicited.recv() => match packet {
-                    Some(Ok(packet)) => self.on_unsolicited(&client, &key, packet).await,
+                    Some(Ok(packet)) => self.on_unsolicited(&keys, &key, packet).await,
                     Some(Err(reason)) => break Exit::Reconnect(reason),
                     None => break Exit::Reconnect("connection closed".into()),
                 },
@@ -574,12 +584,13 @@ impl Actor {
             }
         };
         outbox.abort();
+        key_worker.abort();
         exit
     }
 
     async fn on_unsolicited(
         &mut self,
-        client: &Client,
+        keys: &KeyFetcher,
         key: &Arc<PrivateKey>,
         packet: gochat_proto::wire::Packet,
     ) {
@@ -596,30 +607,11 @@ impl Actor {
                 stamp,
                 ciphertext,
             } => {
-                self.on_message(client, key, from, stamp, ciphertext).await;
+                self.on_message(keys, key, from, stamp, ciphertext).await;
             }
             Response::Hook { hook, args } => {
-                let user = args
-                    .first()
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .unwrap_or_default();
-                let fired = ipc::HookFired {
-                    account: Some(self.ctx.account_ref()),
-                    hook: i32::from(hook.code()),
-                    user: if hook == Hook::DupSess {
-                        String::new()
-                    } else {
-                        user.clone()
-                    },
-                    permission: args
-                        .get(1)
-                        .and_then(|p| p.first())
-                        .map_or(0, |&p| u32::from(p)),
-                    ip: if hook == Hook::DupSess {
-                        user
-                    } else {
-                        String::new()
-                    },
+                let Some(fired) = self.hook_event(hook, &args) else {
+                    return;
                 };
                 if hook == Hook::PermsChg && fired.user == self.ctx.account.username {
                     let level = fired.permission as u8;
@@ -644,15 +636,48 @@ impl Actor {
         }
     }
 
+    /// The event for a hook, with its user name and address checked: a hook naming an
+    /// invalid user is dropped; an invalid DUPSESS address is shown as empty.
+    fn hook_event(&self, hook: Hook, args: &[Bytes]) -> Option<ipc::HookFired> {
+        let first = args.first().map_or(&[][..], |a| &a[..]);
+        let (user, ip) = if hook == Hook::DupSess {
+            let ip = untrusted::server_ip(first).unwrap_or_else(|| {
+                tracing::warn!(ip = %untrusted::shown(first), "DUPSESS hook with an invalid address");
+                String::new()
+            });
+            (String::new(), ip)
+        } else {
+            let Some(user) = untrusted::server_username(first) else {
+                tracing::warn!(hook = ?hook, user = %untrusted::shown(first), "dropped a hook naming an invalid user");
+                return None;
+            };
+            (user, String::new())
+        };
+        Some(ipc::HookFired {
+            account: Some(self.ctx.account_ref()),
+            hook: i32::from(hook.code()),
+            user,
+            permission: args
+                .get(1)
+                .and_then(|p| p.first())
+                .map_or(0, |&p| u32::from(p)),
+            ip,
+        })
+    }
+
     async fn on_message(
         &mut self,
-        client: &Client,
+        keys: &KeyFetcher,
         key: &Arc<PrivateKey>,
         from: Bytes,
         stamp: Bytes,
         ciphertext: Bytes,
     ) {
-        let peer = String::from_utf8_lossy(&from).into_owned();
+        // A sender that breaks the username rule is no user: nothing is stored or fetched.
+        let Some(peer) = untrusted::server_username(&from) else {
+            tracing::warn!(from = %untrusted::shown(&from), "dropped a message from an invalid sender name");
+            return;
+        };
         let stamp = decode_stamp(&stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
         let key = key.clone();
         let decrypted = tokio::task::spawn_blocking(move || key.decrypt(&ciphertext)).await;
@@ -679,7 +704,12 @@ impl Actor {
             Err(e) => {
                 tracing::error!(error = %e, "cannot store a received message; retrying from memory");
                 let ctx = self.ctx.clone();
+                // When too many wait already, stop reading from the server until one is stored.
+                let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
+                    return;
+                };
                 tokio::spawn(async move {
+                    let _permit = permit;
                     loop {
                         tokio::time::sleep(STORE_RETRY).await;
                         match ctx.store.insert_message(&new).await {
@@ -693,12 +723,7 @@ impl Actor {
             }
         }
         // Like the Go client, learn an unknown sender's key at once (pinned on first use).
-        if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
-            let (ctx, client) = (self.ctx.clone(), client.clone());
-            tokio::spawn(async move {
-                let _ = fetch_key(&ctx, &client, &peer).await;
-            });
-        }
+        keys.request(&peer);
     }
 }
 
