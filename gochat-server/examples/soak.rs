@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 use soak::wire_client::load_keys;
 
@@ -93,11 +94,21 @@ async fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
         };
-    // Dropping the run (on a signal) kills the server child and removes the temporary files.
-    let outcome = tokio::select! {
-        r = run(cli) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-        _ = terminate.recv() => Err(anyhow::anyhow!("terminated")),
+    // On a signal the run kills the server child, removes its temporary files and database,
+    // and returns.
+    let interrupt = CancellationToken::new();
+    let mut soak = std::pin::pin!(run(cli, interrupt.clone()));
+    let finished = tokio::select! {
+        r = &mut soak => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+        _ = terminate.recv() => None,
+    };
+    let outcome = match finished {
+        Some(r) => r,
+        None => {
+            interrupt.cancel();
+            soak.await
+        }
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
@@ -110,7 +121,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// Runs the soak; `Ok(clean)`.
-async fn run(cli: Cli) -> Result<bool> {
+async fn run(cli: Cli, interrupt: CancellationToken) -> Result<bool> {
     let server_bin = match cli.server_bin {
         Some(p) => p,
         None => default_server_bin()?,
@@ -167,6 +178,7 @@ async fn run(cli: Cli) -> Result<bool> {
         deadline: Duration::from_secs(cli.deadline_secs),
         seed,
         verbose: !cli.quiet,
+        interrupt,
     };
     let report = soak::run(config).await?;
     for problem in &report.problems {

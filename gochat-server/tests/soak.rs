@@ -58,6 +58,7 @@ fn config(database: soak::Database, seed: u64) -> soak::Config {
         deadline: Duration::from_secs(600),
         seed,
         verbose: true,
+        interrupt: tokio_util::sync::CancellationToken::new(),
     }
 }
 

@@ -137,6 +137,9 @@ pub struct Config {
     pub seed: u64,
     /// Print one line per cycle to stderr.
     pub verbose: bool,
+    /// Cancelled to abandon the run (Ctrl-C): the server is killed, the temporary files and
+    /// database removed, and [`run`] returns an error.
+    pub interrupt: CancellationToken,
 }
 
 /// The outcome of a run.
@@ -253,30 +256,90 @@ pub async fn run(config: Config) -> Result<Report> {
         .prefix("gochat-soak-")
         .tempdir()
         .context("creating the temporary directory")?;
+    // It holds the database: owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .context("restricting the temporary directory")?;
+    }
     let (url, mysql_db) = match &config.database {
         Database::Sqlite => (
             format!("sqlite://{}", dir.path().join("soak.sqlite").display()),
             None,
         ),
         Database::MySql(server) => {
-            let name = format!("gochat_soak_{:016x}", rand::random::<u64>());
-            mysql_admin(server, &format!("CREATE DATABASE `{name}`")).await?;
-            (
-                format!("{}/{name}", server.trim_end_matches('/')),
-                Some(name),
-            )
+            let db = ThrowAwayDatabase::create(server).await?;
+            (db.url(), Some(db))
         }
     };
     let deadline = config.deadline;
-    let outcome = tokio::time::timeout(deadline, soak(&config, dir.path(), &url)).await;
-    if let (Database::MySql(server), Some(name)) = (&config.database, mysql_db)
-        && let Err(e) = mysql_admin(server, &format!("DROP DATABASE IF EXISTS `{name}`")).await
-    {
-        eprintln!("soak: could not drop database {name}: {e:#}");
+    // The soak's future (and with it the server child) is gone before the database is dropped.
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(deadline, soak(&config, dir.path(), &url)) => {
+            r.map_err(|_| anyhow!("the soak did not finish within {} s", deadline.as_secs()))
+        }
+        _ = config.interrupt.cancelled() => Err(anyhow!("interrupted")),
+    };
+    if let Some(db) = mysql_db {
+        db.drop_now().await;
     }
-    match outcome {
-        Ok(result) => result,
-        Err(_) => bail!("the soak did not finish within {} s", deadline.as_secs()),
+    outcome?
+}
+
+/// A MariaDB database made for one run; dropped by [`ThrowAwayDatabase::drop_now`], or when
+/// the guard is dropped (a run that failed, panicked or was interrupted).
+struct ThrowAwayDatabase {
+    server: String,
+    name: String,
+    dropped: bool,
+}
+
+impl ThrowAwayDatabase {
+    async fn create(server: &str) -> Result<ThrowAwayDatabase> {
+        let name = format!("gochat_soak_{:016x}", rand::random::<u64>());
+        mysql_admin(server, &format!("CREATE DATABASE `{name}`")).await?;
+        Ok(ThrowAwayDatabase {
+            server: server.trim_end_matches('/').to_owned(),
+            name,
+            dropped: false,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+
+    fn statement(&self) -> String {
+        format!("DROP DATABASE IF EXISTS `{}`", self.name)
+    }
+
+    async fn drop_now(mut self) {
+        self.dropped = true;
+        if let Err(e) = mysql_admin(&self.server, &self.statement()).await {
+            eprintln!("soak: could not drop database {}: {e:#}", self.name);
+        }
+    }
+}
+
+impl Drop for ThrowAwayDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Outside the (possibly unwinding) runtime: a thread with a runtime of its own.
+        let (server, statement, name) = (self.server.clone(), self.statement(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            if let Err(e) = rt.block_on(mysql_admin(&server, &statement)) {
+                eprintln!("soak: could not drop database {name}: {e:#}");
+            }
+        })
+        .join();
     }
 }
 
@@ -285,6 +348,11 @@ async fn mysql_admin(server: &str, statement: &str) -> Result<()> {
     let mut conn = sqlx::MySqlConnection::connect(server)
         .await
         .with_context(|| format!("connecting to {server}"))?;
+    // A DROP waiting for the metadata lock of a killed server's connection gives up.
+    sqlx::query("SET SESSION lock_wait_timeout = 10")
+        .execute(&mut conn)
+        .await
+        .context("SET lock_wait_timeout")?;
     sqlx::query(statement)
         .execute(&mut conn)
         .await
