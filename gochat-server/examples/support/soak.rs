@@ -169,6 +169,10 @@ pub struct Report {
     pub unacknowledged_delivered: u64,
     /// Unacknowledged messages that arrived more than once.
     pub unacknowledged_duplicated: u64,
+    /// Of those, the ones explained by a kill during a catch-up (as
+    /// [`Report::duplicated_by_catch_up_kill`]; a stored message whose OK was lost with the
+    /// kill).
+    pub unacknowledged_duplicated_by_catch_up_kill: u64,
     /// Deliveries that do not match a sent message (unknown number, wrong sender or
     /// recipient, altered bytes).
     pub corrupt: u64,
@@ -197,15 +201,17 @@ impl Report {
     /// True if no acknowledged message was lost or duplicated, nothing was delivered twice
     /// and nothing unexpected arrived.
     pub fn is_clean(&self) -> bool {
-        self.duplicated == 0 && self.is_clean_but_catch_up_kills()
+        self.duplicated == 0
+            && self.unacknowledged_duplicated == 0
+            && self.is_clean_but_catch_up_kills()
     }
 
     /// [`Report::is_clean`], except for duplicates explained by a kill during a catch-up
     /// ([`Report::duplicated_by_catch_up_kill`]).
     pub fn is_clean_but_catch_up_kills(&self) -> bool {
         self.duplicated == self.duplicated_by_catch_up_kill
+            && self.unacknowledged_duplicated == self.unacknowledged_duplicated_by_catch_up_kill
             && self.lost == 0
-            && self.unacknowledged_duplicated == 0
             && self.corrupt == 0
     }
 
@@ -215,6 +221,7 @@ impl Report {
             "RESULT soak kills={} sent={} acknowledged={} delivered={} duplicated={} \
              duplicated_by_catch_up_kill={} lost={} \
              refused={} unanswered={} unacknowledged_delivered={} unacknowledged_duplicated={} \
+             unacknowledged_duplicated_by_catch_up_kill={} \
              corrupt={} recivs={} late_recivs={} logins={} catch_ups={} honest_failures={} \
              hostile_connections={} hostile_writes={} elapsed_s={:.1} clean={}",
             self.kills,
@@ -228,6 +235,7 @@ impl Report {
             self.unanswered,
             self.unacknowledged_delivered,
             self.unacknowledged_duplicated,
+            self.unacknowledged_duplicated_by_catch_up_kill,
             self.corrupt,
             self.recivs,
             self.late_recivs,
@@ -661,58 +669,53 @@ impl Ledger {
             corrupt: self.corrupt,
             ..Report::default()
         };
+        // Problems that the catch-up window explains are listed after the others.
+        let mut explained_problems = Vec::new();
         let mut numbers: Vec<u64> = self.sent.keys().copied().collect();
         numbers.sort_unstable();
         for number in numbers {
             let state = self.sent[&number].state;
             let received = self.received.get(&number).map_or(&[][..], Vec::as_slice);
-            let copies = received.len();
+            let acknowledged = state == SendState::Acknowledged;
             match state {
-                SendState::Acknowledged => {
-                    r.acknowledged += 1;
-                    match copies {
-                        0 => {
-                            r.lost += 1;
-                            self.problem(format!("acknowledged message {number:#x} never arrived"));
-                        }
-                        1 => r.delivered += 1,
-                        n => {
-                            r.duplicated += 1;
-                            let explained = self.cut_during_catch_up(received);
-                            if explained {
-                                r.duplicated_by_catch_up_kill += 1;
-                            }
-                            let text = format!(
-                                "acknowledged message {number:#x} arrived {n} times: {}{}",
-                                describe_copies(received),
-                                if explained {
-                                    " (catch-up cut by a kill before the delete)"
-                                } else {
-                                    ""
-                                }
-                            );
-                            self.problem(text);
-                        }
-                    }
+                SendState::Acknowledged => r.acknowledged += 1,
+                SendState::Refused => r.refused += 1,
+                SendState::Unanswered | SendState::InFlight => r.unanswered += 1,
+            }
+            match (received.len(), acknowledged) {
+                (0, true) => {
+                    r.lost += 1;
+                    self.problem(format!("acknowledged message {number:#x} never arrived"));
                 }
-                SendState::Refused | SendState::Unanswered | SendState::InFlight => {
-                    if state == SendState::Refused {
-                        r.refused += 1;
+                (0, false) => {}
+                (1, true) => r.delivered += 1,
+                (1, false) => r.unacknowledged_delivered += 1,
+                (n, _) => {
+                    let explained = self.cut_during_catch_up(received);
+                    let which = if acknowledged {
+                        r.duplicated += 1;
+                        r.duplicated_by_catch_up_kill += u64::from(explained);
+                        "acknowledged".to_owned()
                     } else {
-                        r.unanswered += 1;
-                    }
-                    match copies {
-                        0 => {}
-                        1 => r.unacknowledged_delivered += 1,
-                        n => {
-                            r.unacknowledged_duplicated += 1;
-                            self.problem(format!(
-                                "unacknowledged message {number:#x} ({state:?}) arrived {n} times"
-                            ));
-                        }
+                        r.unacknowledged_duplicated += 1;
+                        r.unacknowledged_duplicated_by_catch_up_kill += u64::from(explained);
+                        format!("unacknowledged ({state:?})")
+                    };
+                    let text = format!(
+                        "{which} message {number:#x} arrived {n} times: {}",
+                        describe_copies(received)
+                    );
+                    if explained {
+                        explained_problems
+                            .push(format!("{text} (catch-up cut by a kill before the delete)"));
+                    } else {
+                        self.problem(text);
                     }
                 }
             }
+        }
+        for text in explained_problems {
+            self.problem(text);
         }
         r.problems = self.problems.clone();
         r
