@@ -12,10 +12,14 @@
 //!   lost or delivered once, never twice;
 //! - nothing arrived that was never sent.
 //!
-//! Honest users each have their own key and connection. Each one loops: log in (challenge and
-//! `VERIF`), catch up with `RECIV`, send bursts of pipelined `MSG`s to the others while
-//! receiving theirs live, then log out or just drop the connection, and stay offline for a
-//! while. Every message carries its unique number in its payload (any bytes go: the server
+//! Duplicates that a kill during a catch-up explains are counted apart
+//! ([`Report::duplicated_by_catch_up_kill`]): the server deletes a stored message only after
+//! writing it, so a kill in between makes the next catch-up send it again.
+//!
+//! Honest users each have their own key, connection and source address (127.0.1.N). Each one
+//! loops: log in (challenge and `VERIF`), catch up with `RECIV`, send bursts of pipelined
+//! `MSG`s to the others while receiving theirs live, log out (reading on for a moment), and
+//! stay offline for a while. Every message carries its unique number in its payload (any bytes go: the server
 //! relays the ciphertext without looking at it), followed by filler bytes derived from that
 //! number, so a delivered payload is checked in full.
 //!
@@ -25,8 +29,8 @@
 //! churn (half of the closes with RST).
 //!
 //! Bounded: every network operation has a timeout, the run has a deadline, only 127.0.0.0/8
-//! is used, and the server child is killed when the soak ends, fails or panics
-//! (`kill_on_drop`).
+//! is used, and the server child is killed when the soak ends, fails, panics or is
+//! interrupted ([`Config::interrupt`]; `kill_on_drop`).
 
 #![allow(dead_code)]
 
