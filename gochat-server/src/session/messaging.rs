@@ -8,12 +8,14 @@ use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 
 use super::{Deferred, Session};
 use crate::hub::OnlineUser;
-use crate::store::NewMessage;
+use crate::metrics::Metrics;
+use crate::store::{NewMessage, StoredMessage};
 
 /// How long an online delivery may take before the message is stored instead.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Stored messages fetched per round of catch-up.
-const CATCH_UP_BATCH: u32 = 10_000;
+/// Most stored messages read per catch-up batch (the byte cap, `catch_up_batch_bytes`,
+/// usually ends a batch first; this bounds batches of tiny messages).
+const CATCH_UP_ROWS: u32 = 2048;
 
 impl Session {
     pub(super) async fn message(
@@ -27,6 +29,7 @@ impl Session {
         if to == sender.name {
             return self.err(id, ErrorCode::Invalid).await;
         }
+        self.throttle(sender).await;
         // Every stamp is checked, so recipients never get one they cannot read.
         let Ok(unix) = decode_stamp(&stamp) else {
             return self.err(id, ErrorCode::Args).await;
@@ -87,58 +90,127 @@ impl Session {
         self.defer(Deferred::Commit(id, committed));
     }
 
-    /// Sends OK, then every stored message oldest first, deleting exactly the rows that were
-    /// written to the socket.
+    /// The per-sender rate limit: waits until this MSG is within the limit. Replies already
+    /// held back are sent first, so the sender is not left waiting for them meanwhile.
+    async fn throttle(&self, sender: &OnlineUser) {
+        let take = self
+            .msg_rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take(tokio::time::Instant::now());
+        if take.wait.is_zero() {
+            return;
+        }
+        Metrics::inc(&self.shared.metrics.msg_throttled);
+        if take.started {
+            tracing::info!(
+                conn = self.conn.id(),
+                user = %String::from_utf8_lossy(&sender.name),
+                rate = self.shared.config.msg_rate,
+                burst = self.shared.config.msg_burst,
+                "MSG rate limit reached, slowing the sender down"
+            );
+        }
+        self.flush_deferred().await;
+        tokio::select! {
+            () = tokio::time::sleep(take.wait) => {}
+            () = self.conn.closed() => {}
+        }
+    }
+
+    /// Sends OK, then every stored message oldest first, in batches of about
+    /// `catch_up_batch_bytes`. The rows of a batch are deleted once their `RECIV`s are in the
+    /// socket (each packet is acknowledged on its own, so a batch cut short by a write
+    /// timeout or a drop deletes exactly the packets that went out whole), while the next
+    /// batch is read. A slow reader makes steady progress, a dropped one resumes after the
+    /// last packet it was sent, and memory stays at about two batches.
     pub(super) async fn catch_up(&self, id: u16, user: &Arc<OnlineUser>) {
         let store = &self.shared.store;
-        let mut first = true;
+        let max_bytes = self.shared.config.catch_up_batch_bytes;
+        let fetch = |after: i64| store.pending_batch(user.user_id, after, CATCH_UP_ROWS, max_bytes);
+        let mut batch = match fetch(0).await {
+            Ok(b) if b.is_empty() => return self.err(id, ErrorCode::Empty).await,
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "fetching stored messages failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        };
+        self.ok(id).await;
+        // Written to the socket, not yet deleted.
+        let mut delivered: Vec<i64> = Vec::new();
         loop {
-            let batch = match store.pending_messages(user.user_id, CATCH_UP_BATCH).await {
-                Ok(b) => b,
+            let after = batch.last().map_or(0, |m| m.id);
+            let count = batch.len();
+            let (written, deleted, next) = tokio::join!(
+                self.write_batch(batch),
+                self.delete_delivered(user.user_id, &delivered),
+                fetch(after),
+            );
+            Metrics::inc(&self.shared.metrics.catch_up_batches);
+            if !deleted {
+                return;
+            }
+            let complete = written.len() == count;
+            delivered = written;
+            match next {
+                Ok(b) if complete && !b.is_empty() => batch = b,
+                Ok(_) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "fetching stored messages failed");
-                    if first {
-                        self.err(id, ErrorCode::Server).await;
-                    }
-                    return;
+                    break;
                 }
+            }
+        }
+        // The last batch (or the part of it that went out): the rest stays stored.
+        self.delete_delivered(user.user_id, &delivered).await;
+    }
+
+    /// Queues a batch of `RECIV`s and returns the ids of those written to the socket whole,
+    /// in order (all of them unless the connection failed meanwhile).
+    async fn write_batch(&self, batch: Vec<StoredMessage>) -> Vec<i64> {
+        let mut sent = Vec::with_capacity(batch.len());
+        for message in batch {
+            let reciv = Response::Reciv {
+                from: message.sender.into(),
+                stamp: encode_stamp(message.stamp).into(),
+                ciphertext: message.ciphertext.into(),
             };
-            if batch.is_empty() {
-                if first {
-                    self.err(id, ErrorCode::Empty).await;
-                }
-                return;
-            }
-            if first {
-                self.ok(id).await;
-                first = false;
-            }
             let mut out = BytesMut::new();
-            let mut ids = Vec::with_capacity(batch.len());
-            for message in batch {
-                let reciv = Response::Reciv {
-                    from: message.sender.into(),
-                    stamp: encode_stamp(message.stamp).into(),
-                    ciphertext: message.ciphertext.into(),
-                };
-                if let Err(e) = reciv.to_packet(0).encode(&mut out) {
-                    tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
-                }
-                ids.push(message.id);
+            if let Err(e) = reciv.to_packet(0).encode(&mut out) {
+                // Cannot happen for rows the server stored; skip it rather than block the rest.
+                tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
+                continue;
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
-            if self.conn.send(out.freeze(), Some(tx)).await.is_err() || rx.await.is_err() {
-                // Not written: the rows stay for the next catch-up.
-                return;
+            if self.conn.send(out.freeze(), Some(tx)).await.is_err() {
+                break;
             }
-            if let Err(e) = store.delete_messages(&ids).await {
-                tracing::error!(error = %e, "deleting delivered messages failed");
-                return;
-            }
-            self.shared
-                .metrics
-                .messages_caught_up
-                .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            sent.push((message.id, rx));
         }
+        let mut written = Vec::with_capacity(sent.len());
+        for (id, rx) in sent {
+            if rx.await.is_err() {
+                break;
+            }
+            written.push(id);
+        }
+        written
+    }
+
+    /// Deletes rows whose `RECIV`s are in the socket; `false` if that failed.
+    async fn delete_delivered(&self, recipient_id: i64, ids: &[i64]) -> bool {
+        if ids.is_empty() {
+            return true;
+        }
+        if let Err(e) = self.shared.store.delete_messages(recipient_id, ids).await {
+            tracing::error!(error = %e, "deleting delivered messages failed");
+            return false;
+        }
+        self.shared
+            .metrics
+            .messages_caught_up
+            .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        true
     }
 }
