@@ -224,6 +224,8 @@ pub struct TestServer {
     pub tls: Option<SocketAddr>,
     /// The server's own store (for setting permissions and counting stored messages).
     pub store: Arc<dyn Store>,
+    /// The database URL the server uses (for tests that fill tables directly).
+    pub database_url: String,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     connector: Option<TlsConnector>,
@@ -288,6 +290,7 @@ impl TestServer {
             connector = Some(TlsConnector::from(Arc::new(client)));
         }
         (options.tweak)(&mut config);
+        let database_url = config.database_url();
         let server = Server::start(config).await.expect("server starts");
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
@@ -299,6 +302,7 @@ impl TestServer {
             plain,
             tls,
             store,
+            database_url,
             shutdown,
             task: Some(task),
             connector,
