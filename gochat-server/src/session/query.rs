@@ -46,10 +46,26 @@ impl Session {
                 }
             }
         } else {
-            let visit = &mut |name: &[u8], level: u8| packer.push(name, level);
-            if let Err(e) = self.shared.store.visit_users(MAX_LISTED_ROWS, visit).await {
-                tracing::error!(error = %e, "listing users failed");
-                return self.err(id, ErrorCode::Server).await;
+            // Pages that grow fourfold: a short list costs one small query, and even a list
+            // of one-byte names needs only a few before the reply is full.
+            let mut after = 0;
+            let mut page = FIRST_PAGE_ROWS;
+            loop {
+                let mut rows = 0u32;
+                let from = after;
+                let visit = &mut |row_id: i64, name: &[u8], level: u8| {
+                    rows += 1;
+                    after = row_id;
+                    packer.push(name, level)
+                };
+                if let Err(e) = self.shared.store.visit_users(from, page, visit).await {
+                    tracing::error!(error = %e, "listing users failed");
+                    return self.err(id, ErrorCode::Server).await;
+                }
+                if rows < page || packer.overflowed() {
+                    break;
+                }
+                page = page.saturating_mul(4).min(MAX_LISTED_ROWS);
             }
         }
         if packer.overflowed() {
@@ -70,10 +86,12 @@ impl Session {
     }
 }
 
-/// Most user rows read for one USRS reply: one more than the most entries that can fit in
-/// a reply (one-byte names without levels take 2 bytes each), so a list that does not fit is
-/// always noticed, and reading never goes further.
+/// Most user rows read by one page of a USRS reply: one more than the most entries that can
+/// fit in a reply (one-byte names without levels take 2 bytes each).
 const MAX_LISTED_ROWS: u32 = (MAX_PAYLOAD / 2 + 1) as u32;
+
+/// Rows in the first page of a USRS reply.
+const FIRST_PAGE_ROWS: u32 = 256;
 
 /// Builds a user-list reply entry by entry: entries joined by `\n`, each argument at most
 /// 2045 bytes, at most 15 arguments and 16383 bytes of payload. Old clients read the first

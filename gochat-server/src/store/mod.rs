@@ -131,7 +131,7 @@ pub trait Store: Send + Sync + 'static {
     /// Loads the whole table: for offline tools only; sessions use [`Store::visit_users`].
     async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError> {
         let mut all = Vec::new();
-        self.visit_users(u32::MAX, &mut |name, level| {
+        self.visit_users(0, u32::MAX, &mut |_, name, level| {
             all.push((name.to_vec(), level));
             true
         })
@@ -139,12 +139,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(all)
     }
 
-    /// Streams at most `limit` registered users, in registration order, to `visit`, which
-    /// returns `false` to stop early; no more rows are read from the database after that.
+    /// Streams at most `limit` registered users with a row id above `after`, in
+    /// registration order, to `visit` (id, name, level), which returns `false` to stop
+    /// early; no more rows are read from the database after that.
     async fn visit_users(
         &self,
+        after: i64,
         limit: u32,
-        visit: &mut (dyn for<'n> FnMut(&'n [u8], u8) -> bool + Send),
+        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
     ) -> Result<(), StoreError>;
 
     /// Stores messages in one transaction, in the given order, and says per message whether it

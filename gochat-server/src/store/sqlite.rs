@@ -244,19 +244,25 @@ impl Store for SqliteStore {
 
     async fn visit_users(
         &self,
+        after: i64,
         limit: u32,
-        visit: &mut (dyn for<'n> FnMut(&'n [u8], u8) -> bool + Send),
+        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
     ) -> Result<(), StoreError> {
         let mut rows = sqlx::query(
-            "SELECT username, permission FROM users WHERE public_key IS NOT NULL \
-             ORDER BY id LIMIT ?",
+            "SELECT id, username, permission FROM users \
+             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
         )
+        .bind(after)
         .bind(i64::from(limit))
         .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             let name: Vec<u8> = row.try_get("username")?;
             let level: i64 = row.try_get("permission")?;
-            if !visit(&name, u8::try_from(level).unwrap_or(u8::MAX)) {
+            if !visit(
+                row.try_get("id")?,
+                &name,
+                u8::try_from(level).unwrap_or(u8::MAX),
+            ) {
                 break;
             }
         }
