@@ -63,7 +63,7 @@ pub struct Settings {
     /// Most messages stored for one offline recipient (0: no limit; default 10000).
     #[arg(long, env = "GOCHAT_MAILBOX_MAX_MESSAGES")]
     mailbox_max_messages: Option<u64>,
-    /// Most ciphertext bytes stored for one offline recipient (0: no limit; default 32 MiB).
+    /// Most ciphertext bytes stored for one offline recipient (0: no limit; default 16 MiB).
     #[arg(long, env = "GOCHAT_MAILBOX_MAX_BYTES")]
     mailbox_max_bytes: Option<u64>,
     /// MSGs per second one session may send on average (0: no limit; default 200).

@@ -107,7 +107,7 @@ impl Default for Config {
             log: "info".into(),
             metrics_listen: None,
             mailbox_max_messages: 10_000,
-            mailbox_max_bytes: 32 * 1024 * 1024,
+            mailbox_max_bytes: 16 * 1024 * 1024,
             msg_rate: 200,
             msg_burst: 2_000,
             catch_up_batch_bytes: 256 * 1024,
