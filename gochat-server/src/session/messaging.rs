@@ -16,6 +16,21 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most stored messages read per catch-up batch (the byte cap, `catch_up_batch_bytes`,
 /// usually ends a batch first; this bounds batches of tiny messages).
 const CATCH_UP_ROWS: u32 = 2048;
+/// Size assumed for a stored message before any has been read (one RSA-4096 block and a
+/// name).
+const TYPICAL_RECIV: usize = 520;
+
+/// Rows to ask for so that messages of `average` bytes fill `max_bytes` (plus a margin).
+fn rows_for(max_bytes: usize, average: usize) -> u32 {
+    let rows = max_bytes / average.max(1) + 8;
+    u32::try_from(rows)
+        .unwrap_or(u32::MAX)
+        .clamp(16, CATCH_UP_ROWS)
+}
+
+/// Delivered catch-up batches that may wait for their deletion (bounds what a crash of the
+/// server could deliver twice, and the ids held).
+const DELETE_BACKLOG: usize = 4;
 
 impl Session {
     pub(super) async fn message(
@@ -121,14 +136,17 @@ impl Session {
     /// Sends OK, then every stored message oldest first, in batches of about
     /// `catch_up_batch_bytes`. The rows of a batch are deleted once their `RECIV`s are in the
     /// socket (each packet is acknowledged on its own, so a batch cut short by a write
-    /// timeout or a drop deletes exactly the packets that went out whole), while the next
-    /// batch is read. A slow reader makes steady progress, a dropped one resumes after the
-    /// last packet it was sent, and memory stays at about two batches.
+    /// timeout or a drop deletes exactly the packets that went out whole). Reading the next
+    /// batch overlaps writing this one, and deleting runs beside both, merging whatever
+    /// batches have been delivered into one transaction, at most [`DELETE_BACKLOG`] batches
+    /// behind. A slow reader makes steady progress, a dropped one resumes after the last
+    /// packet it was sent, and memory stays at a few batches.
     pub(super) async fn catch_up(&self, id: u16, user: &Arc<OnlineUser>) {
         let store = &self.shared.store;
         let max_bytes = self.shared.config.catch_up_batch_bytes;
-        let fetch = |after: i64| store.pending_batch(user.user_id, after, CATCH_UP_ROWS, max_bytes);
-        let mut batch = match fetch(0).await {
+        let fetch =
+            |after: i64, rows: u32| store.pending_batch(user.user_id, after, rows, max_bytes);
+        let mut batch = match fetch(0, rows_for(max_bytes, TYPICAL_RECIV)).await {
             Ok(b) if b.is_empty() => return self.err(id, ErrorCode::Empty).await,
             Ok(b) => b,
             Err(e) => {
@@ -137,33 +155,47 @@ impl Session {
             }
         };
         self.ok(id).await;
-        // Written to the socket, not yet deleted.
-        let mut delivered: Vec<i64> = Vec::new();
-        loop {
-            let after = batch.last().map_or(0, |m| m.id);
-            let count = batch.len();
-            let (written, deleted, next) = tokio::join!(
-                self.write_batch(batch),
-                self.delete_delivered(user.user_id, &delivered),
-                fetch(after),
-            );
-            Metrics::inc(&self.shared.metrics.catch_up_batches);
-            if !deleted {
-                return;
-            }
-            let complete = written.len() == count;
-            delivered = written;
-            match next {
-                Ok(b) if complete && !b.is_empty() => batch = b,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "fetching stored messages failed");
-                    break;
+        let delete_failed = &std::sync::atomic::AtomicBool::new(false);
+        let (delivered, mut to_delete) = tokio::sync::mpsc::channel::<Vec<i64>>(DELETE_BACKLOG);
+        let produce = async move {
+            loop {
+                let after = batch.last().map_or(0, |m| m.id);
+                let count = batch.len();
+                // Ask for about as many rows as the byte cap will take, judging by this batch:
+                // rows past the cap would be read (and, on MariaDB, sent) for nothing.
+                let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
+                let rows = rows_for(max_bytes, bytes / count.max(1));
+                let (written, next) = tokio::join!(self.write_batch(batch), fetch(after, rows));
+                Metrics::inc(&self.shared.metrics.catch_up_batches);
+                let complete = written.len() == count;
+                // Waits while the deleter is DELETE_BACKLOG batches behind.
+                if delivered.send(written).await.is_err()
+                    || delete_failed.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    return;
+                }
+                match next {
+                    Ok(b) if complete && !b.is_empty() => batch = b,
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::error!(error = %e, "fetching stored messages failed");
+                        return;
+                    }
                 }
             }
-        }
-        // The last batch (or the part of it that went out): the rest stays stored.
-        self.delete_delivered(user.user_id, &delivered).await;
+        };
+        let delete = async {
+            while let Some(mut ids) = to_delete.recv().await {
+                while let Ok(more) = to_delete.try_recv() {
+                    ids.extend(more);
+                }
+                if !self.delete_delivered(user.user_id, &ids).await {
+                    delete_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+            }
+        };
+        tokio::join!(produce, delete);
     }
 
     /// Queues a batch of `RECIV`s and returns the ids of those written to the socket whole,
