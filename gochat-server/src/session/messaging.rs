@@ -30,7 +30,7 @@ fn rows_for(max_bytes: usize, average: usize) -> u32 {
 
 /// Delivered catch-up batches that may wait for their deletion (bounds what a crash of the
 /// server could deliver twice, and the ids held).
-const DELETE_BACKLOG: usize = 4;
+const DELETE_BACKLOG: usize = 2;
 
 impl Session {
     pub(super) async fn message(
