@@ -199,7 +199,9 @@ impl Session {
     }
 
     /// Queues a batch of `RECIV`s and returns the ids of those written to the socket whole,
-    /// in order (all of them unless the connection failed meanwhile).
+    /// in order (all of them unless the connection failed meanwhile). A row that cannot be
+    /// framed counts as handled (it could never be delivered; keeping it would stop every
+    /// later catch-up at it).
     async fn write_batch(&self, batch: Vec<StoredMessage>) -> Vec<i64> {
         let mut sent = Vec::with_capacity(batch.len());
         for message in batch {
@@ -210,19 +212,21 @@ impl Session {
             };
             let mut out = BytesMut::new();
             if let Err(e) = reciv.to_packet(0).encode(&mut out) {
-                // Cannot happen for rows the server stored; skip it rather than block the rest.
                 tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
+                sent.push((message.id, None));
                 continue;
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
             if self.conn.send(out.freeze(), Some(tx)).await.is_err() {
                 break;
             }
-            sent.push((message.id, rx));
+            sent.push((message.id, Some(rx)));
         }
         let mut written = Vec::with_capacity(sent.len());
         for (id, rx) in sent {
-            if rx.await.is_err() {
+            if let Some(rx) = rx
+                && rx.await.is_err()
+            {
                 break;
             }
             written.push(id);
