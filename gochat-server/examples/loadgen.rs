@@ -17,6 +17,9 @@
 //! - `offline --messages N`: receivers offline; senders store N messages; then the receivers
 //!   log in and catch up; report stored msgs/s, catch-up time, order and exactly-once;
 //! - `reg --concurrent C`: C REGs at once; count errors.
+//! - `users --calls N --loopers K`: `USRS ALL` latency and server CPU per call (fill the users
+//!   table beforehand for a large one), then another client's `REQ` latency while K clients
+//!   loop `USRS ALL`.
 //!
 //! With `--server-pid` the server's CPU time (utime + stime from `/proc/PID/stat`) and RSS
 //! (`VmRSS`) are sampled around each measured phase; `--db-pid` does the same for a database
@@ -169,6 +172,15 @@ enum Cmd {
         #[arg(long)]
         conflict: bool,
     },
+    /// USRS ALL on the users table as it is, alone and looped by several clients.
+    Users {
+        /// Sequential USRS ALL calls timed, and REQs timed under load.
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        /// Clients looping USRS ALL while the REQs are timed.
+        #[arg(long, default_value_t = 4)]
+        loopers: usize,
+    },
 }
 
 #[tokio::main]
@@ -254,6 +266,7 @@ async fn run(cli: Cli) -> Result<()> {
             rounds,
             conflict,
         } => reg(&ctx, concurrent, rounds, conflict).await,
+        Cmd::Users { calls, loopers } => users(&ctx, calls, loopers).await,
     }
 }
 
@@ -1504,5 +1517,94 @@ async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize, conflict: bool) -> Res
     );
     println!("REG→reply latency: {}", lat.summary());
     println!("RESULT reg total={total} ok={ok} exists={exists} errors={errors}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// users
+
+/// One `USRS ALL`: its latency and how it was answered (`USRS` or the ERR's name).
+async fn usrs_all(c: &mut Client) -> Result<(Duration, String)> {
+    let start = Instant::now();
+    let reply = c
+        .call(&Request::Users(gochat_proto::wire::UserList::All))
+        .await?;
+    let answer = match reply.action {
+        Action::Usrs => "USRS".to_owned(),
+        Action::Err => err_name(&reply),
+        other => format!("unexpected {other}"),
+    };
+    Ok((start.elapsed(), answer))
+}
+
+async fn users(ctx: &Ctx, calls: usize, loopers: usize) -> Result<()> {
+    let keys = load_keys(&ctx.key_cache, loopers + 1)?;
+    wait_for_server(ctx.addr).await?;
+    let mut clients = logged_in_clients(ctx, &keys, 0, loopers + 1, true).await?;
+    let mut probe = clients.remove(0);
+
+    let answers = Errors::default();
+    let mut lat = Lat::default();
+    let before = ctx.meter.snapshot();
+    for _ in 0..calls {
+        let (d, answer) = usrs_all(&mut probe).await?;
+        lat.push(d);
+        answers.add(answer);
+    }
+    let phase = ctx.meter.since(&before);
+    phase.print("USRS ALL, one client");
+    println!("answers: {}", answers.describe());
+    println!("USRS ALL latency: {}", lat.summary());
+    if let Some(per) = phase.per_op(calls) {
+        println!("server CPU per USRS ALL: {per:.3} ms");
+    }
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let looped = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| {
+            let stop = stop.clone();
+            let looped = looped.clone();
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if usrs_all(&mut c).await.is_err() {
+                        break;
+                    }
+                    looped.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let mut req_lat = Lat::default();
+    let before = ctx.meter.snapshot();
+    for _ in 0..calls {
+        let start = Instant::now();
+        probe
+            .call(&Request::Req {
+                username: user_name(0),
+            })
+            .await?;
+        req_lat.push(start.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let phase = ctx.meter.since(&before);
+    let n = looped.load(Ordering::Relaxed);
+    phase.print("REQ while others loop USRS ALL");
+    println!(
+        "{loopers} loopers made {n} USRS ALL calls ({:.0}/s)",
+        n as f64 / phase.wall.as_secs_f64()
+    );
+    println!("REQ latency under load: {}", req_lat.summary());
+    println!(
+        "RESULT users usrs_p50_ms={:.2} usrs_p99_ms={:.2} req_p50_ms={:.2} req_p99_ms={:.2}",
+        lat.pct(50.0),
+        lat.pct(99.0),
+        req_lat.pct(50.0),
+        req_lat.pct(99.0)
+    );
     Ok(())
 }

@@ -117,6 +117,21 @@ pub struct Settings {
         conflicts_with = "config"
     )]
     go_config: Option<PathBuf>,
+    /// Most messages stored for one offline recipient (0: no limit; default 10000).
+    #[arg(long, env = "GOCHAT_MAILBOX_MAX_MESSAGES")]
+    mailbox_max_messages: Option<u64>,
+    /// Most ciphertext bytes stored for one offline recipient (0: no limit; default 16 MiB).
+    #[arg(long, env = "GOCHAT_MAILBOX_MAX_BYTES")]
+    mailbox_max_bytes: Option<u64>,
+    /// MSGs per second one session may send on average (0: no limit; default 200).
+    #[arg(long, env = "GOCHAT_MSG_RATE")]
+    msg_rate: Option<u32>,
+    /// MSGs one session may send in a burst above the rate (default 2000).
+    #[arg(long, env = "GOCHAT_MSG_BURST")]
+    msg_burst: Option<u32>,
+    /// Bytes of stored messages written per catch-up batch (default 262144).
+    #[arg(long, env = "GOCHAT_CATCH_UP_BATCH_BYTES")]
+    catch_up_batch_bytes: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +272,22 @@ impl Settings {
         // Admin control
         if let Some(v) = &self.control_socket {
             config.control_socket = Some(v.clone());
+        }
+        // Storage limits
+        if let Some(v) = self.mailbox_max_messages {
+            config.mailbox_max_messages = v;
+        }
+        if let Some(v) = self.mailbox_max_bytes {
+            config.mailbox_max_bytes = v;
+        }
+        if let Some(v) = self.msg_rate {
+            config.msg_rate = v;
+        }
+        if let Some(v) = self.msg_burst {
+            config.msg_burst = v;
+        }
+        if let Some(v) = self.catch_up_batch_bytes {
+            config.catch_up_batch_bytes = v;
         }
         config.validate()?;
         Ok(config)

@@ -102,6 +102,20 @@ pub struct Config {
     pub hook_burst: u32,
     /// Least seconds between two DUPSESS hooks to one session (repeated attempts coalesce).
     pub dupsess_interval_secs: u64,
+    // Storage limits
+    /// Most messages stored (offline) for one recipient; further MSGs get `ERR_MAXSIZE`.
+    /// 0 means no limit.
+    pub mailbox_max_messages: u64,
+    /// Most ciphertext bytes stored for one recipient; 0 means no limit.
+    pub mailbox_max_bytes: u64,
+    /// MSGs per second one session may send on average; faster senders are slowed down
+    /// (their next MSG is read later). 0 means no limit.
+    pub msg_rate: u32,
+    /// MSGs a session may send at once above `msg_rate` before it is slowed down.
+    pub msg_burst: u32,
+    /// Bytes of stored messages a catch-up (`RECIV`) writes per batch; each batch is deleted
+    /// once it is in the socket, and the write timeout applies per batch.
+    pub catch_up_batch_bytes: usize,
 }
 
 impl Default for Config {
@@ -137,6 +151,11 @@ impl Default for Config {
             hook_rate: crate::hub::DEFAULT_HOOK_RATE,
             hook_burst: crate::hub::DEFAULT_HOOK_BURST,
             dupsess_interval_secs: crate::hub::DEFAULT_DUPSESS_INTERVAL_SECS,
+            mailbox_max_messages: 10_000,
+            mailbox_max_bytes: 16 * 1024 * 1024,
+            msg_rate: 200,
+            msg_burst: 2_000,
+            catch_up_batch_bytes: 256 * 1024,
         }
     }
 }
@@ -206,12 +225,27 @@ impl Config {
         if self.hook_burst == 0 {
             return invalid("hook_burst must be at least 1");
         }
+        if self.msg_rate > 0 && self.msg_burst == 0 {
+            return invalid("msg_burst must be at least 1 when msg_rate is set");
+        }
+        if !(4096..=16 * 1024 * 1024).contains(&self.catch_up_batch_bytes) {
+            return invalid("catch_up_batch_bytes must be between 4096 and 16777216");
+        }
         Ok(())
     }
 
     /// The database URL in force: the configured one or SQLite in the data directory.
     pub fn database_url(&self) -> String {
         self.database.clone().unwrap_or_else(default_database_url)
+    }
+
+    /// The per-recipient quota on stored messages (0 in a setting means no limit).
+    pub fn quota(&self) -> crate::store::Quota {
+        let limit = |n: u64| if n == 0 { u64::MAX } else { n };
+        crate::store::Quota {
+            max_messages: limit(self.mailbox_max_messages),
+            max_bytes: limit(self.mailbox_max_bytes),
+        }
     }
 
     /// Idle timeout.

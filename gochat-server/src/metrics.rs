@@ -27,6 +27,14 @@ pub struct Metrics {
     pub messages_caught_up: AtomicU64,
     /// Connections closed for a malformed packet.
     pub malformed: AtomicU64,
+    /// MSGs refused because the recipient's mailbox was full.
+    pub mailbox_full: AtomicU64,
+    /// MSGs slowed down by the per-sender rate limit.
+    pub msg_throttled: AtomicU64,
+    /// Catch-up batches written (each deleted once in the socket).
+    pub catch_up_batches: AtomicU64,
+    /// USRS requests refused (ERR_PACKET) because the list does not fit in one reply.
+    pub user_lists_too_long: AtomicU64,
     /// Failed LOGIN/VERIF attempts (rate-limited ones included).
     pub login_failures: AtomicU64,
     /// Times each internet-facing limit was hit, indexed by [`Limit`].
@@ -105,7 +113,7 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self, shared: &Shared) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let rows: [(&str, &str, &str, u64); 10] = [
+        let rows: [(&str, &str, &str, u64); 14] = [
             (
                 "gochat_connections_total",
                 "counter",
@@ -153,6 +161,30 @@ impl Metrics {
                 "counter",
                 "Connections closed for a malformed packet.",
                 get(&self.malformed),
+            ),
+            (
+                "gochat_mailbox_full_total",
+                "counter",
+                "MSGs refused because the recipient's mailbox was full.",
+                get(&self.mailbox_full),
+            ),
+            (
+                "gochat_msg_throttled_total",
+                "counter",
+                "MSGs slowed down by the per-sender rate limit.",
+                get(&self.msg_throttled),
+            ),
+            (
+                "gochat_catch_up_batches_total",
+                "counter",
+                "Catch-up batches written to clients.",
+                get(&self.catch_up_batches),
+            ),
+            (
+                "gochat_user_lists_too_long_total",
+                "counter",
+                "USRS requests refused because the list does not fit in one reply.",
+                get(&self.user_lists_too_long),
             ),
             (
                 "gochat_connections_waiting",

@@ -158,7 +158,7 @@ impl Server {
             _ => None,
         };
         let tls = certs.as_ref().map(|c| c.acceptor()).transpose()?;
-        let (sink, sink_task) = MessageSink::spawn(store.clone());
+        let (sink, sink_task) = MessageSink::spawn(store.clone(), config.quota());
         let shared = Arc::new(Shared {
             hub: Hub::new(
                 Bytes::from(config.motd.clone()),

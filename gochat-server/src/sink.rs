@@ -1,25 +1,35 @@
 //! Group commit for offline messages: MSG handlers hand messages to one writer task, which
-//! stores whatever has accumulated in a single transaction and then acknowledges each.
+//! stores whatever has accumulated in a single transaction and then tells each sender what
+//! became of its own message (a full mailbox refuses only the messages that do not fit).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{NewMessage, Store};
+use crate::store::{NewMessage, Quota, Store, StoreOutcome};
 
 /// Most messages per transaction.
 const MAX_BATCH: usize = 1000;
 
+/// What the writer reports for one message: its outcome, or `None` if the transaction failed.
+pub type Committed = oneshot::Receiver<Option<StoreOutcome>>;
+
+type Job = (NewMessage, oneshot::Sender<Option<StoreOutcome>>);
+
 /// Handle for storing messages durably.
 #[derive(Debug, Clone)]
 pub struct MessageSink {
-    tx: mpsc::Sender<(NewMessage, oneshot::Sender<bool>)>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl MessageSink {
-    /// Starts the writer task over `store`.
-    pub fn spawn(store: Arc<dyn Store>) -> (MessageSink, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<(NewMessage, oneshot::Sender<bool>)>(8 * MAX_BATCH);
+    /// Starts the writer task over `store`, keeping every mailbox within `quota`.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        quota: Quota,
+    ) -> (MessageSink, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Job>(8 * MAX_BATCH);
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             let mut waiters = Vec::with_capacity(MAX_BATCH);
@@ -35,29 +45,45 @@ impl MessageSink {
                         Err(_) => break,
                     }
                 }
-                let ok = match store.store_messages(&batch).await {
-                    Ok(()) => true,
+                let outcomes = match store.store_messages(&batch, quota).await {
+                    Ok(outcomes) => {
+                        log_refusals(&batch, &outcomes);
+                        outcomes.into_iter().map(Some).collect()
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, count = batch.len(), "storing messages failed");
-                        false
+                        vec![None; batch.len()]
                     }
                 };
                 batch.clear();
-                for ack in waiters.drain(..) {
-                    let _ = ack.send(ok);
+                for (ack, outcome) in waiters.drain(..).zip(outcomes) {
+                    let _ = ack.send(outcome);
                 }
             }
         });
         (MessageSink { tx }, task)
     }
 
-    /// Hands one message to the writer; the receiver tells once it is committed (`true`)
-    /// or failed (`false`; a dropped sender means failed too). Messages are stored in the
-    /// order they are submitted.
-    pub async fn submit(&self, message: NewMessage) -> oneshot::Receiver<bool> {
+    /// Hands one message to the writer; the receiver tells once it is committed or refused
+    /// (`None`: failed; a dropped sender means failed too). Messages are stored in the order
+    /// they are submitted.
+    pub async fn submit(&self, message: NewMessage) -> Committed {
         let (tx, rx) = oneshot::channel();
         // If the writer is gone, `tx` is dropped with the message and `rx` reports failure.
         let _ = self.tx.send((message, tx)).await;
         rx
+    }
+}
+
+/// One log line per recipient whose mailbox refused messages in this transaction.
+fn log_refusals(batch: &[NewMessage], outcomes: &[StoreOutcome]) {
+    let mut full: BTreeMap<i64, usize> = BTreeMap::new();
+    for (m, o) in batch.iter().zip(outcomes) {
+        if *o == StoreOutcome::MailboxFull {
+            *full.entry(m.recipient_id).or_default() += 1;
+        }
+    }
+    for (recipient_id, refused) in full {
+        tracing::info!(recipient_id, refused, "mailbox full, messages refused");
     }
 }

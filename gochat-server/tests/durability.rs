@@ -225,7 +225,15 @@ async fn stalled_reader_resumes(backend: Backend) {
     bob.login("bob", key(BOB)).await;
 
     let sender = Senders::start(senders, N, SIZE);
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    // Bob reads nothing until a delivery has waited too long and its message was stored.
+    let until = tokio::time::Instant::now() + common::SCENARIO_TIMEOUT / 2;
+    while s.pending("bob").await == 0 {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "a stalled reader's messages are stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Read live until the sender is done and the stream is quiet.
     let mut tally = Tally::default();
     loop {
@@ -259,9 +267,27 @@ async fn kicked_mid_stream(backend: Backend) {
     let mut bob = s.connect().await;
     bob.login("bob", key(BOB)).await;
 
-    let reader = tokio::spawn(async move { bob.closed().await });
+    // Bob reads everything until his connection ends, and says when the first RECIV came.
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let reader = tokio::spawn(async move {
+        let mut first_tx = Some(first_tx);
+        let mut got = Vec::new();
+        while let Some(Ok(p)) = bob.next_raw(READ_TIMEOUT).await {
+            if p.action == Action::Reciv
+                && let Some(tx) = first_tx.take()
+            {
+                let _ = tx.send(());
+            }
+            got.push(p);
+        }
+        got
+    });
     let sender = Senders::start(senders, N, SIZE);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Kick bob in the middle of the stream: once messages are reaching him.
+    tokio::time::timeout(READ_TIMEOUT, first_rx)
+        .await
+        .expect("a first message reaches bob")
+        .expect("reader running");
     let kick = dave
         .call(
             AdminRequest::Kick {

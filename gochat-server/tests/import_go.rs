@@ -334,9 +334,12 @@ async fn fixture_imports_exactly(backend: Backend) {
 
     // Deliver one, import again: the delivered message does not come back.
     let carol = store.user(b"carol").await.expect("lookup").expect("carol");
+    // The quota counters count what the import stored.
+    let usage = store.mailbox_usage(carol.id).await.expect("usage");
+    assert_eq!(usage.messages, 4, "imported messages count against the mailbox quota");
     let first = store.pending_messages(carol.id, 1).await.expect("pending");
     store
-        .delete_messages(&[first[0].id])
+        .delete_messages(carol.id, &[first[0].id])
         .await
         .expect("delete delivered");
     let third = run_import(&source, store.as_ref(), false).await;

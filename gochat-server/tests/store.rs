@@ -14,7 +14,7 @@ use std::time::Instant;
 use futures::FutureExt;
 use gochat_proto::wire::{Permission, PublicKey, encode_pem};
 use gochat_server::store::{
-    MySqlStore, NewMessage, RegisterError, SqliteStore, Store, StoredMessage,
+    MySqlStore, NewMessage, Quota, RegisterError, SqliteStore, Store, StoredMessage,
 };
 use sqlx::Connection;
 
@@ -226,7 +226,10 @@ async fn deregister_drops_pending(store: Arc<dyn Store>) {
         .map(|i| message(alice, bob, i))
         .chain((0..3).map(|i| message(bob, alice, i)))
         .collect();
-    store.store_messages(&msgs).await.expect("store");
+    store
+        .store_messages(&msgs, Quota::UNLIMITED)
+        .await
+        .expect("store");
     assert_eq!(store.count_pending(bob).await.expect("count"), 10);
     assert_eq!(store.count_pending(alice).await.expect("count"), 3);
 
@@ -255,8 +258,14 @@ async fn store_and_pending_order(store: Arc<dyn Store>) {
     let mut big = message(alice, bob, 1_000);
     big.ciphertext = (0..2045u32).map(|b| (b % 251) as u8).collect();
     msgs.push(big.clone());
-    store.store_messages(&msgs).await.expect("store");
-    store.store_messages(&[]).await.expect("store nothing");
+    store
+        .store_messages(&msgs, Quota::UNLIMITED)
+        .await
+        .expect("store");
+    store
+        .store_messages(&[], Quota::UNLIMITED)
+        .await
+        .expect("store nothing");
 
     assert_eq!(store.count_pending(bob).await.expect("count"), 1_001);
     assert_eq!(store.count_pending(alice).await.expect("count"), 10);
@@ -296,16 +305,16 @@ async fn store_and_pending_order(store: Arc<dyn Store>) {
 
     // A failing batch stores nothing (self-message violates the CHECK).
     let bad = vec![message(alice, bob, 0), message(carol, carol, 1)];
-    assert!(store.store_messages(&bad).await.is_err());
+    assert!(store.store_messages(&bad, Quota::UNLIMITED).await.is_err());
     assert_eq!(store.count_pending(bob).await.expect("count"), 1_001);
     // Also when the bad row is in a later INSERT chunk of the same call.
     let mut bad: Vec<_> = (0..700).map(|i| message(alice, bob, i)).collect();
     bad.push(message(carol, carol, 700));
-    assert!(store.store_messages(&bad).await.is_err());
+    assert!(store.store_messages(&bad, Quota::UNLIMITED).await.is_err());
     // And an unknown sender (foreign key).
     assert!(
         store
-            .store_messages(&[message(i64::MAX, bob, 0)])
+            .store_messages(&[message(i64::MAX, bob, 0)], Quota::UNLIMITED)
             .await
             .is_err()
     );
@@ -318,7 +327,10 @@ async fn delete_exact_ids(store: Arc<dyn Store>) {
     let alice = reg(store, b"alice", 1).await;
     let bob = reg(store, b"bob", 2).await;
     let msgs: Vec<_> = (0..1_200).map(|i| message(alice, bob, i)).collect();
-    store.store_messages(&msgs).await.expect("store");
+    store
+        .store_messages(&msgs, Quota::UNLIMITED)
+        .await
+        .expect("store");
     let pending = store.pending_messages(bob, 2_000).await.expect("pending");
     assert_eq!(pending.len(), 1_200);
 
@@ -326,8 +338,11 @@ async fn delete_exact_ids(store: Arc<dyn Store>) {
     // plus an id that does not exist.
     let mut doomed: Vec<i64> = pending[..1_100].iter().step_by(2).map(|m| m.id).collect();
     doomed.push(i64::MAX);
-    store.delete_messages(&doomed).await.expect("delete");
-    store.delete_messages(&[]).await.expect("delete nothing");
+    store.delete_messages(bob, &doomed).await.expect("delete");
+    store
+        .delete_messages(bob, &[])
+        .await
+        .expect("delete nothing");
 
     let left = store.pending_messages(bob, 2_000).await.expect("pending");
     let expected: Vec<i64> = pending
@@ -342,9 +357,9 @@ async fn delete_exact_ids(store: Arc<dyn Store>) {
     // New messages get fresh, larger ids.
     let max_before = pending.last().map(|m| m.id).unwrap_or_default();
     let all: Vec<i64> = left.iter().map(|m| m.id).collect();
-    store.delete_messages(&all).await.expect("delete all");
+    store.delete_messages(bob, &all).await.expect("delete all");
     store
-        .store_messages(&[message(alice, bob, 9)])
+        .store_messages(&[message(alice, bob, 9)], Quota::UNLIMITED)
         .await
         .expect("store");
     let fresh = store.pending_messages(bob, 10).await.expect("pending");
@@ -479,7 +494,7 @@ async fn sqlite_in_memory() {
     let id = reg(&store, b"alice", 1).await;
     let bob = reg(&store, b"bob", 2).await;
     store
-        .store_messages(&[message(id, bob, 0)])
+        .store_messages(&[message(id, bob, 0)], Quota::UNLIMITED)
         .await
         .expect("store");
     assert_eq!(store.count_pending(bob).await.expect("count"), 1);
@@ -530,7 +545,10 @@ async fn throughput(shared: Arc<dyn Store>, backend: &str) {
             .collect();
         let start = Instant::now();
         for chunk in msgs.chunks(batch) {
-            store.store_messages(chunk).await.expect("store");
+            store
+                .store_messages(chunk, Quota::UNLIMITED)
+                .await
+                .expect("store");
         }
         let secs = start.elapsed().as_secs_f64();
         if round == 0 {
@@ -560,7 +578,10 @@ async fn throughput(shared: Arc<dyn Store>, backend: &str) {
                     })
                     .collect();
                 for chunk in msgs.chunks(100) {
-                    store.store_messages(chunk).await.expect("store");
+                    store
+                        .store_messages(chunk, Quota::UNLIMITED)
+                        .await
+                        .expect("store");
                 }
             })
         })

@@ -8,12 +8,29 @@ use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 
 use super::{Deferred, Session};
 use crate::hub::OnlineUser;
-use crate::store::NewMessage;
+use crate::metrics::Metrics;
+use crate::store::{NewMessage, StoredMessage};
 
 /// How long an online delivery may take before the message is stored instead.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Stored messages fetched per round of catch-up.
-const CATCH_UP_BATCH: u32 = 10_000;
+/// Most stored messages read per catch-up batch (the byte cap, `catch_up_batch_bytes`,
+/// usually ends a batch first; this bounds batches of tiny messages).
+const CATCH_UP_ROWS: u32 = 2048;
+/// Size assumed for a stored message before any has been read (one RSA-4096 block and a
+/// name).
+const TYPICAL_RECIV: usize = 520;
+
+/// Rows to ask for so that messages of `average` bytes fill `max_bytes` (plus a margin).
+fn rows_for(max_bytes: usize, average: usize) -> u32 {
+    let rows = max_bytes / average.max(1) + 8;
+    u32::try_from(rows)
+        .unwrap_or(u32::MAX)
+        .clamp(16, CATCH_UP_ROWS)
+}
+
+/// Delivered catch-up batches that may wait for their deletion (bounds what a crash of the
+/// server could deliver twice, and the ids held).
+const DELETE_BACKLOG: usize = 2;
 
 impl Session {
     pub(super) async fn message(
@@ -27,6 +44,7 @@ impl Session {
         if to == sender.name {
             return self.err(id, ErrorCode::Invalid).await;
         }
+        self.throttle(sender).await;
         // Every stamp is checked, so recipients never get one they cannot read.
         let Ok(unix) = decode_stamp(&stamp) else {
             return self.err(id, ErrorCode::Args).await;
@@ -87,58 +105,148 @@ impl Session {
         self.defer(Deferred::Commit(id, committed));
     }
 
-    /// Sends OK, then every stored message oldest first, deleting exactly the rows that were
-    /// written to the socket.
+    /// The per-sender rate limit: waits until this MSG is within the limit. Replies already
+    /// held back are sent first, so the sender is not left waiting for them meanwhile.
+    async fn throttle(&self, sender: &OnlineUser) {
+        let take = self
+            .msg_rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take(tokio::time::Instant::now());
+        if take.wait.is_zero() {
+            return;
+        }
+        Metrics::inc(&self.shared.metrics.msg_throttled);
+        if take.started {
+            tracing::info!(
+                conn = self.conn.id(),
+                user = %String::from_utf8_lossy(&sender.name),
+                rate = self.shared.config.msg_rate,
+                burst = self.shared.config.msg_burst,
+                "MSG rate limit reached, slowing the sender down"
+            );
+        }
+        self.flush_deferred().await;
+        tokio::select! {
+            () = tokio::time::sleep(take.wait) => {}
+            () = self.conn.closed() => {}
+        }
+    }
+
+    /// Sends OK, then every stored message oldest first, in batches of about
+    /// `catch_up_batch_bytes`. The rows of a batch are deleted once their `RECIV`s are in the
+    /// socket (each packet is acknowledged on its own, so a batch cut short by a write
+    /// timeout or a drop deletes exactly the packets that went out whole). Reading the next
+    /// batch overlaps writing this one, and deleting runs beside both, merging whatever
+    /// batches have been delivered into one transaction, at most [`DELETE_BACKLOG`] batches
+    /// behind. A slow reader makes steady progress, a dropped one resumes after the last
+    /// packet it was sent, and memory stays at a few batches.
     pub(super) async fn catch_up(&self, id: u16, user: &Arc<OnlineUser>) {
         let store = &self.shared.store;
-        let mut first = true;
-        loop {
-            let batch = match store.pending_messages(user.user_id, CATCH_UP_BATCH).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "fetching stored messages failed");
-                    if first {
-                        self.err(id, ErrorCode::Server).await;
-                    }
+        let max_bytes = self.shared.config.catch_up_batch_bytes;
+        let fetch =
+            |after: i64, rows: u32| store.pending_batch(user.user_id, after, rows, max_bytes);
+        let mut batch = match fetch(0, rows_for(max_bytes, TYPICAL_RECIV)).await {
+            Ok(b) if b.is_empty() => return self.err(id, ErrorCode::Empty).await,
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "fetching stored messages failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        };
+        self.ok(id).await;
+        let delete_failed = &std::sync::atomic::AtomicBool::new(false);
+        let (delivered, mut to_delete) = tokio::sync::mpsc::channel::<Vec<i64>>(DELETE_BACKLOG);
+        let produce = async move {
+            loop {
+                let after = batch.last().map_or(0, |m| m.id);
+                let count = batch.len();
+                // Ask for about as many rows as the byte cap will take, judging by this batch:
+                // rows past the cap would be read (and, on MariaDB, sent) for nothing.
+                let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
+                let rows = rows_for(max_bytes, bytes / count.max(1));
+                let (written, next) = tokio::join!(self.write_batch(batch), fetch(after, rows));
+                Metrics::inc(&self.shared.metrics.catch_up_batches);
+                let complete = written.len() == count;
+                // Waits while the deleter is DELETE_BACKLOG batches behind.
+                if delivered.send(written).await.is_err()
+                    || delete_failed.load(std::sync::atomic::Ordering::Relaxed)
+                {
                     return;
                 }
+                match next {
+                    Ok(b) if complete && !b.is_empty() => batch = b,
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::error!(error = %e, "fetching stored messages failed");
+                        return;
+                    }
+                }
+            }
+        };
+        let delete = async {
+            while let Some(mut ids) = to_delete.recv().await {
+                while let Ok(more) = to_delete.try_recv() {
+                    ids.extend(more);
+                }
+                if !self.delete_delivered(user.user_id, &ids).await {
+                    delete_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+            }
+        };
+        tokio::join!(produce, delete);
+    }
+
+    /// Queues a batch of `RECIV`s and returns the ids of those written to the socket whole,
+    /// in order (all of them unless the connection failed meanwhile). A row that cannot be
+    /// framed counts as handled (it could never be delivered; keeping it would stop every
+    /// later catch-up at it).
+    async fn write_batch(&self, batch: Vec<StoredMessage>) -> Vec<i64> {
+        let mut sent = Vec::with_capacity(batch.len());
+        for message in batch {
+            let reciv = Response::Reciv {
+                from: message.sender.into(),
+                stamp: encode_stamp(message.stamp).into(),
+                ciphertext: message.ciphertext.into(),
             };
-            if batch.is_empty() {
-                if first {
-                    self.err(id, ErrorCode::Empty).await;
-                }
-                return;
-            }
-            if first {
-                self.ok(id).await;
-                first = false;
-            }
             let mut out = BytesMut::new();
-            let mut ids = Vec::with_capacity(batch.len());
-            for message in batch {
-                let reciv = Response::Reciv {
-                    from: message.sender.into(),
-                    stamp: encode_stamp(message.stamp).into(),
-                    ciphertext: message.ciphertext.into(),
-                };
-                if let Err(e) = reciv.to_packet(0).encode(&mut out) {
-                    tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
-                }
-                ids.push(message.id);
+            if let Err(e) = reciv.to_packet(0).encode(&mut out) {
+                tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
+                sent.push((message.id, None));
+                continue;
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
-            if self.conn.send(out.freeze(), Some(tx)).await.is_err() || rx.await.is_err() {
-                // Not written: the rows stay for the next catch-up.
-                return;
+            if self.conn.send(out.freeze(), Some(tx)).await.is_err() {
+                break;
             }
-            if let Err(e) = store.delete_messages(&ids).await {
-                tracing::error!(error = %e, "deleting delivered messages failed");
-                return;
-            }
-            self.shared
-                .metrics
-                .messages_caught_up
-                .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            sent.push((message.id, Some(rx)));
         }
+        let mut written = Vec::with_capacity(sent.len());
+        for (id, rx) in sent {
+            if let Some(rx) = rx
+                && rx.await.is_err()
+            {
+                break;
+            }
+            written.push(id);
+        }
+        written
+    }
+
+    /// Deletes rows whose `RECIV`s are in the socket; `false` if that failed.
+    async fn delete_delivered(&self, recipient_id: i64, ids: &[i64]) -> bool {
+        if ids.is_empty() {
+            return true;
+        }
+        if let Err(e) = self.shared.store.delete_messages(recipient_id, ids).await {
+            tracing::error!(error = %e, "deleting delivered messages failed");
+            return false;
+        }
+        self.shared
+            .metrics
+            .messages_caught_up
+            .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        true
     }
 }

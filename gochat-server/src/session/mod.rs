@@ -6,6 +6,7 @@ pub(crate) mod auth;
 mod guard;
 mod hooks;
 mod messaging;
+mod msg_rate;
 mod query;
 
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::OnlineUser;
 use crate::metrics::{Limit, Metrics};
 use crate::server::Shared;
-use crate::store::UserRecord;
+use crate::store::{StoreOutcome, UserRecord};
 
 /// A login in progress on this connection (keyed by connection, so no one else can touch it).
 struct PendingLogin {
@@ -33,8 +34,8 @@ struct PendingLogin {
 
 /// A reply held back so that replies leave in request order while stored messages commit.
 enum Deferred {
-    /// `OK` once the message is committed, `ERR_SERVER` if that failed.
-    Commit(u16, tokio::sync::oneshot::Receiver<bool>),
+    /// `OK` once the message is committed; the store's refusal or `ERR_SERVER` otherwise.
+    Commit(u16, crate::sink::Committed),
     /// `OK` once the `RECIV` reached the recipient's socket; if it cannot, the message is
     /// stored instead and answered as a [`Deferred::Commit`].
     Delivery(u16, crate::conn::Delivery, Box<crate::store::NewMessage>),
@@ -60,11 +61,14 @@ pub struct Session {
     auth_failures: u32,
     /// The code of the last `ERR` replied (plus one; 0 for none), to tell failed logins.
     last_error: AtomicU8,
+    /// The per-sender MSG rate limit.
+    msg_rate: std::sync::Mutex<msg_rate::TokenBucket>,
 }
 
 impl Session {
     /// A session for a connection that has been greeted.
     pub fn new(shared: Arc<Shared>, conn: ConnHandle) -> Self {
+        let msg_rate = msg_rate::TokenBucket::new(shared.config.msg_rate, shared.config.msg_burst);
         Session {
             shared,
             conn,
@@ -74,6 +78,7 @@ impl Session {
             login_deadline: None,
             auth_failures: 0,
             last_error: AtomicU8::new(0),
+            msg_rate: std::sync::Mutex::new(msg_rate),
         }
     }
 
@@ -237,14 +242,22 @@ impl Session {
     fn committed(
         &self,
         id: u16,
-        result: Result<bool, tokio::sync::oneshot::error::RecvError>,
+        result: Result<Option<StoreOutcome>, tokio::sync::oneshot::error::RecvError>,
     ) -> Packet {
-        if let Ok(true) = result {
-            Metrics::inc(&self.shared.metrics.messages_stored);
-            Response::Ok.to_packet(id)
-        } else {
-            Response::Err(Some(ErrorCode::Server)).to_packet(id)
-        }
+        let code = match result {
+            Ok(Some(StoreOutcome::Stored)) => {
+                Metrics::inc(&self.shared.metrics.messages_stored);
+                return Response::Ok.to_packet(id);
+            }
+            Ok(Some(StoreOutcome::MailboxFull)) => {
+                Metrics::inc(&self.shared.metrics.mailbox_full);
+                ErrorCode::MaxSize
+            }
+            Ok(Some(StoreOutcome::RecipientDeregistered)) => ErrorCode::Dereg,
+            Ok(Some(StoreOutcome::RecipientMissing)) => ErrorCode::NotFound,
+            Ok(None) | Err(_) => ErrorCode::Server,
+        };
+        Response::Err(Some(code)).to_packet(id)
     }
 
     /// Queues a reply on this connection (behind any held-back replies).

@@ -1,9 +1,12 @@
 //! REQ (a user's key and permission) and USRS (user lists).
 
 use bytes::Bytes;
-use gochat_proto::wire::{ErrorCode, MAX_ARG_LEN, MAX_ARGS, PublicKey, Response, UserList};
+use gochat_proto::wire::{
+    ErrorCode, MAX_ARG_LEN, MAX_ARGS, MAX_PAYLOAD, PublicKey, Response, UserList,
+};
 
 use super::Session;
+use crate::metrics::Metrics;
 
 impl Session {
     pub(super) async fn request_key(&self, id: u16, username: &Bytes) {
@@ -32,28 +35,45 @@ impl Session {
         .await;
     }
 
+    /// USRS: the list is built as rows stream in and the reading stops as soon as the reply
+    /// is full, so even a huge users table costs at most one reply's worth of rows.
     pub(super) async fn list_users(&self, id: u16, kind: UserList) {
-        let entries: Vec<(Bytes, u8)> = if kind.online_only() {
-            self.shared
-                .hub
-                .online_users()
-                .iter()
-                .map(|u| (u.name.clone(), u.permission().code()))
-                .collect()
+        let mut packer = UserListPacker::new(kind.with_perms());
+        if kind.online_only() {
+            for u in self.shared.hub.online_users().iter() {
+                if !packer.push(&u.name, u.permission().code()) {
+                    break;
+                }
+            }
         } else {
-            match self.shared.store.list_users().await {
-                Ok(rows) => rows.into_iter().map(|(n, p)| (Bytes::from(n), p)).collect(),
-                Err(e) => {
+            // Pages that grow fourfold: a short list costs one small query, and even a list
+            // of one-byte names needs only a few before the reply is full.
+            let mut after = 0;
+            let mut page = FIRST_PAGE_ROWS;
+            loop {
+                let mut rows = 0u32;
+                let from = after;
+                let visit = &mut |row_id: i64, name: &[u8], level: u8| {
+                    rows += 1;
+                    after = row_id;
+                    packer.push(name, level)
+                };
+                if let Err(e) = self.shared.store.visit_users(from, page, visit).await {
                     tracing::error!(error = %e, "listing users failed");
                     return self.err(id, ErrorCode::Server).await;
                 }
+                if rows < page || packer.overflowed() {
+                    break;
+                }
+                page = page.saturating_mul(4).min(MAX_LISTED_ROWS);
             }
-        };
-        if entries.is_empty() {
-            return self.err(id, ErrorCode::Empty).await;
         }
-        let Some(args) = pack_user_list(&entries, kind.with_perms()) else {
+        if packer.overflowed() {
+            Metrics::inc(&self.shared.metrics.user_lists_too_long);
             return self.err(id, ErrorCode::Packet).await;
+        }
+        let Some(args) = packer.finish() else {
+            return self.err(id, ErrorCode::Empty).await;
         };
         let mut packet = Response::Users { list: Bytes::new() }.to_packet(id);
         packet.args = args;
@@ -66,31 +86,107 @@ impl Session {
     }
 }
 
-/// Packs a user list into as few arguments as possible: entries joined by `\n`, each
-/// argument at most 2045 bytes. Old clients read the first argument; lists that do not fit
-/// in one are continued in further arguments instead of failing. `None` if even 15
-/// arguments cannot hold it.
-pub fn pack_user_list(entries: &[(Bytes, u8)], with_perms: bool) -> Option<Vec<Bytes>> {
-    let mut args = Vec::new();
-    let mut current: Vec<u8> = Vec::new();
-    for (name, perm) in entries {
-        let mut entry = name.to_vec();
-        if with_perms {
-            entry.push(b' ');
-            entry.extend_from_slice(perm.to_string().as_bytes());
+/// Most user rows read by one page of a USRS reply: one more than the most entries that can
+/// fit in a reply (one-byte names without levels take 2 bytes each).
+const MAX_LISTED_ROWS: u32 = (MAX_PAYLOAD / 2 + 1) as u32;
+
+/// Rows in the first page of a USRS reply.
+const FIRST_PAGE_ROWS: u32 = 256;
+
+/// Builds a user-list reply entry by entry: entries joined by `\n`, each argument at most
+/// 2045 bytes, at most 15 arguments and 16383 bytes of payload. Old clients read the first
+/// argument; lists that do not fit in one are continued in further arguments.
+#[derive(Debug)]
+pub struct UserListPacker {
+    with_perms: bool,
+    args: Vec<Bytes>,
+    current: Vec<u8>,
+    /// Payload bytes of the finished arguments (each with its CRLF).
+    payload: usize,
+    entries: usize,
+    overflowed: bool,
+}
+
+impl UserListPacker {
+    /// An empty list; `with_perms` appends ` <level>` to each name.
+    pub fn new(with_perms: bool) -> Self {
+        UserListPacker {
+            with_perms,
+            args: Vec::new(),
+            current: Vec::new(),
+            payload: 0,
+            entries: 0,
+            overflowed: false,
         }
-        let extra = usize::from(!current.is_empty()) + entry.len();
-        if current.len() + extra > MAX_ARG_LEN {
-            args.push(Bytes::from(std::mem::take(&mut current)));
-        }
-        if !current.is_empty() {
-            current.push(b'\n');
-        }
-        current.extend_from_slice(&entry);
     }
-    args.push(Bytes::from(current));
-    let payload: usize = args.iter().map(|a| a.len() + 2).sum();
-    (args.len() <= MAX_ARGS && payload <= gochat_proto::wire::MAX_PAYLOAD).then_some(args)
+
+    /// Adds an entry; `false` (and nothing added, ever again) once it does not fit.
+    pub fn push(&mut self, name: &[u8], level: u8) -> bool {
+        if self.overflowed {
+            return false;
+        }
+        let mut entry = name.to_vec();
+        if self.with_perms {
+            entry.push(b' ');
+            entry.extend_from_slice(level.to_string().as_bytes());
+        }
+        let extra = usize::from(!self.current.is_empty()) + entry.len();
+        let new_arg = self.current.len() + extra > MAX_ARG_LEN;
+        let (args, payload, current) = if new_arg {
+            (
+                self.args.len() + 2,
+                self.payload + self.current.len() + 2 + entry.len() + 2,
+                entry.len(),
+            )
+        } else {
+            (
+                self.args.len() + 1,
+                self.payload + self.current.len() + extra + 2,
+                self.current.len() + extra,
+            )
+        };
+        if args > MAX_ARGS || payload > MAX_PAYLOAD || current > MAX_ARG_LEN {
+            self.overflowed = true;
+            return false;
+        }
+        if new_arg {
+            self.payload += self.current.len() + 2;
+            self.args
+                .push(Bytes::from(std::mem::take(&mut self.current)));
+        }
+        if !self.current.is_empty() {
+            self.current.push(b'\n');
+        }
+        self.current.extend_from_slice(&entry);
+        self.entries += 1;
+        true
+    }
+
+    /// Whether an entry did not fit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// The reply's arguments; `None` for an empty list.
+    pub fn finish(mut self) -> Option<Vec<Bytes>> {
+        if self.entries == 0 {
+            return None;
+        }
+        self.args.push(Bytes::from(self.current));
+        Some(self.args)
+    }
+}
+
+/// Packs a whole user list (see [`UserListPacker`]); `None` if it does not fit in one reply.
+#[cfg(test)]
+fn pack_user_list(entries: &[(Bytes, u8)], with_perms: bool) -> Option<Vec<Bytes>> {
+    let mut packer = UserListPacker::new(with_perms);
+    for (name, level) in entries {
+        if !packer.push(name, *level) {
+            return None;
+        }
+    }
+    Some(packer.finish().unwrap_or_else(|| vec![Bytes::new()]))
 }
 
 #[cfg(test)]
@@ -120,5 +216,33 @@ mod tests {
         assert!(args.iter().all(|a| a.len() <= MAX_ARG_LEN));
         let joined: Vec<u8> = args.join(&b'\n');
         assert_eq!(joined.split(|&b| b == b'\n').count(), 1000);
+    }
+
+    #[test]
+    fn the_largest_reply_still_encodes() {
+        // Fill to the brim with names of every length; the packet must always be valid.
+        for len in 1..=32 {
+            let name = vec![b'a'; len];
+            let mut packer = UserListPacker::new(true);
+            while packer.push(&name, 2) {}
+            assert!(packer.overflowed());
+            let args = packer.finish().expect("entries");
+            let mut packet = Response::Users { list: Bytes::new() }.to_packet(1);
+            packet.args = args;
+            assert!(packet.to_bytes().is_ok(), "name length {len}");
+        }
+    }
+
+    #[test]
+    fn one_byte_names_hit_the_row_cap_exactly() {
+        let mut packer = UserListPacker::new(false);
+        let mut n = 0u32;
+        while packer.push(b"a", 0) {
+            n += 1;
+        }
+        assert!(
+            n < MAX_LISTED_ROWS,
+            "{n} entries fit; the row cap must exceed that"
+        );
     }
 }

@@ -185,6 +185,20 @@ pub(super) async fn imported_mysql(pool: &MySqlPool) -> Result<HashSet<MessageDi
     Ok(digests(rows))
 }
 
+/// Sets every mailbox's quota counters from the rows themselves (SQLite). An import is rare
+/// and writes messages outside the quota path, so a full recount in its transaction keeps the
+/// counters exact.
+const RECOUNT_MAILBOXES_SQLITE: &str = "UPDATE users SET \
+     stored_messages = (SELECT COUNT(*) FROM messages m WHERE m.recipient_id = users.id), \
+     stored_bytes = (SELECT COALESCE(SUM(length(m.ciphertext)), 0) FROM messages m \
+                     WHERE m.recipient_id = users.id)";
+
+/// [`RECOUNT_MAILBOXES_SQLITE`] for MariaDB.
+const RECOUNT_MAILBOXES_MYSQL: &str = "UPDATE users u LEFT JOIN \
+     (SELECT recipient_id, COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS b \
+      FROM messages GROUP BY recipient_id) m ON m.recipient_id = u.id \
+     SET u.stored_messages = COALESCE(m.n, 0), u.stored_bytes = COALESCE(m.b, 0)";
+
 /// Writes the batch in one `BEGIN IMMEDIATE` transaction (SQLite).
 pub(super) async fn apply_sqlite(pool: &SqlitePool, batch: &ImportBatch) -> Result<(), StoreError> {
     if batch.is_empty() {
@@ -192,6 +206,9 @@ pub(super) async fn apply_sqlite(pool: &SqlitePool, batch: &ImportBatch) -> Resu
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     apply_batch!(&mut tx, batch)?;
+    sqlx::query(RECOUNT_MAILBOXES_SQLITE)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -203,6 +220,9 @@ pub(super) async fn apply_mysql(pool: &MySqlPool, batch: &ImportBatch) -> Result
     }
     let mut tx = pool.begin().await?;
     apply_batch!(&mut tx, batch)?;
+    sqlx::query(RECOUNT_MAILBOXES_MYSQL)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

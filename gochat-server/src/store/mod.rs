@@ -2,6 +2,7 @@
 //! with two backends (MariaDB/MySQL and SQLite), each with its own migrations.
 
 mod import;
+mod mailbox;
 mod mysql;
 mod sqlite;
 
@@ -9,6 +10,7 @@ use async_trait::async_trait;
 use gochat_proto::wire::Permission;
 
 pub use import::{ImportBatch, ImportMessage, ImportUser, MessageDigest};
+pub use mailbox::{MailboxUsage, Quota, StoreOutcome};
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 
@@ -43,6 +45,14 @@ pub struct StoredMessage {
     pub stamp: i64,
     /// Ciphertext as sent.
     pub ciphertext: Vec<u8>,
+}
+
+impl StoredMessage {
+    /// Roughly the bytes this message takes in a `RECIV` (the ciphertext and sender name;
+    /// the rest is a few dozen bytes of framing).
+    pub fn wire_size(&self) -> usize {
+        self.ciphertext.len() + self.sender.len()
+    }
 }
 
 /// A message to store.
@@ -129,20 +139,63 @@ pub trait Store: Send + Sync + 'static {
     async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError>;
 
     /// Every registered (not deregistered) user with their level, in registration order.
-    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError>;
+    /// Loads the whole table: for offline tools only; sessions use [`Store::visit_users`].
+    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError> {
+        let mut all = Vec::new();
+        self.visit_users(0, u32::MAX, &mut |_, name, level| {
+            all.push((name.to_vec(), level));
+            true
+        })
+        .await?;
+        Ok(all)
+    }
 
-    /// Stores messages in one transaction (all or none), in the given order.
-    async fn store_messages(&self, messages: &[NewMessage]) -> Result<(), StoreError>;
+    /// Streams at most `limit` registered users with a row id above `after`, in
+    /// registration order, to `visit` (id, name, level), which returns `false` to stop
+    /// early; no more rows are read from the database after that.
+    async fn visit_users(
+        &self,
+        after: i64,
+        limit: u32,
+        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
+    ) -> Result<(), StoreError>;
+
+    /// Stores messages in one transaction, in the given order, and says per message whether it
+    /// was stored. In the same transaction, and atomically with any concurrent writer, it
+    /// refuses a message whose recipient is missing or deregistered, or whose mailbox would
+    /// exceed `quota`; the others are stored. A database error stores nothing.
+    async fn store_messages(
+        &self,
+        messages: &[NewMessage],
+        quota: Quota,
+    ) -> Result<Vec<StoreOutcome>, StoreError>;
 
     /// Up to `limit` messages stored for `recipient_id`, oldest (lowest id) first.
     async fn pending_messages(
         &self,
         recipient_id: i64,
         limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.pending_batch(recipient_id, 0, limit, usize::MAX).await
+    }
+
+    /// The next catch-up batch: messages stored for `recipient_id` with an id above `after`,
+    /// oldest first, at most `max_rows` of them, and no more once their ciphertexts reach
+    /// `max_bytes` (at least one message when there is any). Rows beyond that are not read.
+    async fn pending_batch(
+        &self,
+        recipient_id: i64,
+        after: i64,
+        max_rows: u32,
+        max_bytes: usize,
     ) -> Result<Vec<StoredMessage>, StoreError>;
 
-    /// Deletes exactly the given message ids (delivered ones).
-    async fn delete_messages(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Deletes exactly the given message ids (delivered ones) of `recipient_id`, and lowers
+    /// that mailbox's counters by what was deleted.
+    async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError>;
+
+    /// The mailbox counters of `recipient_id` (messages and ciphertext bytes stored).
+    async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError>;
 
     /// Number of messages waiting for `recipient_id`.
     async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError>;
@@ -183,11 +236,11 @@ fn insert_messages_sql(rows: usize) -> String {
     sql
 }
 
-/// `DELETE FROM messages WHERE id IN (?,...)` for `n` ids.
-fn delete_messages_sql(n: usize) -> String {
-    const HEAD: &str = "DELETE FROM messages WHERE id IN (";
-    let mut sql = String::with_capacity(HEAD.len() + n * 2 + 1);
-    sql.push_str(HEAD);
+/// `head` followed by `(?,?,...)` with `n` placeholders and then `tail`.
+fn in_list_sql(head: &str, n: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + n * 2 + 1 + tail.len());
+    sql.push_str(head);
+    sql.push('(');
     for i in 0..n {
         if i > 0 {
             sql.push(',');
@@ -195,7 +248,61 @@ fn delete_messages_sql(n: usize) -> String {
         sql.push('?');
     }
     sql.push(')');
+    sql.push_str(tail);
     sql
+}
+
+/// `DELETE FROM messages WHERE recipient_id = ? AND id IN (?,...)` for `n` ids.
+fn delete_messages_sql(n: usize) -> String {
+    in_list_sql(
+        "DELETE FROM messages WHERE recipient_id = ? AND id IN ",
+        n,
+        "",
+    )
+}
+
+/// Count and total ciphertext bytes of the rows [`delete_messages_sql`] would delete
+/// (`lock` is appended: ` FOR UPDATE` on MariaDB).
+fn measure_messages_sql(n: usize, lock: &str) -> String {
+    in_list_sql(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(LENGTH(ciphertext)), 0) AS SIGNED) AS b \
+         FROM messages WHERE recipient_id = ? AND id IN ",
+        n,
+        lock,
+    )
+}
+
+/// Lowers a mailbox's counters (never below zero).
+const RELEASE_MAILBOX_SQL_SQLITE: &str = "UPDATE users SET stored_messages = max(stored_messages - ?, 0), \
+     stored_bytes = max(stored_bytes - ?, 0) WHERE id = ?";
+
+/// [`RELEASE_MAILBOX_SQL_SQLITE`] for MariaDB.
+const RELEASE_MAILBOX_SQL_MYSQL: &str = "UPDATE users SET stored_messages = GREATEST(stored_messages - ?, 0), \
+     stored_bytes = GREATEST(stored_bytes - ?, 0) WHERE id = ?";
+
+/// Raises the counters of `n` mailboxes by per-mailbox amounts, in one statement:
+/// binds `id, count` × n, `id, bytes` × n, then the n ids.
+fn charge_mailboxes_sql(n: usize) -> String {
+    let mut sql = String::from("UPDATE users SET stored_messages = stored_messages + CASE id");
+    for _ in 0..n {
+        sql.push_str(" WHEN ? THEN ?");
+    }
+    sql.push_str(" ELSE 0 END, stored_bytes = stored_bytes + CASE id");
+    for _ in 0..n {
+        sql.push_str(" WHEN ? THEN ?");
+    }
+    sql.push_str(" ELSE 0 END WHERE id IN ");
+    in_list_sql(&sql, n, "")
+}
+
+/// Liveness and mailbox counters of `n` users (locked with `lock` appended on MariaDB).
+fn mailboxes_sql(n: usize, lock: &str) -> String {
+    in_list_sql(
+        "SELECT id, CAST(public_key IS NOT NULL AS SIGNED) AS live, stored_messages, stored_bytes \
+         FROM users WHERE id IN ",
+        n,
+        &format!(" ORDER BY id{lock}"),
+    )
 }
 
 /// Whether `e` is a unique-constraint violation reported by the database.

@@ -11,10 +11,20 @@ use gochat_proto::wire::Permission;
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
 
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+
+use super::mailbox::{Mailbox, admit, recipients};
 use super::{
-    CHUNK, NewMessage, RegisterError, Store, StoreError, StoredMessage, UserRecord, count_to_u64,
-    delete_messages_sql, insert_messages_sql, is_unique_violation, register_conflict,
+    CHUNK, MailboxUsage, NewMessage, Quota, RELEASE_MAILBOX_SQL_MYSQL, RegisterError, Store,
+    StoreError, StoreOutcome, StoredMessage, UserRecord, charge_mailboxes_sql, count_to_u64,
+    delete_messages_sql, insert_messages_sql, is_unique_violation, mailboxes_sql,
+    measure_messages_sql, register_conflict,
 };
+
+/// Appended to the reads that take row locks for the rest of the transaction.
+const LOCK: &str = " FOR UPDATE";
 
 /// Migrations of the MariaDB schema, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -63,33 +73,80 @@ impl MySqlStore {
         &self.pool
     }
 
-    /// One attempt of [`Store::store_messages`].
-    async fn try_store_messages(&self, messages: &[NewMessage]) -> Result<(), sqlx::Error> {
-        if messages.len() <= CHUNK {
-            // One statement is atomic on its own (autocommit): no BEGIN/COMMIT round trips.
-            let sql = insert_messages_sql(messages.len());
-            insert_messages(&sql, messages).execute(&self.pool).await?;
-            return Ok(());
-        }
+    /// One attempt of [`Store::store_messages`]. The recipients' rows are locked first
+    /// (ascending id), so a concurrent store, delete or deregistration of the same recipient
+    /// waits for this one: the quota and the recipient check cannot be raced.
+    async fn try_store_messages(
+        &self,
+        messages: &[NewMessage],
+        quota: Quota,
+    ) -> Result<Vec<StoreOutcome>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for chunk in messages.chunks(CHUNK) {
+        let mut mailboxes = HashMap::new();
+        for chunk in recipients(messages).chunks(CHUNK) {
+            let sql = mailboxes_sql(chunk.len(), LOCK);
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                mailboxes.insert(row.try_get::<i64, _>("id")?, mailbox_from_row(&row)?);
+            }
+        }
+        let admission = admit(messages, &mailboxes, quota);
+        for chunk in admission.admitted(messages).chunks(CHUNK) {
             let sql = insert_messages_sql(chunk.len());
             insert_messages(&sql, chunk).execute(&mut *tx).await?;
         }
-        tx.commit().await
+        for chunk in admission.charges.chunks(CHUNK) {
+            let sql = charge_mailboxes_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for (id, usage) in chunk {
+                query = query.bind(*id).bind(clamp_i64(usage.messages));
+            }
+            for (id, usage) in chunk {
+                query = query.bind(*id).bind(clamp_i64(usage.bytes));
+            }
+            for (id, _) in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(admission.outcomes)
     }
 
-    /// One attempt of [`Store::delete_messages`].
-    async fn try_delete_messages(&self, ids: &[i64]) -> Result<(), sqlx::Error> {
+    /// One attempt of [`Store::delete_messages`]: locks the recipient's row first (the same
+    /// order as storing), then measures, deletes and releases the counters.
+    async fn try_delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
+            .bind(recipient_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (mut count, mut bytes) = (0i64, 0i64);
         for chunk in ids.chunks(CHUNK) {
+            let sql = measure_messages_sql(chunk.len(), LOCK);
+            let mut query = sqlx::query(&sql).bind(recipient_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let row = query.fetch_one(&mut *tx).await?;
+            count += row.try_get::<i64, _>("n")?;
+            bytes += row.try_get::<i64, _>("b")?;
             let sql = delete_messages_sql(chunk.len());
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(&sql).bind(recipient_id);
             for id in chunk {
                 query = query.bind(*id);
             }
             query.execute(&mut *tx).await?;
         }
+        sqlx::query(RELEASE_MAILBOX_SQL_MYSQL)
+            .bind(count)
+            .bind(bytes)
+            .bind(recipient_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     }
 
@@ -98,7 +155,8 @@ impl MySqlStore {
         let mut tx = self.pool.begin().await?;
         // FOUND_ROWS is set by sqlx, so this counts matched rows, changed or not.
         let updated = sqlx::query(
-            "UPDATE users SET public_key = NULL, key_fingerprint = NULL WHERE username = ?",
+            "UPDATE users SET public_key = NULL, key_fingerprint = NULL, \
+             stored_messages = 0, stored_bytes = 0 WHERE username = ?",
         )
         .bind(username)
         .execute(&mut *tx)
@@ -122,7 +180,7 @@ impl MySqlStore {
 /// `sql` (from [`insert_messages_sql`] for `chunk.len()` rows) with `chunk` bound.
 fn insert_messages<'q>(
     sql: &'q str,
-    chunk: &'q [NewMessage],
+    chunk: &'q [&'q NewMessage],
 ) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
     let mut query = sqlx::query(sql);
     for m in chunk {
@@ -153,6 +211,22 @@ fn user_from_row(row: &MySqlRow) -> Result<UserRecord, sqlx::Error> {
         public_key: row.try_get("public_key")?,
         permission: row.try_get("permission")?,
     })
+}
+
+/// A row of [`mailboxes_sql`].
+fn mailbox_from_row(row: &MySqlRow) -> Result<Mailbox, sqlx::Error> {
+    Ok(Mailbox {
+        live: row.try_get::<i64, _>("live")? != 0,
+        usage: MailboxUsage {
+            messages: count_to_u64(row.try_get("stored_messages")?),
+            bytes: count_to_u64(row.try_get("stored_bytes")?),
+        },
+    })
+}
+
+/// A counter delta as a database integer.
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Columns read by [`user_from_row`].
@@ -222,61 +296,95 @@ impl Store for MySqlStore {
         Ok(updated > 0)
     }
 
-    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE public_key IS NOT NULL ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let user = user_from_row(row)?;
-                Ok((user.username, user.permission))
-            })
-            .collect()
-    }
-
-    async fn store_messages(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
-        if messages.is_empty() {
-            return Ok(());
-        }
-        Ok(retry_deadlock!(self.try_store_messages(messages))?)
-    }
-
-    async fn pending_messages(
+    async fn visit_users(
         &self,
-        recipient_id: i64,
+        after: i64,
         limit: u32,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        if limit == 0 {
+        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT id, username, permission FROM users \
+             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let name: Vec<u8> = row.try_get("username")?;
+            let level: u8 = row.try_get("permission")?;
+            if !visit(row.try_get("id")?, &name, level) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn store_messages(
+        &self,
+        messages: &[NewMessage],
+        quota: Quota,
+    ) -> Result<Vec<StoreOutcome>, StoreError> {
+        if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
-            "SELECT m.id, u.username, m.stamp, m.ciphertext \
-             FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.recipient_id = ? ORDER BY m.id ASC LIMIT ?",
-        )
-        .bind(recipient_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredMessage {
-                    id: row.try_get("id")?,
-                    sender: row.try_get("username")?,
-                    stamp: row.try_get("stamp")?,
-                    ciphertext: row.try_get("ciphertext")?,
-                })
-            })
-            .collect()
+        Ok(retry_deadlock!(self.try_store_messages(messages, quota))?)
     }
 
-    async fn delete_messages(&self, ids: &[i64]) -> Result<(), StoreError> {
+    async fn pending_batch(
+        &self,
+        recipient_id: i64,
+        after: i64,
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT m.id, u.username, m.stamp, m.ciphertext \
+             FROM messages m JOIN users u ON u.id = m.sender_id \
+             WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?",
+        )
+        .bind(recipient_id)
+        .bind(after)
+        .bind(max_rows)
+        .fetch(&self.pool);
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        while bytes < max_bytes {
+            let Some(row) = rows.try_next().await? else {
+                break;
+            };
+            let message = StoredMessage {
+                id: row.try_get("id")?,
+                sender: row.try_get("username")?,
+                stamp: row.try_get("stamp")?,
+                ciphertext: row.try_get("ciphertext")?,
+            };
+            bytes = bytes.saturating_add(message.wire_size());
+            batch.push(message);
+        }
+        Ok(batch)
+    }
+
+    async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
-        Ok(retry_deadlock!(self.try_delete_messages(ids))?)
+        Ok(retry_deadlock!(
+            self.try_delete_messages(recipient_id, ids)
+        )?)
+    }
+
+    async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
+        let row = sqlx::query("SELECT stored_messages, stored_bytes FROM users WHERE id = ?")
+            .bind(recipient_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => MailboxUsage {
+                messages: count_to_u64(row.try_get("stored_messages")?),
+                bytes: count_to_u64(row.try_get("stored_bytes")?),
+            },
+            None => MailboxUsage::default(),
+        })
     }
 
     async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {

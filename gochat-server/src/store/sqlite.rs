@@ -19,9 +19,16 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+
+use super::mailbox::{Mailbox, admit, recipients};
 use super::{
-    CHUNK, NewMessage, RegisterError, Store, StoreError, StoredMessage, UserRecord, count_to_u64,
-    delete_messages_sql, insert_messages_sql, is_unique_violation, register_conflict,
+    CHUNK, MailboxUsage, NewMessage, Quota, RELEASE_MAILBOX_SQL_SQLITE, RegisterError, Store,
+    StoreError, StoreOutcome, StoredMessage, UserRecord, charge_mailboxes_sql, count_to_u64,
+    delete_messages_sql, insert_messages_sql, is_unique_violation, mailboxes_sql,
+    measure_messages_sql, register_conflict,
 };
 
 /// Migrations of the SQLite schema, embedded at build time.
@@ -149,6 +156,22 @@ fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
     })
 }
 
+/// A row of [`mailboxes_sql`].
+fn mailbox_from_row(row: &SqliteRow) -> Result<Mailbox, sqlx::Error> {
+    Ok(Mailbox {
+        live: row.try_get::<i64, _>("live")? != 0,
+        usage: MailboxUsage {
+            messages: count_to_u64(row.try_get("stored_messages")?),
+            bytes: count_to_u64(row.try_get("stored_bytes")?),
+        },
+    })
+}
+
+/// A counter delta as a database integer.
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Columns read by [`user_from_row`].
 const USER_COLUMNS: &str = "id, username, public_key, permission";
 
@@ -188,7 +211,8 @@ impl Store for SqliteStore {
     async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let updated = sqlx::query(
-            "UPDATE users SET public_key = NULL, key_fingerprint = NULL WHERE username = ?",
+            "UPDATE users SET public_key = NULL, key_fingerprint = NULL, \
+             stored_messages = 0, stored_bytes = 0 WHERE username = ?",
         )
         .bind(username)
         .execute(&mut *tx)
@@ -218,26 +242,57 @@ impl Store for SqliteStore {
         Ok(updated > 0)
     }
 
-    async fn list_users(&self) -> Result<Vec<(Vec<u8>, u8)>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE public_key IS NOT NULL ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let user = user_from_row(row)?;
-                Ok((user.username, user.permission))
-            })
-            .collect()
+    async fn visit_users(
+        &self,
+        after: i64,
+        limit: u32,
+        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT id, username, permission FROM users \
+             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let name: Vec<u8> = row.try_get("username")?;
+            let level: i64 = row.try_get("permission")?;
+            if !visit(
+                row.try_get("id")?,
+                &name,
+                u8::try_from(level).unwrap_or(u8::MAX),
+            ) {
+                break;
+            }
+        }
+        Ok(())
     }
 
-    async fn store_messages(&self, messages: &[NewMessage]) -> Result<(), StoreError> {
+    async fn store_messages(
+        &self,
+        messages: &[NewMessage],
+        quota: Quota,
+    ) -> Result<Vec<StoreOutcome>, StoreError> {
         if messages.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        // BEGIN IMMEDIATE: no other writer runs until commit, so the counters read here
+        // cannot change before the rows and the new counters are written.
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        for chunk in messages.chunks(CHUNK) {
+        let mut mailboxes = HashMap::new();
+        for chunk in recipients(messages).chunks(CHUNK) {
+            let sql = mailboxes_sql(chunk.len(), "");
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                mailboxes.insert(row.try_get::<i64, _>("id")?, mailbox_from_row(&row)?);
+            }
+        }
+        let admission = admit(messages, &mailboxes, quota);
+        for chunk in admission.admitted(messages).chunks(CHUNK) {
             let sql = insert_messages_sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for m in chunk {
@@ -249,54 +304,102 @@ impl Store for SqliteStore {
             }
             query.execute(&mut *tx).await?;
         }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pending_messages(
-        &self,
-        recipient_id: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT m.id, u.username, m.stamp, m.ciphertext \
-             FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.recipient_id = ? ORDER BY m.id ASC LIMIT ?",
-        )
-        .bind(recipient_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredMessage {
-                    id: row.try_get("id")?,
-                    sender: row.try_get("username")?,
-                    stamp: row.try_get("stamp")?,
-                    ciphertext: row.try_get("ciphertext")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn delete_messages(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        for chunk in ids.chunks(CHUNK) {
-            let sql = delete_messages_sql(chunk.len());
+        for chunk in admission.charges.chunks(CHUNK) {
+            let sql = charge_mailboxes_sql(chunk.len());
             let mut query = sqlx::query(&sql);
-            for id in chunk {
+            for (id, usage) in chunk {
+                query = query.bind(*id).bind(clamp_i64(usage.messages));
+            }
+            for (id, usage) in chunk {
+                query = query.bind(*id).bind(clamp_i64(usage.bytes));
+            }
+            for (id, _) in chunk {
                 query = query.bind(*id);
             }
             query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(admission.outcomes)
+    }
+
+    async fn pending_batch(
+        &self,
+        recipient_id: i64,
+        after: i64,
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT m.id, u.username, m.stamp, m.ciphertext \
+             FROM messages m JOIN users u ON u.id = m.sender_id \
+             WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?",
+        )
+        .bind(recipient_id)
+        .bind(after)
+        .bind(i64::from(max_rows))
+        .fetch(&self.pool);
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        while bytes < max_bytes {
+            let Some(row) = rows.try_next().await? else {
+                break;
+            };
+            let message = StoredMessage {
+                id: row.try_get("id")?,
+                sender: row.try_get("username")?,
+                stamp: row.try_get("stamp")?,
+                ciphertext: row.try_get("ciphertext")?,
+            };
+            bytes = bytes.saturating_add(message.wire_size());
+            batch.push(message);
+        }
+        Ok(batch)
+    }
+
+    async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let (mut count, mut bytes) = (0i64, 0i64);
+        for chunk in ids.chunks(CHUNK) {
+            let sql = measure_messages_sql(chunk.len(), "");
+            let mut query = sqlx::query(&sql).bind(recipient_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            let row = query.fetch_one(&mut *tx).await?;
+            count += row.try_get::<i64, _>("n")?;
+            bytes += row.try_get::<i64, _>("b")?;
+            let sql = delete_messages_sql(chunk.len());
+            let mut query = sqlx::query(&sql).bind(recipient_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query(RELEASE_MAILBOX_SQL_SQLITE)
+            .bind(count)
+            .bind(bytes)
+            .bind(recipient_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
+        let row = sqlx::query("SELECT stored_messages, stored_bytes FROM users WHERE id = ?")
+            .bind(recipient_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => MailboxUsage {
+                messages: count_to_u64(row.try_get("stored_messages")?),
+                bytes: count_to_u64(row.try_get("stored_bytes")?),
+            },
+            None => MailboxUsage::default(),
+        })
     }
 
     async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {

@@ -228,6 +228,8 @@ pub struct TestServer {
     pub config: Config,
     /// The server's shared state (weak, so that stopping is not held up; see [`TestServer::shared`]).
     shared: std::sync::Weak<gochat_server::server::Shared>,
+    /// The database URL the server uses (for tests that fill tables directly).
+    pub database_url: String,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     connector: Option<TlsConnector>,
@@ -293,6 +295,7 @@ impl TestServer {
         }
         config.control_socket = Some(dir.path().join("control.sock"));
         (options.tweak)(&mut config);
+        let database_url = config.database_url();
         let server = Server::start(config.clone()).await.expect("server starts");
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
@@ -307,6 +310,7 @@ impl TestServer {
             store,
             config,
             shared,
+            database_url,
             shutdown,
             task: Some(task),
             connector,
