@@ -4,7 +4,9 @@
 mod admin;
 mod daemon;
 mod failures;
+mod hostile;
 mod messaging;
+mod raw;
 mod shell;
 mod support;
 mod watch;
