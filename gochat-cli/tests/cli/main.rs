@@ -5,6 +5,7 @@ mod admin;
 mod daemon;
 mod failures;
 mod hostile;
+mod local;
 mod messaging;
 mod raw;
 mod shell;
