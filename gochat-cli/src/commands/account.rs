@@ -184,7 +184,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                     };
                     table.row(vec![
                         Cell::new(r.server),
-                        Cell::styled(r.username, PEER),
+                        Cell::styled(views::user(&r.username), PEER),
                         Cell::styled(views::link_state(a.state), views::link_state_style(a.state)),
                         Cell::new(key),
                         Cell::new(views::permission_name(a.permission)),
