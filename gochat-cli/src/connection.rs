@@ -2,12 +2,12 @@
 //! systemd when a user unit is installed, else as a background process) and wait until it
 //! serves.
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gochat_client::autostart::{self, Launch};
+use gochat_client::socket::{self, ConnectError};
 use gochat_proto::ipc::{self, DaemonClient};
 
 use crate::error::{CliError, Result};
@@ -17,30 +17,39 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The socket in force: `--socket`/`GOCHAT_SOCKET`/config, else the default.
 pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
-    explicit.map_or_else(ipc::default_socket_path, Path::to_owned)
+    explicit.map_or_else(socket::default_socket_path, Path::to_owned)
 }
 
-/// Connects without starting anything.
-pub async fn connect_only(socket: &Path) -> Result<DaemonClient> {
-    ipc::connect(socket).await.map_err(|e| {
-        CliError::unreachable(format!(
+/// The error for a daemon that cannot be reached (or must not be trusted).
+fn connect_error(e: &ConnectError) -> CliError {
+    match e {
+        ConnectError::Untrusted(u) => CliError::unreachable(format!("refusing gochatd: {u}")),
+        ConnectError::Unreachable(e) => CliError::unreachable(format!(
             "{}; start it with `gochat-cli daemon start` (or drop --no-autostart)",
-            chain(&e)
-        ))
-    })
+            chain(e)
+        )),
+    }
+}
+
+/// Connects when a daemon of ours answers: `None` when none does, an error when the socket
+/// or the daemon on it is not ours.
+pub async fn connect_if_running(socket: &Path) -> Result<Option<DaemonClient>> {
+    match socket::connect(socket).await {
+        Ok(client) => Ok(Some(client)),
+        Err(ConnectError::Unreachable(_)) => Ok(None),
+        Err(e) => Err(connect_error(&e)),
+    }
 }
 
 /// Connects, starting the daemon first when none answers (unless `autostart` is false).
+/// A socket that is not ours is refused, and no daemon is started for it.
 pub async fn connect(socket: &Path, explicit: bool, autostart: bool) -> Result<DaemonClient> {
-    match ipc::connect(socket).await {
+    match socket::connect(socket).await {
         Ok(client) => Ok(client),
-        Err(_) if autostart => start(socket, explicit)
+        Err(e) if autostart && e.is_unreachable() => start(socket, explicit)
             .await
             .map_err(|e| e.context("gochatd is not running and could not be started")),
-        Err(e) => Err(CliError::unreachable(format!(
-            "{}; start it with `gochat-cli daemon start` (or drop --no-autostart)",
-            chain(&e)
-        ))),
+        Err(e) => Err(connect_error(&e)),
     }
 }
 
@@ -75,43 +84,15 @@ pub async fn start(socket: &Path, explicit: bool) -> Result<DaemonClient> {
         return wait_ready(socket, None, None).await;
     }
     let program = find_daemon()?;
-    let dir = socket.parent().unwrap_or(Path::new("/"));
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| CliError::unreachable(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let log_path = dir.join("gochatd.log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(|e| {
-            CliError::unreachable(format!("cannot open the log {}: {e}", log_path.display()))
-        })?;
-    let log_err = log.try_clone().map_err(|e| {
-        CliError::unreachable(format!("cannot open the log {}: {e}", log_path.display()))
-    })?;
-    let mut command = Command::new(&program);
-    if explicit {
-        command.arg("--socket").arg(socket);
-    }
-    // Its own process group: a Ctrl-C meant for the CLI (or the shell) must not stop it.
-    command
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .process_group(0)
-        // Plain text in the log file (tracing's formatter honours NO_COLOR).
-        .env("NO_COLOR", "1")
-        .env_remove("LISTEN_FDS")
-        .env_remove("LISTEN_PID");
-    let child = command
-        .spawn()
-        .map_err(|e| CliError::unreachable(format!("cannot run {}: {e}", program.display())))?;
+    // The log sits beside the socket: only in a directory that is ours and private.
+    autostart::prepare_socket_dir(socket).map_err(|e| CliError::unreachable(chain(&e)))?;
+    let log_path = socket::socket_dir(socket).join("gochatd.log");
+    let (child, _) = autostart::start(&Launch {
+        program: Some(&program),
+        socket: explicit.then_some(socket),
+        log: &log_path,
+    })
+    .map_err(|e| CliError::unreachable(chain(&e)))?;
     let pid = child.id();
     let client = wait_ready(socket, Some(child), Some(&log_path)).await?;
     eprintln!(
@@ -138,16 +119,22 @@ async fn wait_ready(
                 "gochatd exited ({status}){tail}"
             )));
         }
-        if let Ok(mut client) = ipc::connect(socket).await
-            && tokio::time::timeout(Duration::from_secs(2), client.status(ipc::Empty {}))
-                .await
-                .is_ok_and(|r| r.is_ok())
-        {
-            if let Some(mut c) = child {
-                // Reap it if it exits while we still run (the shell); otherwise init does.
-                std::thread::spawn(move || c.wait());
+        match socket::connect(socket).await {
+            // Someone else's daemon (or directory) will not become ours by waiting.
+            Err(e @ ConnectError::Untrusted(_)) => return Err(connect_error(&e)),
+            Err(ConnectError::Unreachable(_)) => {}
+            Ok(mut client) => {
+                if tokio::time::timeout(Duration::from_secs(2), client.status(ipc::Empty {}))
+                    .await
+                    .is_ok_and(|r| r.is_ok())
+                {
+                    if let Some(mut c) = child {
+                        // Reap it if it exits while we still run (the shell); otherwise init does.
+                        std::thread::spawn(move || c.wait());
+                    }
+                    return Ok(client);
+                }
             }
-            return Ok(client);
         }
         if Instant::now() >= deadline {
             let tail = log.map(log_tail).unwrap_or_default();
@@ -190,29 +177,11 @@ fn systemd_manages_daemon() -> bool {
 
 /// `gochatd` next to this program, else in `PATH`.
 pub fn find_daemon() -> Result<PathBuf> {
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("gochatd")))
-        .filter(|p| is_executable(p));
-    if let Some(p) = beside {
-        return Ok(p);
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("gochatd");
-            if is_executable(&candidate) {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(CliError::unreachable(
-        "cannot find the gochatd program next to gochat-cli or in PATH; install it or start it yourself",
-    ))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    autostart::find_gochatd().ok_or_else(|| {
+        CliError::unreachable(
+            "cannot find the gochatd program next to gochat-cli or in PATH; install it or start it yourself",
+        )
+    })
 }
 
 /// Stops the daemon and waits until its process has exited.

@@ -53,11 +53,15 @@ impl Ctx {
     }
 
     /// A client only if the daemon already runs (never starts it).
-    pub async fn client_if_running(&mut self) -> Option<&mut DaemonClient> {
+    ///
+    /// # Errors
+    ///
+    /// When the socket or the daemon on it is not ours.
+    pub async fn client_if_running(&mut self) -> Result<Option<&mut DaemonClient>> {
         if self.client.is_none() {
-            self.client = connection::connect_only(&self.socket()).await.ok();
+            self.client = connection::connect_if_running(&self.socket()).await?;
         }
-        self.client.as_mut()
+        Ok(self.client.as_mut())
     }
 
     /// Replaces the connection (after starting the daemon) or forgets it (after stopping it).

@@ -108,7 +108,9 @@ impl CliError {
     /// Prints the error on stderr (prefixed `gochat-cli:`) and returns the exit code.
     pub fn report(&self) -> u8 {
         if self.kind != Kind::BrokenPipe && !self.message.is_empty() {
-            let _ = writeln!(io::stderr().lock(), "gochat-cli: {}", self.message);
+            // Messages carry text from the daemon and the server: never raw to the terminal.
+            let message = gochat_client::term::text(&self.message, "  ");
+            let _ = writeln!(io::stderr().lock(), "gochat-cli: {message}");
         }
         self.kind.code()
     }

@@ -1,10 +1,15 @@
 //! Output: human text (tables, local times, colors only on a terminal and never with
 //! `NO_COLOR`) or one JSON document on stdout. Diagnostics go to stderr.
+//!
+//! Human text never reaches the terminal raw: fields from the network are escaped where
+//! they are formatted ([`paint`], [`Table`], the views), and everything printed passes
+//! [`term::styled`] last, which lets through only our own colors.
 
 use std::io::{self, Write};
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
+use gochat_client::term;
 use serde::Serialize;
 
 use crate::cli::ColorWhen;
@@ -47,10 +52,14 @@ impl Output {
         AutoStream::new(io::stdout(), self.choice).current_choice() != ColorChoice::Never
     }
 
-    /// Runs `f` on a locked, color-aware stdout and flushes.
+    /// Runs `f`, then prints what it wrote, made terminal-safe, on a locked, color-aware
+    /// stdout and flushes.
     pub fn print(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+        let mut buffer = Vec::new();
+        f(&mut buffer)?;
+        let text = String::from_utf8_lossy(&buffer);
         let mut stream = AutoStream::new(io::stdout().lock(), self.choice);
-        f(&mut stream)?;
+        stream.write_all(term::styled(&text).as_bytes())?;
         stream.flush()?;
         Ok(())
     }
@@ -94,14 +103,21 @@ impl Output {
 
     /// A note on stderr (not with --json, where stdout carries the data anyway).
     pub fn note(&self, text: &str) {
-        let _ = writeln!(io::stderr().lock(), "gochat-cli: {text}");
+        let _ = writeln!(
+            io::stderr().lock(),
+            "gochat-cli: {}",
+            term::text(text, "  ")
+        );
     }
 }
 
-/// Text with a style.
+/// Text with a style, on one line with its unsafe characters made visible
+/// ([`term::line`]).
 pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    let text = term::line(&text);
     if style == PLAIN {
-        text.to_string()
+        text.into_owned()
     } else {
         format!("{style}{text}{style:#}")
     }
@@ -160,7 +176,7 @@ impl Table {
     }
 
     pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
-        let width = |s: &str| s.chars().count();
+        let width = |s: &str| term::line(s).chars().count();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {
@@ -181,7 +197,7 @@ impl Table {
                 } else {
                     widths[i].saturating_sub(width(&text))
                 };
-                out.push_str(&paint(style, text.replace(['\n', '\r'], " ")));
+                out.push_str(&paint(style, &text));
                 out.extend(std::iter::repeat_n(' ', pad));
             }
             writeln!(w, "{}", out.trim_end())

@@ -37,7 +37,7 @@ fn from_file(file: &Path) -> Result<String> {
 }
 
 fn ask_hidden(prompt: &str) -> Result<String> {
-    rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
+    rpassword::prompt_password(gochat_client::term::line(prompt)).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::Other if !has_terminal() => {
             no_terminal("passphrase")
         }
@@ -101,7 +101,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
         return Err(CliError::usage(format!("{question}: confirm with --yes")));
     }
-    write!(tty, "{question} [y/N] ")?;
+    write!(tty, "{} [y/N] ", gochat_client::term::line(question))?;
     tty.flush()?;
     let mut answer = String::new();
     std::io::BufReader::new(tty).read_line(&mut answer)?;
@@ -114,7 +114,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
 /// Reads one line (for the shell's REG, which asks for the name).
 pub fn line(prompt: &str) -> Result<String> {
     let mut stderr = std::io::stderr();
-    write!(stderr, "{prompt}")?;
+    write!(stderr, "{}", gochat_client::term::line(prompt))?;
     stderr.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -1,6 +1,7 @@
 //! The JSON shapes (stable, documented in `docs/CLI.md`) and the human forms of the daemon's
 //! types.
 
+use gochat_client::term;
 use gochat_proto::ipc::{self, event};
 use serde::Serialize;
 
@@ -58,25 +59,23 @@ pub fn hook_name(hook: i32) -> &'static str {
     }
 }
 
-pub fn permission_name(level: u32) -> &'static str {
-    match level {
-        0 => "user",
-        1 => "admin",
-        2 => "owner",
-        _ => "unknown",
-    }
-}
+pub use gochat_client::names::permission_name;
 
 fn none_if_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-/// `account@server`.
+/// `account@server`, safe to print.
 pub fn account_label(r: Option<&ipc::AccountRef>) -> String {
     match r {
-        Some(r) => format!("{}@{}", r.username, r.server),
+        Some(r) => format!("{}@{}", term::name(&r.username), term::line(&r.server)),
         None => "?".into(),
     }
+}
+
+/// A user name, safe to print ([`term::name`]).
+pub fn user(name: &str) -> String {
+    term::name(name).into_owned()
 }
 
 #[derive(Debug, Serialize)]
@@ -246,6 +245,8 @@ impl From<&ipc::Message> for MessageJson {
 }
 
 /// `[time] sender: text`, with the state of outgoing messages that are not simply sent.
+/// Line breaks in the text continue under its first line; everything else unsafe in it is
+/// shown escaped.
 pub fn message_line(m: &ipc::Message, full_time: bool) -> String {
     let ms = m.stamp.saturating_mul(1000);
     let when = if full_time {
@@ -253,23 +254,33 @@ pub fn message_line(m: &ipc::Message, full_time: bool) -> String {
     } else {
         time::short(ms)
     };
-    let sender = if m.outgoing {
-        paint(
+    let (sender, sender_style) = if m.outgoing {
+        (
+            m.account
+                .as_ref()
+                .map_or_else(|| "me".to_owned(), |a| user(&a.username)),
             output::BOLD,
-            m.account.as_ref().map_or("me", |a| a.username.as_str()),
         )
     } else {
-        paint(PEER, &m.peer)
+        (user(&m.peer), PEER)
     };
     let to = if m.outgoing {
-        format!(" → {}", paint(PEER, &m.peer))
+        format!(" → {}", user(&m.peer))
+    } else {
+        String::new()
+    };
+    let prefix_width = format!("[{when}] {sender}{to}: ").chars().count();
+    let indent = " ".repeat(prefix_width.min(24));
+    let to = if m.outgoing {
+        format!(" → {}", paint(PEER, user(&m.peer)))
     } else {
         String::new()
     };
     let mut line = format!(
-        "{} {sender}{to}: {}",
+        "{} {}{to}: {}",
         paint(DIM, format!("[{when}]")),
-        m.text
+        paint(sender_style, sender),
+        term::text(&m.text, &indent)
     );
     match ipc::MessageState::try_from(m.state) {
         Ok(ipc::MessageState::Queued) => line.push_str(&format!(" {}", paint(WARN, "(queued)"))),
@@ -499,15 +510,15 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                     "{} message {} to {} failed: {}",
                     tag("FAILED", BAD),
                     m.id,
-                    paint(PEER, &m.peer),
-                    m.error
+                    paint(PEER, user(&m.peer)),
+                    term::line(&m.error)
                 ))
             } else if verbose {
                 Some(format!(
                     "{} message {} to {}: {}",
                     tag("MSG", DIM),
                     m.id,
-                    paint(PEER, &m.peer),
+                    paint(PEER, user(&m.peer)),
                     message_state(m.state)
                 ))
             } else {
@@ -531,7 +542,7 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                     paint(link_state_style(l.state), link_state(l.state))
                 );
                 if !l.detail.is_empty() {
-                    line.push_str(&format!(" ({})", l.detail));
+                    line.push_str(&format!(" ({})", term::line(&l.detail)));
                 }
                 line
             })
@@ -544,30 +555,34 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                 Ok(ipc::Hook::PermissionsChanged) => "changed permissions",
                 _ => "fired a hook",
             };
-            let mut line = format!("{} {} {what}", tag("HOOK", WARN), paint(PEER, &h.user));
+            let mut line = format!(
+                "{} {} {what}",
+                tag("HOOK", WARN),
+                paint(PEER, user(&h.user))
+            );
             if h.hook == ipc::Hook::PermissionsChanged as i32 {
                 line.push_str(&format!(" (now {})", permission_name(h.permission)));
             }
             if !h.ip.is_empty() {
-                line.push_str(&format!(" from {}", h.ip));
+                line.push_str(&format!(" from {}", term::line(&h.ip)));
             }
             Some(line)
         }
         Some(event::Kind::KeyChanged(k)) => Some(format!(
             "{} {}'s key changed on {}: was {}, now {}; check it, then run `key accept {}`",
             tag("KEY", BAD),
-            paint(PEER, &k.user),
+            paint(PEER, user(&k.user)),
             account_label(k.account.as_ref()),
-            k.old_fingerprint,
-            k.new_fingerprint,
-            k.user
+            term::line(&k.old_fingerprint),
+            term::line(&k.new_fingerprint),
+            user(&k.user)
         )),
         Some(event::Kind::Shutdown(s)) => {
             let left = s.at - time::now_ms() / 1000;
             Some(format!(
                 "{} server {} shuts down at {} (in {} s)",
                 tag("SHTDWN", BAD),
-                s.account.as_ref().map_or("?", |a| a.server.as_str()),
+                term::line(s.account.as_ref().map_or("?", |a| a.server.as_str())),
                 time::local(s.at.saturating_mul(1000)),
                 left.max(0)
             ))
@@ -576,7 +591,7 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
             format!(
                 "{} {} read up to message {}",
                 tag("READ", DIM),
-                paint(PEER, &r.peer),
+                paint(PEER, user(&r.peer)),
                 r.up_to
             )
         }),
@@ -586,7 +601,7 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
             g.first_available
         )),
         Some(event::Kind::ConfigChanged(c)) => {
-            verbose.then(|| format!("{} {} changed", tag("CONFIG", DIM), c.what))
+            verbose.then(|| format!("{} {} changed", tag("CONFIG", DIM), term::line(&c.what)))
         }
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }

@@ -954,15 +954,7 @@ pub const WELCOME: &str = "Welcome to gochat!\n\
 3. Open a conversation: /msg USER (or Ctrl-N)\n\
 Ctrl-K jumps between conversations; F1 lists every key and command.";
 
-/// A permission level's name.
-pub fn permission_name(level: u32) -> &'static str {
-    match level {
-        0 => "user",
-        1 => "admin",
-        2 => "owner",
-        _ => "unknown",
-    }
-}
+pub use gochat_client::names::permission_name;
 
 /// A link state's short name.
 pub fn link_state_name(state: LinkState) -> &'static str {

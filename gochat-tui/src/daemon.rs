@@ -6,9 +6,13 @@
 //! Calls that must stay in order (sends, read markers, pages) go through one worker; the
 //! others (logins, registrations, which can take seconds) run side by side.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
+
+use gochat_client::autostart::{self, Launch};
+use gochat_client::files::{self, Overwrite};
+use gochat_client::socket::{self, ConnectError};
 
 use gochat_proto::ipc::{
     self, AccountRef, DaemonClient, Empty, ExportKeyRequest, HistoryRequest, HookRequest,
@@ -170,7 +174,9 @@ async fn reach(
 ) -> Result<DaemonClient, String> {
     let first = match probe(options).await {
         Ok(c) => return Ok(c),
-        Err(e) => e,
+        // Not ours: never start a daemon there, and never talk to it.
+        Err(Probe::Refused(e)) => return Err(e),
+        Err(Probe::Down(e)) => e,
     };
     if !options.autostart {
         return Err(format!("{first} (autostart is off)"));
@@ -179,12 +185,13 @@ async fn reach(
         .started_at
         .is_some_and(|t| t.elapsed() < RESTART_AFTER);
     if !starter.running() && !recently {
-        let (child, binary) = crate::autostart::start(
-            options.binary.as_deref(),
-            &options.socket,
-            &options.daemon_log,
-        )
-        .map_err(|e| format!("{e:#}"))?;
+        autostart::prepare_socket_dir(&options.socket).map_err(|e| error_chain(&e))?;
+        let (child, binary) = autostart::start(&Launch {
+            program: options.binary.as_deref(),
+            socket: Some(&options.socket),
+            log: &options.daemon_log,
+        })
+        .map_err(|e| error_chain(&e))?;
         tracing::info!(binary = %binary.display(), "waiting for the started gochatd");
         starter.child = Some(child);
         starter.started_at = Some(Instant::now());
@@ -204,10 +211,11 @@ async fn reach(
         tokio::time::sleep(Duration::from_millis(100)).await;
         match probe(options).await {
             Ok(c) => return Ok(c),
-            Err(e) if Instant::now() >= deadline => {
+            Err(Probe::Refused(e)) => return Err(e),
+            Err(Probe::Down(e)) if Instant::now() >= deadline => {
                 return Err(format!("the started gochatd does not answer: {e}"));
             }
-            Err(e) => {
+            Err(Probe::Down(e)) => {
                 if !starter.running() {
                     return Err(format!(
                         "gochatd exited at once ({e}); see {}",
@@ -219,21 +227,40 @@ async fn reach(
     }
 }
 
-/// Connects and checks that the daemon answers.
-async fn probe(options: &DaemonOptions) -> Result<DaemonClient, String> {
-    let mut client = ipc::connect(&options.socket).await.map_err(|e| {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
+/// Why [`probe`] found no daemon to use.
+enum Probe {
+    /// The socket's directory or the daemon is not ours.
+    Refused(String),
+    /// Nothing (healthy) answers.
+    Down(String),
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
         }
-        text
-    })?;
+        source = s.source();
+    }
+    text
+}
+
+/// Connects (only to a daemon of ours, in a private directory) and checks that it answers.
+async fn probe(options: &DaemonOptions) -> Result<DaemonClient, Probe> {
+    let mut client = socket::connect(&options.socket)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Untrusted(u) => Probe::Refused(format!("refusing gochatd: {u}")),
+            ConnectError::Unreachable(e) => Probe::Down(error_chain(&e)),
+        })?;
     tokio::time::timeout(Duration::from_secs(5), client.status(Empty {}))
         .await
-        .map_err(|_| "gochatd does not answer".to_owned())?
-        .map_err(|s| status_text(&s))?;
+        .map_err(|_| Probe::Down("gochatd does not answer".to_owned()))?
+        .map_err(|s| Probe::Down(status_text(&s)))?;
     Ok(client)
 }
 
@@ -762,7 +789,7 @@ async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
                 })
                 .await
             {
-                Ok(r) => write_private(&path, r.into_inner().private_pem.as_bytes()).await,
+                Ok(r) => write_private(&path, r.into_inner().private_pem).await,
                 Err(s) => Err(e(s)),
             };
             Reply::Exported {
@@ -803,21 +830,13 @@ async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
     })
 }
 
-/// Writes a private key to a new file readable only by us (never over an existing file).
-async fn write_private(path: &str, bytes: &[u8]) -> Result<(), String> {
+/// Writes a private key to a new 0600 file (never over an existing file).
+async fn write_private(path: &str, pem: String) -> Result<(), String> {
     let path = path.to_owned();
-    let bytes = zeroize::Zeroizing::new(bytes.to_vec());
+    let pem = zeroize::Zeroizing::new(pem);
     tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot create {path}: {e}"))?;
-        file.write_all(&bytes)
-            .map_err(|e| format!("cannot write {path}: {e}"))
+        files::write_private(Path::new(&path), pem.as_bytes(), Overwrite::Refuse)
+            .map_err(|e| error_chain(&e))
     })
     .await
     .map_err(|e| e.to_string())?

@@ -10,10 +10,9 @@
 //! - model: `app`, `input`, `secret`
 //! - messages and effects: `msg`; `update` (+ `commands` for `/commands`)
 //! - view: `ui` (`layout`, `messages`, `sidebar`, `users`, `status`, `popup`, `help`), `wrap`, `clock`
-//! - outside world: `daemon`, `autostart`, `run`, `terminal`, `logging`, `config`, `keymap`
+//! - outside world: `daemon` (reaching and starting gochatd through `gochat-client`), `run`, `terminal`, `logging`, `config`, `keymap`
 
 pub mod app;
-pub mod autostart;
 pub mod clock;
 pub mod commands;
 pub mod config;

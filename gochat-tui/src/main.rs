@@ -76,7 +76,7 @@ async fn run_tui(cli: Cli, config: Config, config_path: PathBuf) -> anyhow::Resu
     let socket = cli
         .socket
         .clone()
-        .unwrap_or_else(gochat_proto::ipc::default_socket_path);
+        .unwrap_or_else(gochat_client::socket::default_socket_path);
     tracing::info!(socket = %socket.display(), "gochat-tui starting");
     let mut tui = terminal::Tui::enter(config.ui.mouse).context("cannot set up the terminal")?;
     let size = tui

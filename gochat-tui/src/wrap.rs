@@ -1,8 +1,13 @@
 //! Word wrapping of styled text into rows of a given width, by display width (wide
 //! characters count two columns). Used by the message pane to draw and, with the same
-//! result, by `update` to scroll by rows. Control characters in message text are made
-//! visible rather than sent to the terminal.
+//! result, by `update` to scroll by rows. Text is made terminal-safe first
+//! ([`gochat_client::term`], the same escaping as the CLI's): control characters, bidi
+//! controls and other dangerous invisibles are shown as `\u{HEX}`, and only `\n` breaks
+//! a row.
 
+use std::borrow::Cow;
+
+use gochat_client::term;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
@@ -31,15 +36,6 @@ fn char_width(c: char) -> usize {
     }
 }
 
-/// What terminals must never receive from a peer: control characters become visible.
-fn visible(c: char) -> char {
-    match c {
-        '\t' => ' ',
-        c if c.is_control() => '\u{fffd}',
-        c => c,
-    }
-}
-
 /// Receives the rows as they are made.
 trait Sink {
     fn push(&mut self, text: &str, style: Style, width: usize);
@@ -62,10 +58,10 @@ struct Builder {
 
 impl Sink for Builder {
     fn push(&mut self, text: &str, style: Style, _: usize) {
-        let text: String = text.chars().map(visible).collect();
+        // `run` only passes escaped text.
         match self.current.last_mut() {
-            Some(last) if last.style == style => last.content.to_mut().push_str(&text),
-            _ => self.current.push(Span::styled(text, style)),
+            Some(last) if last.style == style => last.content.to_mut().push_str(text),
+            _ => self.current.push(Span::styled(text.to_owned(), style)),
         }
     }
     fn newline(&mut self, indent: usize) {
@@ -104,11 +100,17 @@ fn run(pieces: &[Piece<'_>], width: u16, indent: u16, sink: &mut impl Sink) {
     } else {
         usize::from(indent)
     };
+    // Escaped once, here: every width below is that of what the terminal will show.
+    let safe: Vec<(Cow<'_, str>, Style)> = pieces
+        .iter()
+        .map(|p| (term::text(p.text, ""), p.style))
+        .collect();
     let mut col = 0usize;
     // Spaces are held back until a word follows them on the same row, so rows never end in
     // spaces and wrapped rows never start with them.
     let mut pending: Option<(&str, Style, usize)> = None;
-    for piece in pieces {
+    for (text, style) in &safe {
+        let piece = Piece::new(text, *style);
         let mut rest = piece.text;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix('\n') {
@@ -178,15 +180,17 @@ fn run(pieces: &[Piece<'_>], width: u16, indent: u16, sink: &mut impl Sink) {
     }
 }
 
-/// The display width of a text.
+/// The display width of a text once made terminal-safe on one line.
 pub fn width(text: &str) -> usize {
-    text.chars().map(char_width).sum()
+    term::line(text).chars().map(char_width).sum()
 }
 
-/// `text` cut to at most `max` columns, with `…` when cut.
+/// `text` on one line, terminal-safe ([`term::line`]), cut to at most `max` columns, with
+/// `…` when cut.
 pub fn truncate(text: &str, max: usize) -> String {
-    if width(text) <= max {
-        return text.chars().map(visible).collect();
+    let text = term::line(text);
+    if width(&text) <= max {
+        return text.into_owned();
     }
     let mut out = String::new();
     let mut used = 0;
@@ -195,7 +199,7 @@ pub fn truncate(text: &str, max: usize) -> String {
         if used + w + 1 > max {
             break;
         }
-        out.push(visible(c));
+        out.push(c);
         used += w;
     }
     if max > 0 {
@@ -248,12 +252,19 @@ mod tests {
     #[test]
     fn wide_characters_and_controls() {
         let p = [Piece::new("日本語のテキスト\u{1b}[2J", Style::default())];
-        let lines = wrap(&p, 6, 0);
+        let lines = wrap(&p, 8, 0);
         assert_eq!(
             plain(&lines),
-            vec!["日本語", "のテキ", "スト\u{fffd}[", "2J"]
+            vec!["日本語の", "テキスト", "\\u{1b}[2", "J"]
         );
-        assert_eq!(count(&p, 6, 0), lines.len());
+        assert_eq!(count(&p, 8, 0), lines.len());
+        // A carriage return cannot send the cursor back; bidi controls are shown.
+        let p = [Piece::new("ok\r\u{202e}x", Style::default())];
+        assert_eq!(plain(&wrap(&p, 40, 0)), vec!["ok\\u{d}\\u{202e}x"]);
+        assert_eq!(truncate("a\u{1b}]0;t\u{7}", 40), "a\\u{1b}]0;t\\u{7}");
+        assert_eq!(width("\u{1b}"), 6);
+        let p = [Piece::new("日本語のテキスト\u{1b}[2J", Style::default())];
+        assert_eq!(count(&p, 6, 0), wrap(&p, 6, 0).len());
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
     }
@@ -267,6 +278,7 @@ mod tests {
             "   leading",
             "x\n\n\ny",
             "supercalifragilistic word",
+            "esc\u{1b}[2J and\r\u{202e} bidi\u{2028}sep",
         ];
         for t in texts {
             for w in 1..12 {

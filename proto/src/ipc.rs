@@ -58,13 +58,25 @@ fn current_uid() -> u32 {
 
 /// Connects to the daemon listening on `path`.
 pub async fn connect(path: &Path) -> Result<DaemonClient, ConnectError> {
+    connect_verified(path, |_| Ok(())).await
+}
+
+/// Connects to the daemon listening on `path`, passing every connected stream (the first
+/// and any reconnection) to `verify` before a byte is exchanged; an error from `verify`
+/// fails the connection and is kept in the source chain of [`ConnectError::Unreachable`].
+pub async fn connect_verified<F>(path: &Path, verify: F) -> Result<DaemonClient, ConnectError>
+where
+    F: Fn(&tokio::net::UnixStream) -> std::io::Result<()> + Clone + Send + Sync + 'static,
+{
     let socket = path.to_owned();
     // The URI is required by tonic but unused: the connector dials the socket.
     let channel = Endpoint::from_static("http://gochatd.local")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let socket = socket.clone();
+            let verify = verify.clone();
             async move {
                 let stream = tokio::net::UnixStream::connect(socket).await?;
+                verify(&stream)?;
                 Ok::<_, std::io::Error>(TokioIo::new(stream))
             }
         }))

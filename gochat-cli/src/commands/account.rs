@@ -1,9 +1,12 @@
 //! `account register|login|logout|deregister|unlock|lock|passphrase|list|backup`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::DirBuilderExt;
+
 use clap::Subcommand;
+use gochat_client::files::{self, FileError, Overwrite};
+use gochat_client::term;
 use gochat_proto::ipc;
 
 use crate::context::Ctx;
@@ -69,6 +72,9 @@ pub enum Command {
         /// Where to write [default: the current directory].
         #[arg(long, short, default_value = ".")]
         dir: PathBuf,
+        /// Replace NAME.priv and NAME.msgs if they exist (with new 0600 files).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -178,7 +184,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                     };
                     table.row(vec![
                         Cell::new(r.server),
-                        Cell::styled(r.username, PEER),
+                        Cell::styled(views::user(&r.username), PEER),
                         Cell::styled(views::link_state(a.state), views::link_state_style(a.state)),
                         Cell::new(key),
                         Cell::new(views::permission_name(a.permission)),
@@ -188,9 +194,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 table.write(w)
             })
         }
-        Command::Backup { name, dir } => {
+        Command::Backup { name, dir, force } => {
             let account = ctx.account_named(name.as_deref());
-            backup(ctx, account, &dir).await
+            backup(ctx, account, &dir, force).await
         }
     }
 }
@@ -372,21 +378,22 @@ pub async fn all_history(
     Ok(messages)
 }
 
-/// Writes a file only the user can read.
-pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))?;
-    file.write_all(data)
-        .map_err(|e| CliError::other(format!("cannot write {}: {e}", path.display())))
+/// Writes a new file only the user can read; an existing one only with `force` (replaced
+/// by a new 0600 file, never rewritten in place).
+pub fn write_private(path: &Path, data: &[u8], force: bool) -> Result<()> {
+    let overwrite = if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    files::write_private(path, data, overwrite).map_err(|e| match e {
+        FileError::Exists { .. } => CliError::usage(e.to_string()),
+        FileError::Io { ref source, .. } => CliError::other(format!("{e}: {source}")),
+        FileError::UnsafeLog { .. } => CliError::other(e.to_string()),
+    })
 }
 
-async fn backup(ctx: &mut Ctx, account: ipc::AccountRef, dir: &Path) -> Result<()> {
+async fn backup(ctx: &mut Ctx, account: ipc::AccountRef, dir: &Path, force: bool) -> Result<()> {
     let pem = ctx
         .client()
         .await?
@@ -408,10 +415,31 @@ async fn backup(ctx: &mut Ctx, account: ipc::AccountRef, dir: &Path) -> Result<(
         .await?
         .into_inner()
         .conversations;
-    std::fs::create_dir_all(dir)
+    // The name becomes a file name: it must be a plain user name, not a path.
+    if !term::is_user_name(&me) {
+        return Err(CliError::other(format!(
+            "the daemon reports an invalid account name {}",
+            term::name(&me)
+        )));
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
         .map_err(|e| CliError::other(format!("cannot create {}: {e}", dir.display())))?;
     let key_path = dir.join(format!("{me}.priv"));
-    write_private(&key_path, pem.as_bytes())?;
+    let msgs_path = dir.join(format!("{me}.msgs"));
+    if !force
+        && let Some(existing) = [&key_path, &msgs_path]
+            .into_iter()
+            .find(|p| p.symlink_metadata().is_ok())
+    {
+        return Err(CliError::usage(format!(
+            "{} already exists; pass --force to replace it",
+            existing.display()
+        )));
+    }
+    write_private(&key_path, pem.as_bytes(), force)?;
     let mut text = String::new();
     let mut count = 0;
     for c in &conversations {
@@ -432,8 +460,7 @@ async fn backup(ctx: &mut Ctx, account: ipc::AccountRef, dir: &Path) -> Result<(
         text.push_str("--- CONVERSATION FINISH ---\n");
         count += messages.len();
     }
-    let msgs_path = dir.join(format!("{me}.msgs"));
-    write_private(&msgs_path, text.as_bytes())?;
+    write_private(&msgs_path, text.as_bytes(), force)?;
     let json = serde_json::json!({
         "key": key_path.display().to_string(),
         "messages": msgs_path.display().to_string(),

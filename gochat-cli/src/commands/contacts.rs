@@ -30,7 +30,7 @@ pub async fn run(_args: Args, ctx: &mut Ctx) -> Result<()> {
         for c in &contacts {
             let changed = c.key_state == gochat_proto::ipc::KeyState::Changed as i32;
             table.row(vec![
-                Cell::styled(c.user.clone(), PEER),
+                Cell::styled(crate::views::user(&c.user), PEER),
                 Cell::styled(permission_name(c.permission).to_owned(), DIM),
                 if changed {
                     Cell::styled("CHANGED".to_owned(), BAD)

@@ -48,7 +48,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
                     )
                 });
                 table.row(vec![
-                    Cell::styled(c.peer.clone(), PEER),
+                    Cell::styled(crate::views::user(&c.peer), PEER),
                     Cell::styled(
                         if c.unread > 0 {
                             c.unread.to_string()

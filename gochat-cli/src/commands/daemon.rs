@@ -23,7 +23,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
     let socket = ctx.socket();
     match command {
         Command::Status => {
-            let Some(client) = ctx.client_if_running().await else {
+            let Some(client) = ctx.client_if_running().await? else {
                 return Err(CliError::unreachable(format!(
                     "gochatd is not running (socket {}); start it with `gochat-cli daemon start`",
                     socket.display()
@@ -78,7 +78,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             })
         }
         Command::Start => {
-            if let Some(client) = ctx.client_if_running().await {
+            if let Some(client) = ctx.client_if_running().await? {
                 let status = client.status(ipc::Empty {}).await?.into_inner();
                 return ctx.out.emit(
                     &serde_json::json!({ "started": false, "pid": status.pid, "socket": socket.display().to_string() }),
@@ -96,7 +96,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             )
         }
         Command::Stop => {
-            if ctx.client_if_running().await.is_none() {
+            if ctx.client_if_running().await?.is_none() {
                 return ctx.out.emit(&serde_json::json!({ "stopped": false }), |w| {
                     writeln!(w, "gochatd is not running")
                 });

@@ -27,9 +27,12 @@ pub enum Command {
     },
     /// Print (or write) your private key as PKCS#1 PEM, the Go client's format (EXPORT).
     Export {
-        /// Write it to this file (mode 0600) instead of stdout.
+        /// Write it to a new file (mode 0600) instead of stdout.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace FILE if it exists (with a new 0600 file).
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Add an account from a private key file, e.g. one the Go client exported (IMPORT).
     Import {
@@ -79,7 +82,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 }
             })
         }
-        Command::Export { output } => {
+        Command::Export { output, force } => {
             let account = ctx.account();
             let pem = ctx
                 .client()
@@ -92,7 +95,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 .private_pem;
             match output {
                 Some(path) => {
-                    write_private(&path, pem.as_bytes())?;
+                    write_private(&path, pem.as_bytes(), force)?;
                     ctx.out.emit(
                         &serde_json::json!({ "path": path.display().to_string() }),
                         |w| writeln!(w, "wrote {}", path.display()),

@@ -35,7 +35,7 @@ pub fn write_contact(w: &mut dyn Write, c: &ipc::Contact) -> std::io::Result<()>
     writeln!(
         w,
         "{}: permission level {} ({})",
-        paint(PEER, &c.user),
+        paint(PEER, crate::views::user(&c.user)),
         c.permission,
         permission_name(c.permission)
     )?;
@@ -50,7 +50,7 @@ pub fn write_contact(w: &mut dyn Write, c: &ipc::Contact) -> std::io::Result<()>
         writeln!(
             w,
             "sending is blocked until you check it and run `gochat-cli key accept {}`",
-            c.user
+            crate::views::user(&c.user)
         )?;
     } else {
         writeln!(w, "key state: {}", paint(GOOD, "pinned"))?;

@@ -66,7 +66,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
                 Kind::Offline,
                 format!(
                     "account {}@{} is {}: log in first (`gochat-cli account login`), or send without --wait to queue the message",
-                    r.username,
+                    crate::views::user(&r.username),
                     r.server,
                     link_state(a.state)
                 ),
@@ -100,7 +100,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
                     "{} message {} to {}",
                     paint(style, what),
                     m.id,
-                    paint(PEER, &m.peer)
+                    paint(PEER, crate::views::user(&m.peer))
                 )?;
             }
             Ok(())
@@ -119,7 +119,11 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
         };
         return Err(CliError::new(
             kind,
-            format!("message to {} failed: {}", failed.peer, failed.error),
+            format!(
+                "message to {} failed: {}",
+                crate::views::user(&failed.peer),
+                failed.error
+            ),
         ));
     }
     if messages

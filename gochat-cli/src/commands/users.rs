@@ -34,7 +34,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
     ctx.out.emit(&serde_json::json!({ "users": json }), |w| {
         if !args.perms {
             for u in &users {
-                writeln!(w, "{}", u.name)?;
+                writeln!(w, "{}", crate::views::user(&u.name))?;
             }
             return Ok(());
         }
@@ -45,7 +45,10 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
             } else {
                 ""
             };
-            table.row(vec![Cell::styled(u.name.clone(), PEER), Cell::new(role)]);
+            table.row(vec![
+                Cell::styled(crate::views::user(&u.name), PEER),
+                Cell::new(role),
+            ]);
         }
         table.write(w)
     })

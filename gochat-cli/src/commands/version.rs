@@ -9,7 +9,7 @@ use crate::error::Result;
 pub struct Args {}
 
 pub async fn run(_: Args, ctx: &mut Ctx) -> Result<()> {
-    let daemon = match ctx.client_if_running().await {
+    let daemon = match ctx.client_if_running().await? {
         Some(c) => c.status(ipc::Empty {}).await.ok().map(|s| s.into_inner()),
         None => None,
     };

@@ -61,7 +61,7 @@ pub async fn follow(
     loop {
         let connected = match client.take() {
             Some(c) => Some(c),
-            None => ipc::connect(&socket).await.ok(),
+            None => gochat_client::socket::connect(&socket).await.ok(),
         };
         if let Some(mut c) = connected
             && let Ok(status) = c.status(ipc::Empty {}).await

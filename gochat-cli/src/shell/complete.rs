@@ -21,8 +21,10 @@ pub struct Names {
 }
 
 impl Names {
+    /// Adds a user to complete; names that are not valid user names (a server may send
+    /// anything) are left out, so completion never prints them raw.
     pub fn add_user(&mut self, user: &str) {
-        if !user.is_empty() && !self.users.iter().any(|u| u == user) {
+        if gochat_client::term::is_user_name(user) && !self.users.iter().any(|u| u == user) {
             self.users.push(user.to_owned());
             self.users.sort();
         }
@@ -244,6 +246,16 @@ mod tests {
         let ctx = Context::new(&history);
         let (_, pairs) = h.complete(line, line.len(), &ctx).expect("complete");
         pairs.into_iter().map(|p| p.display).collect()
+    }
+
+    #[test]
+    fn names_that_are_not_user_names_are_never_offered() {
+        let mut names = Names::default();
+        names.add_user("bob");
+        names.add_user("b\u{1b}]0;x\u{7}");
+        names.add_user("Bob");
+        names.add_user("");
+        assert_eq!(names.users, vec!["bob".to_owned()]);
     }
 
     #[test]

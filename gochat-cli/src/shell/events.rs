@@ -54,10 +54,12 @@ impl Printer {
     }
 
     fn print(&self, line: &str) -> bool {
+        // Only our own colors pass; anything else unsafe is shown escaped.
+        let line = gochat_client::term::styled(line);
         let mut text = if self.colored {
-            line.to_owned()
+            line.into_owned()
         } else {
-            anstream::adapter::strip_str(line).to_string()
+            anstream::adapter::strip_str(&line).to_string()
         };
         text.push('\n');
         self.lines.send(text).is_ok()

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
+use gochat_client::term;
 use gochat_proto::ipc;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
@@ -144,8 +145,8 @@ fn is_command(word: &str) -> bool {
 impl Shell<'_> {
     fn prompt(&self) -> String {
         match (&self.label, self.online) {
-            (Some(label), true) => format!("gochat({label}) > "),
-            (Some(label), false) => format!("(not connected) gochat({label}) > "),
+            (Some(label), true) => format!("gochat({}) > ", term::line(label)),
+            (Some(label), false) => format!("(not connected) gochat({}) > ", term::line(label)),
             (None, _) => "(not connected) gochat > ".to_owned(),
         }
     }
@@ -297,13 +298,14 @@ impl Shell<'_> {
         self.refresh();
         match &self.label {
             Some(label) => println!(
-                "using {label}{}",
+                "using {}{}",
+                term::line(label),
                 if self.online { "" } else { " (not connected)" }
             ),
             None => println!(
                 "server: {}, account: {} (not resolved: see `server list` and `account list`)",
-                self.ctx.global.server.as_deref().unwrap_or("(default)"),
-                self.ctx.global.account.as_deref().unwrap_or("(default)")
+                term::line(self.ctx.global.server.as_deref().unwrap_or("(default)")),
+                term::line(self.ctx.global.account.as_deref().unwrap_or("(default)"))
             ),
         }
     }
@@ -366,7 +368,10 @@ impl Shell<'_> {
             .block_on(account::resolve(self.ctx, &account))
             .is_err()
         {
-            println!("selected server {name}; log in with LOGIN <name>, or register with REG");
+            println!(
+                "selected server {}; log in with LOGIN <name>, or register with REG",
+                term::line(&name)
+            );
             return;
         }
         self.run(vec!["account".into(), "login".into()]);
@@ -380,6 +385,7 @@ fn error(text: &str) {
     } else {
         "[ERROR]".to_owned()
     };
+    let text = gochat_client::term::text(text, "  ");
     let _ = writeln!(std::io::stderr().lock(), "{tag} {text}");
 }
 

@@ -4,7 +4,10 @@
 mod admin;
 mod daemon;
 mod failures;
+mod hostile;
+mod local;
 mod messaging;
+mod raw;
 mod shell;
 mod support;
 mod watch;

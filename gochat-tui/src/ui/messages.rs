@@ -174,7 +174,7 @@ impl<'a> View<'a> {
             )
         } else {
             (
-                m.peer.clone(),
+                gochat_client::term::name(&m.peer).into_owned(),
                 Style::default()
                     .fg(t.peer_name)
                     .add_modifier(Modifier::BOLD),

@@ -146,7 +146,10 @@ fn row_line(app: &App, row: RowRef<'_>, width: usize) -> Line<'static> {
         RowRef::Account(key) => {
             let account = app.account(key);
             let (dot, color) = state_dot(app, account);
-            let label = wrap::truncate(&key.user, width.saturating_sub(4));
+            let label = wrap::truncate(
+                &gochat_client::term::name(&key.user),
+                width.saturating_sub(4),
+            );
             Line::from(vec![
                 Span::styled(format!(" {dot} "), Style::default().fg(color)),
                 Span::styled(label, Style::default().fg(t.text)),
@@ -169,7 +172,10 @@ fn row_line(app: &App, row: RowRef<'_>, width: usize) -> Line<'static> {
                 ));
             }
             let right_w: usize = right.iter().map(|s| wrap::width(&s.content)).sum();
-            let name = wrap::truncate(peer, width.saturating_sub(3 + right_w));
+            let name = wrap::truncate(
+                &gochat_client::term::name(peer),
+                width.saturating_sub(3 + right_w),
+            );
             let style = if unread > 0 {
                 Style::default().fg(t.unread).add_modifier(Modifier::BOLD)
             } else {

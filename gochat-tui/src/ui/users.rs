@@ -74,7 +74,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                     _ => (" ", t.text),
                 };
                 let me = u.name == a.key.user;
-                let name = wrap::truncate(&u.name, width.saturating_sub(4));
+                let name =
+                    wrap::truncate(&gochat_client::term::name(&u.name), width.saturating_sub(4));
                 let mut style = Style::default().fg(color);
                 if me {
                     style = style.add_modifier(Modifier::BOLD);

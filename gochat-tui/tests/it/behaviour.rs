@@ -528,3 +528,33 @@ fn a_locked_account_asks_for_its_passphrase_once() {
     attach(&mut app, snap);
     assert!(app.popup.is_none(), "asked once per session");
 }
+
+/// Escapes and bidi controls from a peer (in the text and in the name) reach the screen
+/// only as visible `\u{HEX}` forms.
+#[test]
+fn hostile_text_and_names_are_shown_escaped() {
+    let mut app = chat_app(100, 30);
+    let hostile = "hi\u{1b}]0;pwned\u{7} \u{1b}[2K\rfake \u{9b}31m \u{202e}desrever\u{2028}x";
+    event(
+        &mut app,
+        10,
+        event::Kind::MessageReceived(received(10, "bob", hostile, NOW)),
+    );
+    event(
+        &mut app,
+        11,
+        event::Kind::MessageReceived(received(11, "ev\u{202e}il", "boo", NOW)),
+    );
+    let shown = screen(&app);
+    let forbidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}')
+    };
+    assert!(!shown.chars().any(forbidden), "{shown}");
+    assert!(shown.contains(r"hi\u{1b}]0;pwned\u{7}"), "{shown}");
+    assert!(shown.contains(r"\u{d}fake"), "{shown}");
+    assert!(
+        shown.contains(r"ev\u{202e}il"),
+        "the odd name, escaped: {shown}"
+    );
+}

@@ -6,6 +6,7 @@
 //! a new user would (`/server add`, `/register`, `/msg`). Then they chat; then her daemon
 //! stops and the TUI must say so, keep the screen, start it again and reattach.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -156,7 +157,13 @@ impl Home {
     fn new(root: &Path, name: &str) -> Home {
         let root = root.join(name);
         for d in ["run", "data", "config", "state", "home"] {
-            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            // Private, as XDG_RUNTIME_DIR must be: the TUI refuses a socket directory open
+            // to other users.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root.join(d))
+                .expect("mkdir");
         }
         Home { root }
     }
@@ -436,4 +443,40 @@ async fn a_new_user_chats_through_the_tui() {
     let _ = alice.stop(Empty {}).await;
     let _ = bob.stop(Empty {}).await;
     server_stop.cancel();
+}
+
+/// A socket directory open to other users (someone may have planted a fake daemon there):
+/// the TUI says so and starts no daemon in it.
+#[test]
+fn a_socket_directory_open_to_others_is_refused() {
+    if !have_tmux() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is needed for the end-to-end tests in CI"
+        );
+        eprintln!("tmux is not installed: skipping the end-to-end test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = Home::new(dir.path(), "eve");
+    std::fs::set_permissions(
+        home.root.join("run"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let env: Vec<String> = home
+        .env()
+        .into_iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    let command = format!(
+        "env {} TERM=xterm-256color '{}'; sleep 600",
+        env.join(" "),
+        env!("CARGO_BIN_EXE_gochat-tui"),
+    );
+    let tmux = Tmux::start(dir.path().join("tmux.sock"), 160, 30, &command);
+    let screen = tmux.wait_for("open to other users", Duration::from_secs(60));
+    assert!(screen.contains("refusing gochatd"), "{screen}");
+    assert!(!home.socket().exists(), "no daemon was started there");
+    assert!(!home.root.join("state/gochat/gochatd.log").exists());
 }
