@@ -478,16 +478,16 @@ impl DaemonApi for ApiService {
     async fn mark_read(&self, r: Rpc<MarkReadRequest>) -> Result<Empty> {
         let r = r.into_inner();
         let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let up_to = self
-            .daemon
-            .store
+        // The read marks and their event are committed together.
+        let mut batch = self.daemon.events.batch().await.map_err(ApiError::from)?;
+        let up_to = batch
+            .store()
             .mark_read(account.id, &r.peer, (r.up_to > 0).then_some(r.up_to))
             .await
             .map_err(ApiError::from)?;
         if up_to > 0 {
-            self.daemon
-                .events
-                .emit(event::Kind::Read(ReadMarker {
+            batch
+                .publish(event::Kind::Read(ReadMarker {
                     account: Some(AccountRef {
                         server: server.name,
                         username: account.username,
@@ -495,8 +495,10 @@ impl DaemonApi for ApiService {
                     peer: r.peer,
                     up_to,
                 }))
-                .await;
+                .await
+                .map_err(ApiError::from)?;
         }
+        batch.commit().await.map_err(ApiError::from)?;
         ok(Empty {})
     }
 

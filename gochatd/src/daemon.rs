@@ -624,10 +624,12 @@ impl Daemon {
         };
         let mut live = wait.then(|| self.events.listen());
         let stamp = (now_ms() + 500) / 1000;
+        // Every piece and its event in one transaction: all are queued, or none.
         let mut rows: Vec<MessageRow> = Vec::new();
+        let mut batch = self.events.batch().await?;
         for piece in split_text(text, MAX_PLAINTEXT) {
-            let row = self
-                .store
+            let row = batch
+                .store()
                 .insert_message(&NewMessage {
                     account_id: account.id,
                     peer: to.to_owned(),
@@ -638,13 +640,14 @@ impl Daemon {
                     read: true,
                 })
                 .await?;
-            self.events
-                .emit(event::Kind::MessageUpdated(crate::convert::message(
+            batch
+                .publish(event::Kind::MessageUpdated(crate::convert::message(
                     &row, &aref,
                 )))
-                .await;
+                .await?;
             rows.push(row);
         }
+        batch.commit().await?;
         let link = self.ensure_link(&account).await?;
         link.kick_outbox();
         if link.status().state != ipc::LinkState::Online {

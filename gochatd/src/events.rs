@@ -7,12 +7,62 @@ use gochat_proto::ipc::{Event, Gap, event};
 use prost::Message as _;
 use tokio::sync::broadcast;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteTx};
 
 /// Events kept in the log; older ones are pruned.
 const KEEP_EVENTS: u64 = 100_000;
 /// Live events buffered per slow subscriber before it must resync from the log.
 const LIVE_CAPACITY: usize = 4096;
+
+/// Store changes and the events announcing them, in one write transaction (see
+/// [`EventBus::batch`]). Dropping it uncommitted rolls everything back and sends nothing.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    bus: &'a EventBus,
+    _order: tokio::sync::MutexGuard<'a, ()>,
+    tx: WriteTx,
+    events: Vec<Event>,
+}
+
+impl Batch<'_> {
+    /// The transaction, for the store changes.
+    pub fn store(&mut self) -> &mut WriteTx {
+        &mut self.tx
+    }
+
+    /// Records an event in the transaction; it goes live once the batch commits.
+    pub async fn publish(&mut self, kind: event::Kind) -> Result<u64, StoreError> {
+        let mut event = Event {
+            id: 0,
+            time: now_ms(),
+            instance_id: self.bus.instance_id.clone(),
+            kind: Some(kind),
+        };
+        event.id = self.tx.append_event(&event.encode_to_vec()).await?;
+        self.events.push(event.clone());
+        Ok(event.id)
+    }
+
+    /// Commits the changes and events, then broadcasts the events.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let Batch {
+            bus,
+            _order,
+            tx,
+            events,
+        } = self;
+        tx.commit().await?;
+        let prune = events.iter().any(|e| e.id % 1000 == 0);
+        for event in events {
+            let _ = bus.live.send(event);
+        }
+        drop(_order);
+        if prune {
+            let _ = bus.store.prune_events(KEEP_EVENTS).await;
+        }
+        Ok(())
+    }
+}
 
 /// Publishes events (store first, then live) and serves subscriptions.
 #[derive(Debug, Clone)]
@@ -50,21 +100,24 @@ impl EventBus {
 
     /// Stores and broadcasts an event; returns its id.
     pub async fn publish(&self, kind: event::Kind) -> Result<u64, StoreError> {
-        let mut event = Event {
-            id: 0,
-            time: now_ms(),
-            instance_id: self.instance_id.clone(),
-            kind: Some(kind),
-        };
-        let _ordered = self.order.lock().await;
-        let id = self.store.append_event(&event.encode_to_vec()).await?;
-        event.id = id;
-        let _ = self.live.send(event);
-        drop(_ordered);
-        if id % 1000 == 0 {
-            let _ = self.store.prune_events(KEEP_EVENTS).await;
-        }
+        let mut batch = self.batch().await?;
+        let id = batch.publish(kind).await?;
+        batch.commit().await?;
         Ok(id)
+    }
+
+    /// Opens a write transaction whose store changes and events are committed together:
+    /// a crash or an error in between leaves neither. Events go live only after the commit,
+    /// in id order.
+    pub async fn batch(&self) -> Result<Batch<'_>, StoreError> {
+        let order = self.order.lock().await;
+        let tx = self.store.begin_write().await?;
+        Ok(Batch {
+            bus: self,
+            _order: order,
+            tx,
+            events: Vec::new(),
+        })
     }
 
     /// Publishes, logging instead of failing (for paths that cannot report errors).

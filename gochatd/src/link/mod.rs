@@ -674,23 +674,20 @@ impl Actor {
         };
         // Committed before anyone is told. The server has already let go of the message, so
         // a store that fails (a full disk) is retried from memory until it succeeds.
-        match self.ctx.store.insert_message(&new).await {
-            Ok(row) => announce_received(&self.ctx, row, error).await,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store a received message; retrying from memory");
-                let ctx = self.ctx.clone();
-                tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(STORE_RETRY).await;
-                        match ctx.store.insert_message(&new).await {
-                            Ok(row) => return announce_received(&ctx, row, error).await,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "still cannot store a received message")
-                            }
+        if let Err(e) = store_received(&self.ctx, &new, error).await {
+            tracing::error!(error = %e, "cannot store a received message; retrying from memory");
+            let ctx = self.ctx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(STORE_RETRY).await;
+                    match store_received(&ctx, &new, error).await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "still cannot store a received message")
                         }
                     }
-                });
-            }
+                }
+            });
         }
         // Like the Go client, learn an unknown sender's key at once (pinned on first use).
         if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
@@ -702,18 +699,24 @@ impl Actor {
     }
 }
 
-/// Records why a received message is unreadable (if it is), then tells the frontends.
-async fn announce_received(ctx: &LinkContext, row: crate::store::MessageRow, error: Option<&str>) {
-    let row = match error {
-        Some(e) => ctx
-            .store
+/// Stores a received message (with why it is unreadable, if it is) and its event in one
+/// transaction.
+async fn store_received(
+    ctx: &LinkContext,
+    new: &NewMessage,
+    error: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    let mut batch = ctx.events.batch().await?;
+    let mut row = batch.store().insert_message(new).await?;
+    if let Some(e) = error {
+        row = batch
+            .store()
             .set_message_state(row.id, MessageState::Received, Some(e))
-            .await
-            .unwrap_or(row),
-        None => row,
-    };
+            .await?;
+    }
     let message = crate::convert::message(&row, &ctx.account_ref());
-    ctx.events.emit(event::Kind::MessageReceived(message)).await;
+    batch.publish(event::Kind::MessageReceived(message)).await?;
+    batch.commit().await
 }
 
 fn login_refused(code: Option<ErrorCode>) -> LoginError {

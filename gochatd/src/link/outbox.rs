@@ -59,13 +59,24 @@ enum Outcome {
 }
 
 async fn finish(ctx: &LinkContext, message: &MessageRow, state: MessageState, error: Option<&str>) {
-    match ctx.store.set_message_state(message.id, state, error).await {
-        Ok(row) => {
-            let msg = crate::convert::message(&row, &ctx.account_ref());
-            ctx.events.emit(event::Kind::MessageUpdated(msg)).await;
-        }
-        Err(e) => tracing::error!(error = %e, "cannot record a message's state"),
+    if let Err(e) = record_state(ctx, message.id, state, error).await {
+        tracing::error!(error = %e, "cannot record a message's state");
     }
+}
+
+/// Sets a message's state and publishes the change in one transaction.
+async fn record_state(
+    ctx: &LinkContext,
+    id: i64,
+    state: MessageState,
+    error: Option<&str>,
+) -> Result<MessageRow, crate::store::StoreError> {
+    let mut batch = ctx.events.batch().await?;
+    let row = batch.store().set_message_state(id, state, error).await?;
+    let msg = crate::convert::message(&row, &ctx.account_ref());
+    batch.publish(event::Kind::MessageUpdated(msg)).await?;
+    batch.commit().await?;
+    Ok(row)
 }
 
 fn link_outcome(e: LinkError) -> Outcome {
@@ -106,27 +117,56 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
     let pem = contact.public_pem.unwrap_or_default();
     let key = PublicKey::parse(pem.as_bytes())
         .map_err(|e| Outcome::Failed(format!("pinned key of {} is unusable: {e}", message.peer)))?;
-    let text = message.text.clone();
+    // Resume after the pieces the server already acknowledged: a piece must never reach the
+    // recipient twice.
+    let acknowledged = match ctx.store.sent_bytes(message.id).await {
+        Ok(n) => floor_char_boundary(&message.text, n),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a message's delivery progress");
+            return Err(Outcome::Retry);
+        }
+    };
+    if acknowledged > 0 && acknowledged == message.text.len() {
+        return Ok(());
+    }
+    let rest = message.text[acknowledged..].to_owned();
     // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
-    let ciphertexts = tokio::task::spawn_blocking(move || {
+    let pieces = tokio::task::spawn_blocking(move || {
         let key = EncryptingKey::new(&key)?;
-        split_text(&text, key.max_plaintext())
+        split_text(&rest, key.max_plaintext())
             .into_iter()
-            .map(|piece| key.encrypt(piece.as_bytes()))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
+            .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
     })
     .await
     .map_err(|e| Outcome::Failed(e.to_string()))?
     .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
-    for ciphertext in ciphertexts {
+    let mut sent = acknowledged;
+    for (len, ciphertext) in pieces {
         let request = Request::Msg {
             to: Bytes::copy_from_slice(message.peer.as_bytes()),
             stamp: encode_stamp(message.stamp).into(),
             ciphertext: ciphertext.into(),
         };
         deliver(client, &request, &message.peer).await?;
+        sent += len;
+        // The last piece's acknowledgement is recorded with the SENT state by the caller.
+        if sent < message.text.len()
+            && let Err(e) = ctx.store.set_sent_bytes(message.id, sent).await
+        {
+            tracing::error!(error = %e, "cannot record a message's delivery progress");
+        }
     }
     Ok(())
+}
+
+/// The largest char boundary of `text` at or below `n`.
+fn floor_char_boundary(text: &str, n: usize) -> usize {
+    let mut n = n.min(text.len());
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
 }
 
 async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), Outcome> {
