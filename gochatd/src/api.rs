@@ -139,7 +139,7 @@ impl DaemonApi for ApiService {
 
     async fn stop(&self, _: Rpc<Empty>) -> Result<Empty> {
         let daemon = self.daemon.clone();
-        tokio::spawn(async move { daemon.stop().await });
+        self.daemon.tasks.spawn(async move { daemon.stop().await });
         ok(Empty {})
     }
 

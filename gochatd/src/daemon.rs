@@ -10,6 +10,7 @@ use gochat_proto::crypto::{MAX_PLAINTEXT, PrivateKey, split_text};
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{Request, Response};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::DaemonConfig;
 use crate::error::ApiError;
@@ -22,6 +23,8 @@ use crate::store::{AccountRow, MessageRow, MessageState, NewMessage, ServerRow, 
 const PASSPHRASE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long Login waits for the link to come online.
 const LOGIN_WAIT: Duration = Duration::from_secs(30);
+/// How long `Send` with `wait` waits for the server's answers.
+const SEND_WAIT: Duration = Duration::from_secs(60);
 
 /// The running daemon.
 pub struct Daemon {
@@ -33,6 +36,8 @@ pub struct Daemon {
     pub config: DaemonConfig,
     /// Cancelled to stop the daemon.
     pub shutdown: CancellationToken,
+    /// Every task the daemon starts; shutdown waits for them.
+    pub tasks: TaskTracker,
     links: Mutex<HashMap<i64, LinkHandle>>,
     keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
 }
@@ -44,12 +49,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Daemon {
     /// Loads every account, unlocks what can be unlocked without a prompt, starts the links.
     pub async fn start(store: Store, config: DaemonConfig) -> Result<Arc<Daemon>, ApiError> {
-        let events = EventBus::new(store.clone(), uuid::Uuid::new_v4().to_string());
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let events = EventBus::new(store.clone(), uuid::Uuid::new_v4().to_string())
+            .with_tasks(tasks.clone(), shutdown.clone());
         let daemon = Arc::new(Daemon {
             store,
             events,
             config,
-            shutdown: CancellationToken::new(),
+            shutdown,
+            tasks,
             links: Mutex::default(),
             keys: Mutex::default(),
         });
@@ -122,9 +131,11 @@ impl Daemon {
                 events: self.events.clone(),
             },
             key,
+            &self.tasks,
+            self.shutdown.child_token(),
         );
         if let Some(old) = lock(&self.links).insert(id, handle.clone()) {
-            tokio::spawn(async move { old.shutdown().await });
+            self.tasks.spawn(async move { old.shutdown().await });
         }
         Ok(handle)
     }
@@ -342,7 +353,11 @@ impl Daemon {
         let stream = transport::dial(server, Duration::from_secs(10))
             .await
             .map_err(|e| ApiError::Offline(e.to_string()))?;
-        let (client, mut unsolicited) = link::Client::start(stream, Duration::from_secs(15));
+        // The registration connection's reader and writer end with this call.
+        let connection = self.shutdown.child_token();
+        let _end = connection.clone().drop_guard();
+        let (client, mut unsolicited) =
+            link::Client::start(stream, Duration::from_secs(15), &self.tasks, connection);
         match tokio::time::timeout(Duration::from_secs(10), unsolicited.recv()).await {
             Ok(Some(Ok(hello))) if hello.action == gochat_proto::wire::Action::Hello => {}
             _ => {
@@ -622,7 +637,6 @@ impl Daemon {
             server: server.name.clone(),
             username: account.username.clone(),
         };
-        let mut live = wait.then(|| self.events.listen());
         let stamp = (now_ms() + 500) / 1000;
         // Every piece and its event in one transaction: all are queued, or none.
         let mut rows: Vec<MessageRow> = Vec::new();
@@ -649,41 +663,24 @@ impl Daemon {
         }
         batch.commit().await?;
         let link = self.ensure_link(&account).await?;
+        // Offline, the pieces stay queued until the next login: nothing to wait for.
+        let wait = wait && link.status().state == ipc::LinkState::Online;
+        let mut completions: Vec<_> = if wait {
+            rows.iter().map(|row| link.completion(row.id)).collect()
+        } else {
+            Vec::new()
+        };
         link.kick_outbox();
-        if link.status().state != ipc::LinkState::Online {
-            // Offline: the pieces stay queued until the next login; nothing to wait for.
-            live = None;
-        }
-        if let Some(live) = live.as_mut() {
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut done = std::collections::HashSet::new();
-            while done.len() < ids.len() {
-                match tokio::time::timeout_at(deadline, live.recv()).await {
-                    Ok(Ok(ev)) => {
-                        if let Some(event::Kind::MessageUpdated(m)) = ev.kind
-                            && ids.contains(&m.id)
-                            && m.state != ipc::MessageState::Queued as i32
-                        {
-                            done.insert(m.id);
-                        }
-                    }
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                        for id in &ids {
-                            if let Some(m) = self.store.message(*id).await?
-                                && m.state != MessageState::Queued
-                            {
-                                done.insert(*id);
-                            }
-                        }
-                    }
-                    Ok(Err(_)) | Err(_) => break,
-                }
-            }
-        }
+        let deadline = tokio::time::Instant::now() + SEND_WAIT;
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let row = self.store.message(row.id).await?.unwrap_or(row);
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut row = self.store.message(row.id).await?.unwrap_or(row);
+            if row.state == MessageState::Queued
+                && let Some(done) = completions.get_mut(i)
+                && let Ok(Ok(answered)) = tokio::time::timeout_at(deadline, done).await
+            {
+                row = answered;
+            }
             out.push(crate::convert::message(&row, &aref));
         }
         Ok(out)

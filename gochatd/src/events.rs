@@ -6,6 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gochat_proto::ipc::{Event, Gap, event};
 use prost::Message as _;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::store::{Store, StoreError, WriteTx};
 
@@ -72,6 +74,9 @@ pub struct EventBus {
     order: std::sync::Arc<tokio::sync::Mutex<()>>,
     live: broadcast::Sender<Event>,
     instance_id: String,
+    /// Where subscription tasks run, and what stops them.
+    tasks: TaskTracker,
+    cancel: CancellationToken,
 }
 
 /// Unix milliseconds now.
@@ -90,7 +95,16 @@ impl EventBus {
             order: std::sync::Arc::default(),
             live,
             instance_id,
+            tasks: TaskTracker::new(),
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// Runs subscription tasks on `tasks`, ending them when `cancel` is cancelled.
+    pub fn with_tasks(mut self, tasks: TaskTracker, cancel: CancellationToken) -> Self {
+        self.tasks = tasks;
+        self.cancel = cancel;
+        self
     }
 
     /// This daemon run's id.
@@ -139,88 +153,90 @@ impl EventBus {
         let mut live = self.live.subscribe();
         let store = self.store.clone();
         let instance_id = self.instance_id.clone();
-        tokio::spawn(async move {
-            let newest = store.last_event_id().await.unwrap_or(0);
-            // A `since` from another database (beyond our newest) resumes from our newest.
-            let mut last = since.min(newest);
-            if since > 0 {
-                let pruned =
-                    matches!(store.first_event_id().await, Ok(Some(first)) if first > last + 1);
-                if pruned || since > newest {
-                    let first = store
-                        .first_event_id()
-                        .await
-                        .ok()
-                        .flatten()
-                        .unwrap_or(newest + 1);
-                    let gap = Event {
-                        id: 0,
-                        time: now_ms(),
-                        instance_id: instance_id.clone(),
-                        kind: Some(event::Kind::Gap(Gap {
-                            first_available: first,
-                        })),
-                    };
-                    if tx.send(gap).await.is_err() {
-                        return;
+        let cancel = self.cancel.clone();
+        self.tasks
+            .spawn(cancel.run_until_cancelled_owned(async move {
+                let newest = store.last_event_id().await.unwrap_or(0);
+                // A `since` from another database (beyond our newest) resumes from our newest.
+                let mut last = since.min(newest);
+                if since > 0 {
+                    let pruned =
+                        matches!(store.first_event_id().await, Ok(Some(first)) if first > last + 1);
+                    if pruned || since > newest {
+                        let first = store
+                            .first_event_id()
+                            .await
+                            .ok()
+                            .flatten()
+                            .unwrap_or(newest + 1);
+                        let gap = Event {
+                            id: 0,
+                            time: now_ms(),
+                            instance_id: instance_id.clone(),
+                            kind: Some(event::Kind::Gap(Gap {
+                                first_available: first,
+                            })),
+                        };
+                        if tx.send(gap).await.is_err() {
+                            return;
+                        }
+                    }
+                    loop {
+                        let batch = match store.events_after(last, 500).await {
+                            Ok(b) => b,
+                            Err(e) => {
+                                tracing::error!(error = %e, "reading the event log failed");
+                                return;
+                            }
+                        };
+                        if batch.is_empty() {
+                            break;
+                        }
+                        for (id, payload) in batch {
+                            last = id;
+                            let Ok(mut event) = Event::decode(payload.as_slice()) else {
+                                continue;
+                            };
+                            event.id = id;
+                            if tx.send(event).await.is_err() {
+                                return;
+                            }
+                        }
                     }
                 }
                 loop {
-                    let batch = match store.events_after(last, 500).await {
-                        Ok(b) => b,
-                        Err(e) => {
-                            tracing::error!(error = %e, "reading the event log failed");
-                            return;
-                        }
-                    };
-                    if batch.is_empty() {
-                        break;
-                    }
-                    for (id, payload) in batch {
-                        last = id;
-                        let Ok(mut event) = Event::decode(payload.as_slice()) else {
-                            continue;
-                        };
-                        event.id = id;
-                        if tx.send(event).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            loop {
-                match live.recv().await {
-                    Ok(event) if event.id > last => {
-                        last = event.id;
-                        if tx.send(event).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Catch up from the log, then continue live.
-                        loop {
-                            let Ok(batch) = store.events_after(last, 1000).await else {
+                    match live.recv().await {
+                        Ok(event) if event.id > last => {
+                            last = event.id;
+                            if tx.send(event).await.is_err() {
                                 return;
-                            };
-                            if batch.is_empty() {
-                                break;
                             }
-                            for (id, payload) in batch {
-                                last = id;
-                                if let Ok(mut event) = Event::decode(payload.as_slice()) {
-                                    event.id = id;
-                                    if tx.send(event).await.is_err() {
-                                        return;
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            // Catch up from the log, then continue live.
+                            loop {
+                                let Ok(batch) = store.events_after(last, 1000).await else {
+                                    return;
+                                };
+                                if batch.is_empty() {
+                                    break;
+                                }
+                                for (id, payload) in batch {
+                                    last = id;
+                                    if let Ok(mut event) = Event::decode(payload.as_slice()) {
+                                        event.id = id;
+                                        if tx.send(event).await.is_err() {
+                                            return;
+                                        }
                                     }
                                 }
                             }
                         }
+                        Err(broadcast::error::RecvError::Closed) => return,
                     }
-                    Err(broadcast::error::RecvError::Closed) => return,
                 }
-            }
-        });
+            }));
         rx
     }
 }

@@ -134,11 +134,8 @@ async fn send(
     let _ = framed.send(reply.to_packet(to.id)).await;
 }
 
-/// A three-piece message whose second piece fails (ERR_SERVER, then the connection drops)
-/// reaches the recipient with each piece exactly once after the link reconnects.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_piece_resumes_without_resending_acknowledged_ones() {
-    let server = fake_server().await;
+/// A daemon with `alice` imported and online on the fake server.
+async fn alice_on(server: &FakeServer) -> TestDaemon {
     let mut d = start_daemon().await;
     d.client
         .add_server(ipc::ServerProfile {
@@ -163,6 +160,42 @@ async fn failed_piece_resumes_without_resending_acknowledged_ones() {
         .expect("import")
         .into_inner();
     assert_eq!(account.state, ipc::LinkState::Online as i32, "{account:?}");
+
+    d
+}
+
+/// `Send` with `wait` returns once the server has answered, with the final state: here the
+/// server refuses the recipient (ERR_NOTFOUND for its key), so the message is FAILED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_wait_returns_the_servers_answer() {
+    let server = fake_server().await;
+    let mut d = alice_on(&server).await;
+    let mut request = send_request("nobody", "hello?");
+    request.wait = true;
+    let sent = d.client.send(request).await.expect("send").into_inner();
+    assert_eq!(sent.messages.len(), 1);
+    assert_eq!(
+        sent.messages[0].state,
+        ipc::MessageState::Failed as i32,
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.messages[0].error,
+        "no user called nobody on this server"
+    );
+    // A short message to a known user: SENT when the reply comes back.
+    let mut request = send_request("small", "short");
+    request.wait = true;
+    let sent = d.client.send(request).await.expect("send").into_inner();
+    assert_eq!(sent.messages[0].state, ipc::MessageState::Sent as i32);
+}
+
+/// A three-piece message whose second piece fails (ERR_SERVER, then the connection drops)
+/// reaches the recipient with each piece exactly once after the link reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_piece_resumes_without_resending_acknowledged_ones() {
+    let server = fake_server().await;
+    let mut d = alice_on(&server).await;
 
     let text: String = (0..446u32)
         .map(|i| char::from(b'a' + (i % 26) as u8))

@@ -10,6 +10,8 @@ use gochat_proto::wire::{CodecError, GochatCodec, Packet, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Why a request got no reply.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,8 +32,9 @@ type Pending = Arc<Mutex<HashMap<u16, oneshot::Sender<Packet>>>>;
 /// Largest ID the Go client uses; we use the same range (1..=1022).
 const MAX_CLIENT_ID: u16 = 1022;
 
-/// A connected client. Dropping it closes the connection.
-#[derive(Debug, Clone)]
+/// A connected client, owned by its link actor alone. Dropping it (or cancelling the token
+/// given to [`Client::start`]) closes the connection.
+#[derive(Debug)]
 pub struct Client {
     out: mpsc::Sender<Packet>,
     pending: Pending,
@@ -44,8 +47,14 @@ pub struct Client {
 pub type Unsolicited = mpsc::Receiver<Result<Packet, String>>;
 
 impl Client {
-    /// Starts the reader and writer tasks over `stream`.
-    pub fn start<S>(stream: S, timeout: Duration) -> (Client, Unsolicited)
+    /// Starts the reader and writer tasks over `stream`, on `tasks`; both end when the
+    /// connection ends, the client is dropped, or `token` is cancelled.
+    pub fn start<S>(
+        stream: S,
+        timeout: Duration,
+        tasks: &TaskTracker,
+        token: CancellationToken,
+    ) -> (Client, Unsolicited)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -55,8 +64,13 @@ impl Client {
         let (out_tx, mut out_rx) = mpsc::channel::<Packet>(256);
         let (unsolicited_tx, unsolicited_rx) = mpsc::channel(1024);
         let pending: Pending = Arc::default();
-        tokio::spawn(async move {
-            while let Some(packet) = out_rx.recv().await {
+        let writer_token = token.clone();
+        tasks.spawn(async move {
+            while let Some(packet) = writer_token
+                .run_until_cancelled(out_rx.recv())
+                .await
+                .flatten()
+            {
                 if let Err(e) = writer.send(packet).await {
                     tracing::debug!(error = %e, "write to server failed");
                     break;
@@ -64,9 +78,12 @@ impl Client {
             }
         });
         let routes = pending.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let reason = loop {
-                match reader.next().await {
+                let Some(next) = token.run_until_cancelled(reader.next()).await else {
+                    break "link stopped".to_owned();
+                };
+                match next {
                     Some(Ok(packet)) => {
                         if packet.id != 0 {
                             let waiter = routes
@@ -121,6 +138,12 @@ impl Client {
 
     /// Sends a request and waits for the packet that answers it.
     pub async fn call_packet(&self, request: &Request) -> Result<Packet, CallError> {
+        self.begin_call(request).await?.reply().await
+    }
+
+    /// Sends a request and returns at once; the reply is awaited through the returned
+    /// [`PendingCall`], which does not hold the connection.
+    pub async fn begin_call(&self, request: &Request) -> Result<PendingCall, CallError> {
         let id = self.allocate_id();
         let (tx, rx) = oneshot::channel();
         self.pending
@@ -131,14 +154,12 @@ impl Client {
             self.forget(id);
             return Err(CallError::Disconnected);
         }
-        match tokio::time::timeout(self.timeout, rx).await {
-            Ok(Ok(packet)) => Ok(packet),
-            Ok(Err(_)) => Err(CallError::Disconnected),
-            Err(_) => {
-                self.forget(id);
-                Err(CallError::Timeout(self.timeout))
-            }
-        }
+        Ok(PendingCall {
+            id,
+            rx,
+            pending: self.pending.clone(),
+            timeout: self.timeout,
+        })
     }
 
     /// Sends a request and decodes the reply.
@@ -152,5 +173,37 @@ impl Client {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&id);
+    }
+}
+
+/// A request sent on a connection, waiting for its reply.
+#[derive(Debug)]
+pub struct PendingCall {
+    id: u16,
+    rx: oneshot::Receiver<Packet>,
+    pending: Pending,
+    timeout: Duration,
+}
+
+impl PendingCall {
+    /// The packet that answers the request.
+    pub async fn reply(self) -> Result<Packet, CallError> {
+        match tokio::time::timeout(self.timeout, self.rx).await {
+            Ok(Ok(packet)) => Ok(packet),
+            Ok(Err(_)) => Err(CallError::Disconnected),
+            Err(_) => {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&self.id);
+                Err(CallError::Timeout(self.timeout))
+            }
+        }
+    }
+
+    /// The reply, decoded.
+    pub async fn response(self) -> Result<Response, CallError> {
+        let packet = self.reply().await?;
+        Response::from_packet(&packet).map_err(|e| CallError::BadReply(e.to_string()))
     }
 }

@@ -2,7 +2,9 @@
 //! over TLS, else by challenge), catches up, subscribes to hooks, sends the outbox, turns
 //! unsolicited packets into stored messages and events, and reconnects with backoff.
 
+mod caller;
 mod client;
+mod completion;
 mod contacts;
 mod outbox;
 pub mod transport;
@@ -15,9 +17,13 @@ use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, AccountRef, LinkState, event};
 use gochat_proto::wire::{ErrorCode, Hook, Request, Response, decode_stamp};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use zeroize::Zeroizing;
 
-pub use client::{CallError, Client};
+pub use caller::Caller;
+pub use client::{CallError, Client, PendingCall};
+pub use completion::Completions;
 pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
 
 use crate::events::EventBus;
@@ -74,7 +80,7 @@ enum Command {
     SetWanted(bool, oneshot::Sender<()>),
     Call {
         request: Request,
-        reply: oneshot::Sender<Result<Response, LinkError>>,
+        reply: oneshot::Sender<Result<PendingCall, LinkError>>,
     },
     Shutdown(oneshot::Sender<()>),
 }
@@ -85,6 +91,7 @@ pub struct LinkHandle {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<LinkStatus>,
     outbox: Arc<Notify>,
+    completions: Completions,
 }
 
 impl LinkHandle {
@@ -136,16 +143,23 @@ impl LinkHandle {
             .send(Command::Call { request, reply: tx })
             .await
             .map_err(|_| LinkError::NotOnline("link stopped".into()))?;
-        match rx.await {
-            Ok(Ok(Response::Err(code))) => Err(LinkError::Refused(code)),
-            Ok(result) => result,
-            Err(_) => Err(LinkError::NotOnline("link stopped".into())),
+        let pending = rx
+            .await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))??;
+        match pending.response().await? {
+            Response::Err(code) => Err(LinkError::Refused(code)),
+            response => Ok(response),
         }
     }
 
     /// Tells the link that messages were queued.
     pub fn kick_outbox(&self) {
         self.outbox.notify_one();
+    }
+
+    /// Resolves once queued message `id` was answered by the server (SENT or FAILED).
+    pub fn completion(&self, id: i64) -> oneshot::Receiver<crate::store::MessageRow> {
+        self.completions.watch(id)
     }
 
     /// Logs out and stops the actor.
@@ -180,8 +194,15 @@ impl LinkContext {
     }
 }
 
-/// Starts the actor for an account.
-pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
+/// Starts the actor for an account on `tasks`. The actor and everything it starts (its
+/// connection's reader and writer, the outbox, key fetches, store retries) stop when
+/// `cancel` is cancelled or the actor is shut down; the actor waits for them before it ends.
+pub fn spawn(
+    ctx: LinkContext,
+    key: Option<Arc<PrivateKey>>,
+    tasks: &TaskTracker,
+    cancel: CancellationToken,
+) -> LinkHandle {
     let (commands, rx) = mpsc::channel(64);
     let initial = LinkStatus {
         state: match (&key, ctx.account.auto_login) {
@@ -195,19 +216,25 @@ pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
     };
     let (status_tx, status) = watch::channel(initial);
     let outbox = Arc::new(Notify::new());
+    let completions = Completions::default();
     let actor = Actor {
         wanted: ctx.account.auto_login,
         ctx,
         key,
         status: status_tx,
         outbox: outbox.clone(),
+        completions: completions.clone(),
         token: None,
+        tasks: TaskTracker::new(),
+        session: cancel.child_token(),
+        cancel,
     };
-    tokio::spawn(actor.run(rx));
+    tasks.spawn(actor.run(rx));
     LinkHandle {
         commands,
         status,
         outbox,
+        completions,
     }
 }
 
@@ -230,7 +257,14 @@ struct Actor {
     wanted: bool,
     status: watch::Sender<LinkStatus>,
     outbox: Arc<Notify>,
+    completions: Completions,
     token: Option<Zeroizing<Vec<u8>>>,
+    /// The link's own tasks (connection reader and writer, outbox, key fetches, retries).
+    tasks: TaskTracker,
+    /// Cancelled when the link stops.
+    cancel: CancellationToken,
+    /// Cancelled when the current connection ends.
+    session: CancellationToken,
 }
 
 impl Actor {
@@ -282,6 +316,19 @@ impl Actor {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        self.serve(&mut rx).await;
+        // Whatever the link started dies with it.
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// The next command, or `None` once every handle is gone or the link is cancelled.
+    async fn next_command(&self, rx: &mut mpsc::Receiver<Command>) -> Option<Command> {
+        self.cancel.run_until_cancelled(rx.recv()).await.flatten()
+    }
+
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Command>) {
         let mut backoff = Duration::from_secs(1);
         loop {
             let Some(key) = self.key.clone().filter(|_| self.wanted) else {
@@ -292,7 +339,7 @@ impl Actor {
                 };
                 let detail = self.status.borrow().detail.clone();
                 self.set_state(state, detail, None).await;
-                match rx.recv().await {
+                match self.next_command(rx).await {
                     None => return,
                     Some(cmd) => {
                         if self.offline_command(cmd).await {
@@ -303,10 +350,17 @@ impl Actor {
                 continue;
             };
             self.set_state(LinkState::Connecting, "", None).await;
-            match self.connect(&key).await {
+            self.session = self.cancel.child_token();
+            let connected = self.connect(&key).await;
+            if connected.is_err() {
+                self.session.cancel();
+            }
+            match connected {
                 Ok((client, unsolicited)) => {
                     backoff = Duration::from_secs(1);
-                    match self.online(client, unsolicited, &mut rx).await {
+                    let exit = self.online(client, unsolicited, rx).await;
+                    self.session.cancel();
+                    match exit {
                         Exit::Stop => return,
                         Exit::Offline => continue,
                         Exit::Reconnect(reason) => {
@@ -333,7 +387,7 @@ impl Actor {
             loop {
                 tokio::select! {
                     () = tokio::time::sleep_until(deadline) => break,
-                    cmd = rx.recv() => match cmd {
+                    cmd = self.next_command(rx) => match cmd {
                         None => return,
                         Some(cmd) => {
                             let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _));
@@ -401,7 +455,8 @@ impl Actor {
         let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
             .await
             .map_err(|e| LoginError::Retry(e.to_string()))?;
-        let (client, mut unsolicited) = Client::start(stream, CALL_TIMEOUT);
+        let (client, mut unsolicited) =
+            Client::start(stream, CALL_TIMEOUT, &self.tasks, self.session.clone());
         match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
             Ok(Some(Ok(hello)))
                 if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
@@ -510,22 +565,29 @@ impl Actor {
         let Some(key) = self.key.clone() else {
             return Exit::Offline;
         };
-        let outbox = tokio::spawn(outbox::run(
-            self.ctx.clone(),
-            client.clone(),
-            self.outbox.clone(),
-        ));
+        // Helpers send their requests through this actor, the connection's only owner.
+        let (caller, mut calls) = Caller::channel();
+        self.tasks
+            .spawn(self.session.clone().run_until_cancelled_owned(outbox::run(
+                self.ctx.clone(),
+                caller.clone(),
+                self.outbox.clone(),
+                self.completions.clone(),
+            )));
         self.outbox.notify_one();
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
-        let exit = loop {
+        loop {
             tokio::select! {
                 packet = unsolicited.recv() => match packet {
-                    Some(Ok(packet)) => self.on_unsolicited(&client, &key, packet).await,
+                    Some(Ok(packet)) => self.on_unsolicited(&caller, &key, packet).await,
                     Some(Err(reason)) => break Exit::Reconnect(reason),
                     None => break Exit::Reconnect("connection closed".into()),
                 },
-                cmd = rx.recv() => match cmd {
+                Some(call) = calls.recv() => {
+                    let _ = call.reply.send(client.begin_call(&call.request).await);
+                }
+                cmd = self.next_command(rx) => match cmd {
                     None => {
                         logout(&client).await;
                         break Exit::Stop;
@@ -552,10 +614,7 @@ impl Actor {
                         break Exit::Offline;
                     }
                     Some(Command::Call { request, reply }) => {
-                        let client = client.clone();
-                        tokio::spawn(async move {
-                            let _ = reply.send(client.call(&request).await.map_err(LinkError::from));
-                        });
+                        let _ = reply.send(client.begin_call(&request).await.map_err(LinkError::from));
                     }
                     Some(Command::Shutdown(done)) => {
                         logout(&client).await;
@@ -572,14 +631,12 @@ impl Actor {
                     }
                 }
             }
-        };
-        outbox.abort();
-        exit
+        }
     }
 
     async fn on_unsolicited(
         &mut self,
-        client: &Client,
+        caller: &Caller,
         key: &Arc<PrivateKey>,
         packet: gochat_proto::wire::Packet,
     ) {
@@ -596,7 +653,7 @@ impl Actor {
                 stamp,
                 ciphertext,
             } => {
-                self.on_message(client, key, from, stamp, ciphertext).await;
+                self.on_message(caller, key, from, stamp, ciphertext).await;
             }
             Response::Hook { hook, args } => {
                 let user = args
@@ -646,7 +703,7 @@ impl Actor {
 
     async fn on_message(
         &mut self,
-        client: &Client,
+        caller: &Caller,
         key: &Arc<PrivateKey>,
         from: Bytes,
         stamp: Bytes,
@@ -676,12 +733,20 @@ impl Actor {
         // a store that fails (a full disk) is retried from memory until it succeeds.
         if let Err(e) = store_received(&self.ctx, &new, error).await {
             tracing::error!(error = %e, "cannot store a received message; retrying from memory");
-            let ctx = self.ctx.clone();
-            tokio::spawn(async move {
+            // The retries belong to the link: they stop with it, after one last attempt.
+            let (ctx, cancel) = (self.ctx.clone(), self.cancel.clone());
+            self.tasks.spawn(async move {
                 loop {
-                    tokio::time::sleep(STORE_RETRY).await;
+                    let stopping = cancel
+                        .run_until_cancelled(tokio::time::sleep(STORE_RETRY))
+                        .await
+                        .is_none();
                     match store_received(&ctx, &new, error).await {
                         Ok(()) => return,
+                        Err(e) if stopping => {
+                            tracing::error!(error = %e, "link stopped: a received message that could not be stored is lost");
+                            return;
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "still cannot store a received message")
                         }
@@ -691,10 +756,11 @@ impl Actor {
         }
         // Like the Go client, learn an unknown sender's key at once (pinned on first use).
         if let Ok(None) = self.ctx.store.contact(self.ctx.account.id, &peer).await {
-            let (ctx, client) = (self.ctx.clone(), client.clone());
-            tokio::spawn(async move {
-                let _ = fetch_key(&ctx, &client, &peer).await;
-            });
+            let (ctx, caller) = (self.ctx.clone(), caller.clone());
+            self.tasks
+                .spawn(self.session.clone().run_until_cancelled_owned(async move {
+                    let _ = fetch_key(&ctx, &caller, &peer).await;
+                }));
         }
     }
 }

@@ -10,14 +10,14 @@ use gochat_proto::wire::{ErrorCode, PublicKey, Request, Response, encode_stamp};
 use tokio::sync::Notify;
 
 use super::contacts::{KeyCheck, fetch_key};
-use super::{CallError, Client, LinkContext, LinkError, describe};
+use super::{CallError, Caller, Completions, LinkContext, LinkError, describe};
 use crate::store::{MessageRow, MessageState};
 
 /// Pause before retrying after a request timed out.
 const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs until aborted: on every notification, sends whatever is queued.
-pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
+pub async fn run(ctx: LinkContext, caller: Caller, wake: Arc<Notify>, completions: Completions) {
     loop {
         wake.notified().await;
         loop {
@@ -33,10 +33,17 @@ pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
             }
             let mut stalled = false;
             for message in queued {
-                match send_one(&ctx, &client, &message).await {
-                    Ok(()) => finish(&ctx, &message, MessageState::Sent, None).await,
+                match send_one(&ctx, &caller, &message).await {
+                    Ok(()) => finish(&ctx, &completions, &message, MessageState::Sent, None).await,
                     Err(Outcome::Failed(why)) => {
-                        finish(&ctx, &message, MessageState::Failed, Some(&why)).await
+                        finish(
+                            &ctx,
+                            &completions,
+                            &message,
+                            MessageState::Failed,
+                            Some(&why),
+                        )
+                        .await
                     }
                     // Connection trouble: leave it (and the rest) queued and try again soon;
                     // if the link is really gone, it stops this task and retries after login.
@@ -58,9 +65,17 @@ enum Outcome {
     Retry,
 }
 
-async fn finish(ctx: &LinkContext, message: &MessageRow, state: MessageState, error: Option<&str>) {
-    if let Err(e) = record_state(ctx, message.id, state, error).await {
-        tracing::error!(error = %e, "cannot record a message's state");
+/// Records the outcome (with its event), then resolves the send's completion.
+async fn finish(
+    ctx: &LinkContext,
+    completions: &Completions,
+    message: &MessageRow,
+    state: MessageState,
+    error: Option<&str>,
+) {
+    match record_state(ctx, message.id, state, error).await {
+        Ok(row) => completions.resolve(&row),
+        Err(e) => tracing::error!(error = %e, "cannot record a message's state"),
     }
 }
 
@@ -87,10 +102,10 @@ fn link_outcome(e: LinkError) -> Outcome {
     }
 }
 
-async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> Result<(), Outcome> {
+async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> Result<(), Outcome> {
     let contact = match ctx.store.contact(ctx.account.id, &message.peer).await {
         Ok(Some(c)) if c.public_pem.is_some() => c,
-        Ok(_) => match fetch_key(ctx, client, &message.peer).await {
+        Ok(_) => match fetch_key(ctx, caller, &message.peer).await {
             Ok(KeyCheck::Trusted(c) | KeyCheck::Changed(c)) => c,
             Err(LinkError::Refused(Some(ErrorCode::NotFound))) => {
                 return Err(Outcome::Failed(format!(
@@ -148,12 +163,11 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
             stamp: encode_stamp(message.stamp).into(),
             ciphertext: ciphertext.into(),
         };
-        deliver(client, &request, &message.peer).await?;
+        deliver(caller, &request, &message.peer).await?;
         sent += len;
-        // The last piece's acknowledgement is recorded with the SENT state by the caller.
-        if sent < message.text.len()
-            && let Err(e) = ctx.store.set_sent_bytes(message.id, sent).await
-        {
+        // Recorded for the last piece too: should recording SENT fail, the next attempt
+        // finds every byte acknowledged and sends nothing again.
+        if let Err(e) = ctx.store.set_sent_bytes(message.id, sent).await {
             tracing::error!(error = %e, "cannot record a message's delivery progress");
         }
     }
@@ -169,8 +183,8 @@ fn floor_char_boundary(text: &str, n: usize) -> usize {
     n
 }
 
-async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), Outcome> {
-    match client.call(request).await {
+async fn deliver(caller: &Caller, request: &Request, peer: &str) -> Result<(), Outcome> {
+    match caller.call(request).await {
         Ok(Response::Ok) => Ok(()),
         Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!(
             "no user called {peer} on this server"
