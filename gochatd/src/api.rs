@@ -87,6 +87,22 @@ fn contact_view(c: &ContactRow) -> Contact {
     }
 }
 
+fn account_ref(server: &ServerRow, account: &crate::store::AccountRow) -> AccountRef {
+    AccountRef {
+        server: server.name.clone(),
+        username: account.username.clone(),
+    }
+}
+
+fn message_views(found: &crate::service::messages::Messages) -> Vec<Message> {
+    let aref = account_ref(&found.server, &found.account);
+    found
+        .rows
+        .iter()
+        .map(|m| crate::convert::message(m, &aref))
+        .collect()
+}
+
 fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
     u8::try_from(h)
         .ok()
@@ -404,67 +420,38 @@ impl DaemonApi for ApiService {
 
     async fn send(&self, r: Rpc<SendRequest>) -> Result<SendReply> {
         let r = r.into_inner();
-        let messages = self
+        let sent = self
             .daemon
             .send(r.account.as_ref(), &r.to, &r.text, r.wait)
             .await?;
-        ok(SendReply { messages })
+        ok(SendReply {
+            messages: message_views(&sent),
+        })
     }
 
     async fn history(&self, r: Rpc<HistoryRequest>) -> Result<MessageList> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 {
-            50
-        } else {
-            r.limit.min(10_000)
-        };
-        // One row more than asked tells whether an older page exists.
-        let mut rows = self
+        let page = self
             .daemon
-            .store
             .history(
-                account.id,
+                r.account.as_ref(),
                 &r.peer,
                 (r.before > 0).then_some(r.before),
-                limit + 1,
+                r.limit,
             )
-            .await
-            .map_err(ApiError::from)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
-        let next_before = if more {
-            rows.last().map_or(0, |m| m.id)
-        } else {
-            0
-        };
+            .await?;
         ok(MessageList {
-            messages: rows
-                .iter()
-                .map(|m| crate::convert::message(m, &aref))
-                .collect(),
-            next_before,
+            messages: message_views(&page),
+            next_before: page.next_before,
         })
     }
 
     async fn conversations(&self, r: Rpc<AccountRef>) -> Result<ConversationList> {
-        let (server, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
-        let rows = self
-            .daemon
-            .store
-            .conversations(account.id)
-            .await
-            .map_err(ApiError::from)?;
+        let found = self.daemon.conversations(Some(r.get_ref())).await?;
+        let aref = account_ref(&found.server, &found.account);
         ok(ConversationList {
-            conversations: rows
+            conversations: found
+                .rows
                 .iter()
                 .map(|c| Conversation {
                     peer: c.peer.clone(),
@@ -477,60 +464,30 @@ impl DaemonApi for ApiService {
 
     async fn mark_read(&self, r: Rpc<MarkReadRequest>) -> Result<Empty> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        // The read marks and their event are committed together.
-        let mut batch = self.daemon.events.batch().await.map_err(ApiError::from)?;
-        let up_to = batch
-            .store()
-            .mark_read(account.id, &r.peer, (r.up_to > 0).then_some(r.up_to))
-            .await
-            .map_err(ApiError::from)?;
-        if up_to > 0 {
-            batch
-                .publish(event::Kind::Read(ReadMarker {
-                    account: Some(AccountRef {
-                        server: server.name,
-                        username: account.username,
-                    }),
-                    peer: r.peer,
-                    up_to,
-                }))
-                .await
-                .map_err(ApiError::from)?;
-        }
-        batch.commit().await.map_err(ApiError::from)?;
+        self.daemon
+            .mark_read(
+                r.account.as_ref(),
+                &r.peer,
+                (r.up_to > 0).then_some(r.up_to),
+            )
+            .await?;
         ok(Empty {})
     }
 
     async fn search(&self, r: Rpc<SearchRequest>) -> Result<MessageList> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 {
-            100
-        } else {
-            r.limit.min(10_000)
-        };
-        let rows = self
+        let found = self
             .daemon
-            .store
             .search(
-                account.id,
+                r.account.as_ref(),
                 &r.query,
                 (!r.from.is_empty()).then_some(r.from.as_str()),
                 (r.since > 0).then_some(r.since),
-                limit,
+                r.limit,
             )
-            .await
-            .map_err(ApiError::from)?;
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
+            .await?;
         ok(MessageList {
-            messages: rows
-                .iter()
-                .map(|m| crate::convert::message(m, &aref))
-                .collect(),
+            messages: message_views(&found),
             next_before: 0,
         })
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use gochat_proto::crypto::{MAX_PLAINTEXT, PrivateKey, split_text};
+use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{Request, Response};
 use tokio_util::sync::CancellationToken;
@@ -14,17 +14,15 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::DaemonConfig;
 use crate::error::ApiError;
-use crate::events::{EventBus, now_ms};
+use crate::events::EventBus;
 use crate::keys::{SealedKey, seal, unseal};
 use crate::link::{self, LinkContext, LinkHandle, transport};
-use crate::store::{AccountRow, MessageRow, MessageState, NewMessage, ServerRow, Store};
+use crate::store::{AccountRow, ServerRow, Store};
 
 /// How long a `passphrase_command` may run.
 const PASSPHRASE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long Login waits for the link to come online.
 const LOGIN_WAIT: Duration = Duration::from_secs(30);
-/// How long `Send` with `wait` waits for the server's answers.
-const SEND_WAIT: Duration = Duration::from_secs(60);
 
 /// The running daemon.
 pub struct Daemon {
@@ -185,7 +183,7 @@ impl Daemon {
         Ok(out)
     }
 
-    fn link(&self, account_id: i64) -> Option<LinkHandle> {
+    pub(crate) fn link(&self, account_id: i64) -> Option<LinkHandle> {
         lock(&self.links).get(&account_id).cloned()
     }
 
@@ -486,7 +484,7 @@ impl Daemon {
         Ok(self.account_view(&server, &account).await)
     }
 
-    async fn ensure_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
+    pub(crate) async fn ensure_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
         match self.link(account.id) {
             Some(l) => Ok(l),
             None => self.start_link(account.clone(), self.key(account.id)).await,
@@ -615,75 +613,6 @@ impl Daemon {
     ) -> Result<Response, ApiError> {
         let (_, account) = self.resolve_account(r).await?;
         Ok(self.online_link(&account)?.call(request).await?)
-    }
-
-    /// Queues a text (split into ≤ 446-byte pieces) for `to`; with `wait`, returns once every
-    /// piece was confirmed or failed.
-    pub async fn send(
-        &self,
-        r: Option<&AccountRef>,
-        to: &str,
-        text: &str,
-        wait: bool,
-    ) -> Result<Vec<ipc::Message>, ApiError> {
-        let (server, account) = self.resolve_account(r).await?;
-        if to.is_empty() {
-            return Err(ApiError::Invalid("a recipient is required".into()));
-        }
-        if to == account.username {
-            return Err(ApiError::Invalid("you cannot message yourself".into()));
-        }
-        let aref = AccountRef {
-            server: server.name.clone(),
-            username: account.username.clone(),
-        };
-        let stamp = (now_ms() + 500) / 1000;
-        // Every piece and its event in one transaction: all are queued, or none.
-        let mut rows: Vec<MessageRow> = Vec::new();
-        let mut batch = self.events.batch().await?;
-        for piece in split_text(text, MAX_PLAINTEXT) {
-            let row = batch
-                .store()
-                .insert_message(&NewMessage {
-                    account_id: account.id,
-                    peer: to.to_owned(),
-                    outgoing: true,
-                    text: piece.to_owned(),
-                    stamp,
-                    state: MessageState::Queued,
-                    read: true,
-                })
-                .await?;
-            batch
-                .publish(event::Kind::MessageUpdated(crate::convert::message(
-                    &row, &aref,
-                )))
-                .await?;
-            rows.push(row);
-        }
-        batch.commit().await?;
-        let link = self.ensure_link(&account).await?;
-        // Offline, the pieces stay queued until the next login: nothing to wait for.
-        let wait = wait && link.status().state == ipc::LinkState::Online;
-        let mut completions: Vec<_> = if wait {
-            rows.iter().map(|row| link.completion(row.id)).collect()
-        } else {
-            Vec::new()
-        };
-        link.kick_outbox();
-        let deadline = tokio::time::Instant::now() + SEND_WAIT;
-        let mut out = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            let mut row = self.store.message(row.id).await?.unwrap_or(row);
-            if row.state == MessageState::Queued
-                && let Some(done) = completions.get_mut(i)
-                && let Ok(Ok(answered)) = tokio::time::timeout_at(deadline, done).await
-            {
-                row = answered;
-            }
-            out.push(crate::convert::message(&row, &aref));
-        }
-        Ok(out)
     }
 
     /// Stops every link (each logs out) and signals shutdown.

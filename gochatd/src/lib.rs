@@ -14,5 +14,6 @@ pub mod events;
 pub mod keys;
 pub mod link;
 pub mod run;
+pub mod service;
 pub mod socket;
 pub mod store;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gochat_proto::crypto::{EncryptingKey, split_text};
+use gochat_proto::crypto::EncryptingKey;
 use gochat_proto::ipc::event;
 use gochat_proto::wire::{ErrorCode, PublicKey, Request, Response, encode_stamp};
 use tokio::sync::Notify;
@@ -148,7 +148,7 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
     // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
     let pieces = tokio::task::spawn_blocking(move || {
         let key = EncryptingKey::new(&key)?;
-        split_text(&rest, key.max_plaintext())
+        crate::service::messages::split(&rest, key.max_plaintext())
             .into_iter()
             .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
             .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
