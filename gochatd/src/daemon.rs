@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{Request, Response};
@@ -16,7 +15,7 @@ use crate::config::DaemonConfig;
 use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::keys::{SealedKey, seal, unseal};
-use crate::link::{self, LinkContext, LinkHandle, transport};
+use crate::link::{self, LinkContext, LinkHandle};
 use crate::store::{AccountRow, ServerRow, Store};
 
 /// How long a `passphrase_command` may run.
@@ -348,49 +347,32 @@ impl Daemon {
         passphrase: &str,
     ) -> Result<ipc::Account, ApiError> {
         let pem = key.public_key().to_pem();
-        let stream = transport::dial(server, Duration::from_secs(10))
-            .await
-            .map_err(|e| ApiError::Offline(e.to_string()))?;
-        // The registration connection's reader and writer end with this call.
-        let connection = self.shutdown.child_token();
-        let _end = connection.clone().drop_guard();
-        let (client, mut unsolicited) =
-            link::Client::start(stream, Duration::from_secs(15), &self.tasks, connection);
-        match tokio::time::timeout(Duration::from_secs(10), unsolicited.recv()).await {
-            Ok(Some(Ok(hello))) if hello.action == gochat_proto::wire::Action::Hello => {}
-            _ => {
-                return Err(ApiError::Offline(format!(
-                    "no HELLO from {}:{}",
-                    server.host, server.port
-                )));
-            }
+        // Stored first with its link offline; the link then registers the account on its
+        // own connection and logs in on it. A refusal removes the account again.
+        self.store_account(server, username, key, passphrase, false)
+            .await?;
+        let account = self
+            .store
+            .account(server.id, username)
+            .await?
+            .ok_or_else(|| ApiError::Internal("the new account vanished".into()))?;
+        let link = self
+            .link(account.id)
+            .ok_or_else(|| ApiError::Internal("the new account has no link".into()))?;
+        if let Err(e) = link.register(pem).await {
+            link.shutdown().await;
+            lock(&self.links).remove(&account.id);
+            lock(&self.keys).remove(&account.id);
+            self.store.remove_account(account.id).await?;
+            return Err(e.into());
         }
-        let request = Request::Reg {
-            username: Bytes::copy_from_slice(username.as_bytes()),
-            public_key: Bytes::from(pem.clone()),
-        };
-        match client
-            .call(&request)
-            .await
-            .map_err(|e| ApiError::Offline(e.to_string()))?
-        {
-            Response::Ok => {}
-            Response::Err(code) => {
-                return Err(ApiError::Refused {
-                    code,
-                    message: crate::link::describe(code),
-                });
-            }
-            other => {
-                return Err(ApiError::Internal(format!(
-                    "unexpected reply to REG: {}",
-                    other.action()
-                )));
-            }
-        }
-        drop(client);
-        self.store_account(server, username, key, passphrase, true)
-            .await
+        link.wait_settled(LOGIN_WAIT).await;
+        let account = self
+            .store
+            .account_by_id(account.id)
+            .await?
+            .unwrap_or(account);
+        Ok(self.account_view(server, &account).await)
     }
 
     async fn store_account(

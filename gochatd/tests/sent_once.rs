@@ -61,6 +61,8 @@ async fn serve_connection(stream: TcpStream, seen: Arc<Mutex<Seen>>) {
     let alice = PrivateKey::from_pem(ALICE_PEM.as_bytes()).expect("alice key");
     let small = PrivateKey::from_pem(SMALL_KEY_PEM.as_bytes()).expect("small key");
     let mut framed = tokio_util::codec::Framed::new(stream, GochatCodec::server());
+    // A key registered on this connection; logins use it, else alice's.
+    let mut registered: Option<PublicKey> = None;
     let hello = Response::Hello {
         motd: "fake".into(),
     };
@@ -72,8 +74,20 @@ async fn serve_connection(stream: TcpStream, seen: Arc<Mutex<Seen>>) {
             return;
         };
         let reply = match request {
+            Request::Reg {
+                username,
+                public_key,
+            } => {
+                if &username[..] == b"taken" {
+                    Response::Err(Some(ErrorCode::Exists))
+                } else {
+                    registered = Some(PublicKey::parse(&public_key).expect("registered key"));
+                    Response::Ok
+                }
+            }
             Request::Login { token: None, .. } => {
-                let key = EncryptingKey::new(alice.public_key()).expect("key");
+                let key = EncryptingKey::new(registered.as_ref().unwrap_or(alice.public_key()))
+                    .expect("key");
                 let challenge = key.encrypt(b"prove it").expect("encrypt");
                 Response::Verif {
                     challenge: challenge.into(),
@@ -364,4 +378,50 @@ async fn message_and_event_commit_together() {
     assert_eq!(logged[0].0, event_id);
     let got = live.try_recv().expect("live event after the commit");
     assert_eq!(got.id, event_id);
+}
+
+/// Registration goes through the account's link: the link registers on its own connection
+/// and logs in on the same one. A name the server refuses leaves no local account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_logs_in_on_the_registering_connection() {
+    let server = fake_server().await;
+    let mut d = start_daemon().await;
+    d.client
+        .add_server(ipc::ServerProfile {
+            name: "fake".into(),
+            host: server.addr.ip().to_string(),
+            port: u32::from(server.addr.port()),
+            ..Default::default()
+        })
+        .await
+        .expect("add server");
+    let refused = d
+        .client
+        .register(ipc::RegisterRequest {
+            account: Some(AccountRef {
+                server: String::new(),
+                username: "taken".into(),
+            }),
+            passphrase: String::new(),
+        })
+        .await
+        .expect_err("the server refuses the name");
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
+    let accounts = d
+        .client
+        .list_accounts(ipc::Empty {})
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(accounts.accounts.is_empty(), "{accounts:?}");
+    let before = server.seen.lock().expect("lock").connections;
+
+    let account = register(&mut d, "newbie").await;
+    assert_eq!(account.state, ipc::LinkState::Online as i32, "{account:?}");
+    assert!(account.auto_login);
+    assert_eq!(
+        server.seen.lock().expect("lock").connections,
+        before + 1,
+        "registration and login share one connection"
+    );
 }

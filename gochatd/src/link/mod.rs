@@ -82,6 +82,10 @@ enum Command {
         request: Request,
         reply: oneshot::Sender<Result<PendingCall, LinkError>>,
     },
+    Register {
+        public_pem: String,
+        reply: oneshot::Sender<Result<(), LinkError>>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -150,6 +154,18 @@ impl LinkHandle {
             Response::Err(code) => Err(LinkError::Refused(code)),
             response => Ok(response),
         }
+    }
+
+    /// Registers the (offline) account on the server with `public_pem`; on success the link
+    /// logs in on the same connection and stays wanted online.
+    pub async fn register(&self, public_pem: String) -> Result<(), LinkError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Register { public_pem, reply })
+            .await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))?;
+        done.await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))?
     }
 
     /// Tells the link that messages were queued.
@@ -225,6 +241,7 @@ pub fn spawn(
         outbox: outbox.clone(),
         completions: completions.clone(),
         token: None,
+        greeted: None,
         tasks: TaskTracker::new(),
         session: cancel.child_token(),
         cancel,
@@ -259,6 +276,8 @@ struct Actor {
     outbox: Arc<Notify>,
     completions: Completions,
     token: Option<Zeroizing<Vec<u8>>>,
+    /// A connection opened to register the account, for the login that follows.
+    greeted: Option<(Client, client::Unsolicited)>,
     /// The link's own tasks (connection reader and writer, outbox, key fetches, retries).
     tasks: TaskTracker,
     /// Cancelled when the link stops.
@@ -350,7 +369,9 @@ impl Actor {
                 continue;
             };
             self.set_state(LinkState::Connecting, "", None).await;
-            self.session = self.cancel.child_token();
+            if self.greeted.is_none() {
+                self.session = self.cancel.child_token();
+            }
             let connected = self.connect(&key).await;
             if connected.is_err() {
                 self.session.cancel();
@@ -390,7 +411,7 @@ impl Actor {
                     cmd = self.next_command(rx) => match cmd {
                         None => return,
                         Some(cmd) => {
-                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _));
+                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _) | Command::Register { .. });
                             if self.offline_command(cmd).await {
                                 return;
                             }
@@ -440,6 +461,21 @@ impl Actor {
                 };
                 let _ = reply.send(Err(LinkError::NotOnline(why)));
             }
+            Command::Register { public_pem, reply } => {
+                self.session = self.cancel.child_token();
+                match self.register(public_pem).await {
+                    Ok(connection) => {
+                        self.greeted = Some(connection);
+                        self.set_wanted(true).await;
+                        self.announce_connecting().await;
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        self.session.cancel();
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
             Command::Shutdown(done) => {
                 let _ = done.send(());
                 return true;
@@ -448,27 +484,56 @@ impl Actor {
         false
     }
 
-    async fn connect(
+    /// Opens a connection and registers the account with `public_pem` on it.
+    async fn register(
         &mut self,
-        key: &Arc<PrivateKey>,
-    ) -> Result<(Client, client::Unsolicited), LoginError> {
+        public_pem: String,
+    ) -> Result<(Client, client::Unsolicited), LinkError> {
+        let (client, unsolicited) = self.open().await.map_err(LinkError::NotOnline)?;
+        let request = Request::Reg {
+            username: Bytes::from(self.ctx.account.username.clone()),
+            public_key: Bytes::from(public_pem),
+        };
+        match client.call(&request).await? {
+            Response::Ok => Ok((client, unsolicited)),
+            Response::Err(code) => Err(LinkError::Refused(code)),
+            other => Err(LinkError::Call(CallError::BadReply(format!(
+                "{} in reply to REG",
+                other.action()
+            )))),
+        }
+    }
+
+    /// Dials the server and waits for its HELLO.
+    async fn open(&mut self) -> Result<(Client, client::Unsolicited), String> {
         let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
             .await
-            .map_err(|e| LoginError::Retry(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let (client, mut unsolicited) =
             Client::start(stream, CALL_TIMEOUT, &self.tasks, self.session.clone());
         match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
             Ok(Some(Ok(hello)))
-                if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
-            Ok(Some(Ok(other))) => {
-                return Err(LoginError::Retry(format!(
-                    "server greeted with {} instead of HELLO",
-                    other.action
-                )));
+                if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) =>
+            {
+                Ok((client, unsolicited))
             }
-            Ok(Some(Err(reason))) => return Err(LoginError::Retry(reason)),
-            Ok(None) | Err(_) => return Err(LoginError::Retry("no HELLO from the server".into())),
+            Ok(Some(Ok(other))) => Err(format!(
+                "server greeted with {} instead of HELLO",
+                other.action
+            )),
+            Ok(Some(Err(reason))) => Err(reason),
+            Ok(None) | Err(_) => Err("no HELLO from the server".into()),
         }
+    }
+
+    async fn connect(
+        &mut self,
+        key: &Arc<PrivateKey>,
+    ) -> Result<(Client, client::Unsolicited), LoginError> {
+        let (client, unsolicited) = match self.greeted.take() {
+            Some(connection) => connection,
+            None => self.open().await.map_err(LoginError::Retry)?,
+        };
         self.set_state(LinkState::LoggingIn, "", None).await;
         self.login(&client, key).await?;
         // After login: our own permission, hooks, catch-up, then the outbox.
@@ -615,6 +680,9 @@ impl Actor {
                     }
                     Some(Command::Call { request, reply }) => {
                         let _ = reply.send(client.begin_call(&request).await.map_err(LinkError::from));
+                    }
+                    Some(Command::Register { reply, .. }) => {
+                        let _ = reply.send(Err(LinkError::NotOnline("the account is already online".into())));
                     }
                     Some(Command::Shutdown(done)) => {
                         logout(&client).await;
