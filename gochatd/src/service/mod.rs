@@ -1,7 +1,9 @@
 //! The service layer: the operations the API offers, on the daemon's store, event bus and
 //! links, in domain types (store rows). The API layer only translates to and from protobuf.
 //!
-//! So far the message operations live here ([`messages`]); accounts, servers and contacts
-//! still live in `daemon.rs` and `api.rs`.
+//! Messages, server profiles and contacts live here; the account operations (register,
+//! login, keys) still live in `daemon.rs`.
 
+pub mod contacts;
 pub mod messages;
+pub mod servers;
