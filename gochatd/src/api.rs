@@ -14,7 +14,6 @@ use tonic::{Request as Rpc, Response as Reply, Status};
 
 use crate::daemon::Daemon;
 use crate::error::ApiError;
-use crate::link::{KeyCheck, LinkContext};
 use crate::store::{ContactRow, ServerRow};
 
 /// The API over a running daemon.
@@ -93,6 +92,22 @@ fn contact_view(c: &ContactRow) -> Contact {
     }
 }
 
+fn account_ref(server: &ServerRow, account: &crate::store::AccountRow) -> AccountRef {
+    AccountRef {
+        server: server.name.clone(),
+        username: account.username.clone(),
+    }
+}
+
+fn message_views(found: &crate::service::messages::Messages) -> Vec<Message> {
+    let aref = account_ref(&found.server, &found.account);
+    found
+        .rows
+        .iter()
+        .map(|m| crate::convert::message(m, &aref))
+        .collect()
+}
+
 fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
     u8::try_from(h)
         .ok()
@@ -101,19 +116,6 @@ fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
 }
 
 impl ApiService {
-    async fn link_context(
-        &self,
-        account: Option<&AccountRef>,
-    ) -> std::result::Result<LinkContext, ApiError> {
-        let (server, account) = self.daemon.resolve_account(account).await?;
-        Ok(LinkContext {
-            account,
-            server,
-            store: self.daemon.store.clone(),
-            events: self.daemon.events.clone(),
-        })
-    }
-
     async fn expect_ok(&self, account: Option<&AccountRef>, request: Request) -> Result<Empty> {
         match self.daemon.call(account, request).await? {
             Response::Ok => ok(Empty {}),
@@ -145,87 +147,30 @@ impl DaemonApi for ApiService {
 
     async fn stop(&self, _: Rpc<Empty>) -> Result<Empty> {
         let daemon = self.daemon.clone();
-        tokio::spawn(async move { daemon.stop().await });
+        self.daemon.tasks.spawn(async move { daemon.stop().await });
         ok(Empty {})
     }
 
     async fn add_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
-        let row = profile_row(r.get_ref())?;
-        let row = self
-            .daemon
-            .store
-            .add_server(&row)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(m) => ApiError::Exists(m),
-                other => ApiError::Store(other),
-            })?;
-        let reply = profile_view(&row);
-        self.daemon.config_changed("servers").await;
-        ok(reply)
+        let row = self.daemon.add_server(profile_row(r.get_ref())?).await?;
+        ok(profile_view(&row))
     }
 
     async fn list_servers(&self, _: Rpc<Empty>) -> Result<ServerList> {
-        let servers = self
-            .daemon
-            .store
-            .list_servers()
-            .await
-            .map_err(ApiError::from)?;
+        let servers = self.daemon.list_servers().await?;
         ok(ServerList {
             servers: servers.iter().map(profile_view).collect(),
         })
     }
 
     async fn update_server(&self, r: Rpc<ServerProfile>) -> Result<ServerProfile> {
-        let row = profile_row(r.get_ref())?;
-        let row = self
-            .daemon
-            .store
-            .update_server(&row)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::NotFound => {
-                    ApiError::NotFound(format!("no server profile called {:?}", row.name))
-                }
-                other => ApiError::Store(other),
-            })?;
-        // Links of accounts on this server reconnect with the new settings.
-        self.daemon.restart_links(row.id).await?;
-        let reply = profile_view(&row);
-        self.daemon.config_changed("servers").await;
-        ok(reply)
+        let row = self.daemon.update_server(profile_row(r.get_ref())?).await?;
+        ok(profile_view(&row))
     }
 
     async fn remove_server(&self, r: Rpc<ServerRef>) -> Result<Empty> {
-        let name = &r.get_ref().name;
-        if name.is_empty() {
-            return Err(ApiError::Invalid("name the server profile to remove".into()).into());
-        }
-        let server = self.daemon.resolve_server(name).await?;
-        for account in self
-            .daemon
-            .store
-            .list_accounts()
-            .await
-            .map_err(ApiError::from)?
-        {
-            if account.server_id == server.id {
-                return Err(ApiError::Invalid(format!(
-                    "server {:?} still has account {:?}: deregister or remove it first",
-                    server.name, account.username
-                ))
-                .into());
-            }
-        }
-        self.daemon
-            .store
-            .remove_server(&server.name)
-            .await
-            .map_err(ApiError::from)?;
-        let reply = Empty {};
-        self.daemon.config_changed("servers").await;
-        ok(reply)
+        self.daemon.remove_server(&r.get_ref().name).await?;
+        ok(Empty {})
     }
 
     async fn register(&self, r: Rpc<RegisterRequest>) -> Result<Account> {
@@ -300,13 +245,7 @@ impl DaemonApi for ApiService {
     }
 
     async fn list_contacts(&self, r: Rpc<AccountRef>) -> Result<ContactList> {
-        let (_, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
-        let contacts = self
-            .daemon
-            .store
-            .list_contacts(account.id)
-            .await
-            .map_err(ApiError::from)?;
+        let contacts = self.daemon.list_contacts(Some(r.get_ref())).await?;
         ok(ContactList {
             contacts: contacts.iter().map(contact_view).collect(),
         })
@@ -348,132 +287,50 @@ impl DaemonApi for ApiService {
 
     async fn request_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
         let r = r.into_inner();
-        if !crate::link::untrusted::valid_username(r.user.as_bytes()) {
-            return Err(ApiError::Invalid(format!("{:?} is not a valid username", r.user)).into());
-        }
-        let ctx = self.link_context(r.account.as_ref()).await?;
-        let request = Request::Req {
-            username: Bytes::from(r.user.clone()),
-        };
-        let (pem, permission) = match self.daemon.call(r.account.as_ref(), request).await? {
-            Response::Req {
-                public_key,
-                permission,
-                ..
-            } => (public_key, permission),
-            other => {
-                return Err(Status::internal(format!(
-                    "unexpected reply {}",
-                    other.action()
-                )));
-            }
-        };
-        let key = PublicKey::parse(&pem)
-            .map_err(|e| Status::data_loss(format!("the server sent an unusable key: {e}")))?;
-        let contact = match crate::link::contacts_record(&ctx, &r.user, &key, permission)
-            .await
-            .map_err(ApiError::from)?
-        {
-            KeyCheck::Trusted(c) | KeyCheck::Changed(c) => c,
-        };
+        let contact = self.daemon.request_key(r.account.as_ref(), &r.user).await?;
         ok(contact_view(&contact))
     }
 
     async fn accept_key(&self, r: Rpc<UserRef>) -> Result<Contact> {
         let r = r.into_inner();
-        let (_, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let mut contact = self
-            .daemon
-            .store
-            .contact(account.id, &r.user)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "no contact called {:?}: request their key first",
-                    r.user
-                ))
-            })?;
-        if contact.pending_fingerprint.is_none() {
-            return Err(ApiError::Invalid(format!(
-                "{}'s key has not changed: nothing to accept",
-                r.user
-            ))
-            .into());
-        }
-        contact.public_pem = contact.pending_pem.take();
-        contact.fingerprint = contact.pending_fingerprint.take();
-        self.daemon
-            .store
-            .upsert_contact(&contact)
-            .await
-            .map_err(ApiError::from)?;
+        let contact = self.daemon.accept_key(r.account.as_ref(), &r.user).await?;
         ok(contact_view(&contact))
     }
 
     async fn send(&self, r: Rpc<SendRequest>) -> Result<SendReply> {
         let r = r.into_inner();
-        let messages = self
+        let sent = self
             .daemon
             .send(r.account.as_ref(), &r.to, &r.text, r.wait)
             .await?;
-        ok(SendReply { messages })
+        ok(SendReply {
+            messages: message_views(&sent),
+        })
     }
 
     async fn history(&self, r: Rpc<HistoryRequest>) -> Result<MessageList> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 {
-            50
-        } else {
-            r.limit.min(10_000)
-        };
-        // One row more than asked tells whether an older page exists.
-        let mut rows = self
+        let page = self
             .daemon
-            .store
             .history(
-                account.id,
+                r.account.as_ref(),
                 &r.peer,
                 (r.before > 0).then_some(r.before),
-                limit + 1,
+                r.limit,
             )
-            .await
-            .map_err(ApiError::from)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
-        let next_before = if more {
-            rows.last().map_or(0, |m| m.id)
-        } else {
-            0
-        };
+            .await?;
         ok(MessageList {
-            messages: rows
-                .iter()
-                .map(|m| crate::convert::message(m, &aref))
-                .collect(),
-            next_before,
+            messages: message_views(&page),
+            next_before: page.next_before,
         })
     }
 
     async fn conversations(&self, r: Rpc<AccountRef>) -> Result<ConversationList> {
-        let (server, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
-        let rows = self
-            .daemon
-            .store
-            .conversations(account.id)
-            .await
-            .map_err(ApiError::from)?;
+        let found = self.daemon.conversations(Some(r.get_ref())).await?;
+        let aref = account_ref(&found.server, &found.account);
         ok(ConversationList {
-            conversations: rows
+            conversations: found
+                .rows
                 .iter()
                 .map(|c| Conversation {
                     peer: c.peer.clone(),
@@ -486,58 +343,30 @@ impl DaemonApi for ApiService {
 
     async fn mark_read(&self, r: Rpc<MarkReadRequest>) -> Result<Empty> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let up_to = self
-            .daemon
-            .store
-            .mark_read(account.id, &r.peer, (r.up_to > 0).then_some(r.up_to))
-            .await
-            .map_err(ApiError::from)?;
-        if up_to > 0 {
-            self.daemon
-                .events
-                .emit(event::Kind::Read(ReadMarker {
-                    account: Some(AccountRef {
-                        server: server.name,
-                        username: account.username,
-                    }),
-                    peer: r.peer,
-                    up_to,
-                }))
-                .await;
-        }
+        self.daemon
+            .mark_read(
+                r.account.as_ref(),
+                &r.peer,
+                (r.up_to > 0).then_some(r.up_to),
+            )
+            .await?;
         ok(Empty {})
     }
 
     async fn search(&self, r: Rpc<SearchRequest>) -> Result<MessageList> {
         let r = r.into_inner();
-        let (server, account) = self.daemon.resolve_account(r.account.as_ref()).await?;
-        let limit = if r.limit == 0 {
-            100
-        } else {
-            r.limit.min(10_000)
-        };
-        let rows = self
+        let found = self
             .daemon
-            .store
             .search(
-                account.id,
+                r.account.as_ref(),
                 &r.query,
                 (!r.from.is_empty()).then_some(r.from.as_str()),
                 (r.since > 0).then_some(r.since),
-                limit,
+                r.limit,
             )
-            .await
-            .map_err(ApiError::from)?;
-        let aref = AccountRef {
-            server: server.name,
-            username: account.username,
-        };
+            .await?;
         ok(MessageList {
-            messages: rows
-                .iter()
-                .map(|m| crate::convert::message(m, &aref))
-                .collect(),
+            messages: message_views(&found),
             next_before: 0,
         })
     }

@@ -5,18 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use gochat_proto::crypto::{MAX_PLAINTEXT, PrivateKey, split_text};
+use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{Request, Response};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::DaemonConfig;
 use crate::error::ApiError;
-use crate::events::{EventBus, now_ms};
+use crate::events::EventBus;
 use crate::keys::{SealedKey, seal, unseal};
-use crate::link::{self, LinkContext, LinkHandle, transport};
-use crate::store::{AccountRow, MessageRow, MessageState, NewMessage, ServerRow, Store};
+use crate::link::{self, LinkContext, LinkHandle};
+use crate::store::{AccountRow, ServerRow, Store};
 
 /// How long a `passphrase_command` may run.
 const PASSPHRASE_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,6 +33,8 @@ pub struct Daemon {
     pub config: DaemonConfig,
     /// Cancelled to stop the daemon.
     pub shutdown: CancellationToken,
+    /// Every task the daemon starts; shutdown waits for them.
+    pub tasks: TaskTracker,
     links: Mutex<HashMap<i64, LinkHandle>>,
     keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
 }
@@ -44,12 +46,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Daemon {
     /// Loads every account, unlocks what can be unlocked without a prompt, starts the links.
     pub async fn start(store: Store, config: DaemonConfig) -> Result<Arc<Daemon>, ApiError> {
-        let events = EventBus::new(store.clone(), uuid::Uuid::new_v4().to_string());
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let events = EventBus::new(store.clone(), uuid::Uuid::new_v4().to_string())
+            .with_tasks(tasks.clone(), shutdown.clone());
         let daemon = Arc::new(Daemon {
             store,
             events,
             config,
-            shutdown: CancellationToken::new(),
+            shutdown,
+            tasks,
             links: Mutex::default(),
             keys: Mutex::default(),
         });
@@ -115,9 +121,11 @@ impl Daemon {
                 events: self.events.clone(),
             },
             key,
+            &self.tasks,
+            self.shutdown.child_token(),
         );
         if let Some(old) = lock(&self.links).insert(id, handle.clone()) {
-            tokio::spawn(async move { old.shutdown().await });
+            self.tasks.spawn(async move { old.shutdown().await });
         }
         Ok(handle)
     }
@@ -167,7 +175,7 @@ impl Daemon {
         Ok(out)
     }
 
-    fn link(&self, account_id: i64) -> Option<LinkHandle> {
+    pub(crate) fn link(&self, account_id: i64) -> Option<LinkHandle> {
         lock(&self.links).get(&account_id).cloned()
     }
 
@@ -332,45 +340,32 @@ impl Daemon {
         passphrase: &str,
     ) -> Result<ipc::Account, ApiError> {
         let pem = key.public_key().to_pem();
-        let stream = transport::dial(server, Duration::from_secs(10))
-            .await
-            .map_err(|e| ApiError::Offline(e.to_string()))?;
-        let (client, mut unsolicited) = link::Client::start(stream, Duration::from_secs(15));
-        match tokio::time::timeout(Duration::from_secs(10), unsolicited.recv()).await {
-            Ok(Some(Ok(hello))) if hello.action == gochat_proto::wire::Action::Hello => {}
-            _ => {
-                return Err(ApiError::Offline(format!(
-                    "no HELLO from {}:{}",
-                    server.host, server.port
-                )));
-            }
+        // Stored first with its link offline; the link then registers the account on its
+        // own connection and logs in on it. A refusal removes the account again.
+        self.store_account(server, username, key, passphrase, false)
+            .await?;
+        let account = self
+            .store
+            .account(server.id, username)
+            .await?
+            .ok_or_else(|| ApiError::Internal("the new account vanished".into()))?;
+        let link = self
+            .link(account.id)
+            .ok_or_else(|| ApiError::Internal("the new account has no link".into()))?;
+        if let Err(e) = link.register(pem).await {
+            link.shutdown().await;
+            lock(&self.links).remove(&account.id);
+            lock(&self.keys).remove(&account.id);
+            self.store.remove_account(account.id).await?;
+            return Err(e.into());
         }
-        let request = Request::Reg {
-            username: Bytes::copy_from_slice(username.as_bytes()),
-            public_key: Bytes::from(pem.clone()),
-        };
-        match client
-            .call(&request)
-            .await
-            .map_err(|e| ApiError::Offline(e.to_string()))?
-        {
-            Response::Ok => {}
-            Response::Err(code) => {
-                return Err(ApiError::Refused {
-                    code,
-                    message: crate::link::describe(code),
-                });
-            }
-            other => {
-                return Err(ApiError::Internal(format!(
-                    "unexpected reply to REG: {}",
-                    other.action()
-                )));
-            }
-        }
-        drop(client);
-        self.store_account(server, username, key, passphrase, true)
-            .await
+        link.wait_settled(LOGIN_WAIT).await;
+        let account = self
+            .store
+            .account_by_id(account.id)
+            .await?
+            .unwrap_or(account);
+        Ok(self.account_view(server, &account).await)
     }
 
     async fn store_account(
@@ -464,7 +459,7 @@ impl Daemon {
         Ok(self.account_view(&server, &account).await)
     }
 
-    async fn ensure_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
+    pub(crate) async fn ensure_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
         match self.link(account.id) {
             Some(l) => Ok(l),
             None => self.start_link(account.clone(), self.key(account.id)).await,
@@ -593,95 +588,6 @@ impl Daemon {
     ) -> Result<Response, ApiError> {
         let (_, account) = self.resolve_account(r).await?;
         Ok(self.online_link(&account)?.call(request).await?)
-    }
-
-    /// Queues a text (split into ≤ 446-byte pieces) for `to`; with `wait`, returns once every
-    /// piece was confirmed or failed.
-    pub async fn send(
-        &self,
-        r: Option<&AccountRef>,
-        to: &str,
-        text: &str,
-        wait: bool,
-    ) -> Result<Vec<ipc::Message>, ApiError> {
-        let (server, account) = self.resolve_account(r).await?;
-        if to.is_empty() {
-            return Err(ApiError::Invalid("a recipient is required".into()));
-        }
-        if !link::untrusted::valid_username(to.as_bytes()) {
-            return Err(ApiError::Invalid(format!(
-                "{to:?} is not a valid username (1 to 32 of a-z and 0-9)"
-            )));
-        }
-        if to == account.username {
-            return Err(ApiError::Invalid("you cannot message yourself".into()));
-        }
-        let aref = AccountRef {
-            server: server.name.clone(),
-            username: account.username.clone(),
-        };
-        let mut live = wait.then(|| self.events.listen());
-        let stamp = (now_ms() + 500) / 1000;
-        let mut rows: Vec<MessageRow> = Vec::new();
-        for piece in split_text(text, MAX_PLAINTEXT) {
-            let row = self
-                .store
-                .insert_message(&NewMessage {
-                    account_id: account.id,
-                    peer: to.to_owned(),
-                    outgoing: true,
-                    text: piece.to_owned(),
-                    stamp,
-                    state: MessageState::Queued,
-                    read: true,
-                })
-                .await?;
-            self.events
-                .emit(event::Kind::MessageUpdated(crate::convert::message(
-                    &row, &aref,
-                )))
-                .await;
-            rows.push(row);
-        }
-        let link = self.ensure_link(&account).await?;
-        link.kick_outbox();
-        if link.status().state != ipc::LinkState::Online {
-            // Offline: the pieces stay queued until the next login; nothing to wait for.
-            live = None;
-        }
-        if let Some(live) = live.as_mut() {
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut done = std::collections::HashSet::new();
-            while done.len() < ids.len() {
-                match tokio::time::timeout_at(deadline, live.recv()).await {
-                    Ok(Ok(ev)) => {
-                        if let Some(event::Kind::MessageUpdated(m)) = ev.kind
-                            && ids.contains(&m.id)
-                            && m.state != ipc::MessageState::Queued as i32
-                        {
-                            done.insert(m.id);
-                        }
-                    }
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                        for id in &ids {
-                            if let Some(m) = self.store.message(*id).await?
-                                && m.state != MessageState::Queued
-                            {
-                                done.insert(*id);
-                            }
-                        }
-                    }
-                    Ok(Err(_)) | Err(_) => break,
-                }
-            }
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let row = self.store.message(row.id).await?.unwrap_or(row);
-            out.push(crate::convert::message(&row, &aref));
-        }
-        Ok(out)
     }
 
     /// Stops every link (each logs out) and signals shutdown.

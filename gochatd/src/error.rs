@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The local store failed.
     #[error("local store failed: {0}")]
     Store(#[from] StoreError),
+    /// The server sent something unusable (such as a malformed key).
+    #[error("{0}")]
+    BadServerData(String),
     /// Anything else.
     #[error("{0}")]
     Internal(String),
@@ -64,6 +67,7 @@ impl From<ApiError> for Status {
             ApiError::Exists(_) => Status::already_exists(message),
             ApiError::Locked(_) => Status::failed_precondition(message),
             ApiError::Offline(_) => Status::unavailable(message),
+            ApiError::BadServerData(_) => Status::data_loss(message),
             ApiError::Store(_) | ApiError::Internal(_) => Status::internal(message),
             ApiError::Refused { code, .. } => match code {
                 Some(ErrorCode::NotFound) => Status::not_found(message),

@@ -3,6 +3,7 @@
 //! It alone holds the protocol connections ([`link`], one actor per account), the SQLite
 //! [`store`] and the users' [`keys`], and serves the gRPC [`api`] on a Unix [`socket`] to any
 //! number of frontends, which see every change live through the [`events`] stream.
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod config;
@@ -14,5 +15,6 @@ pub mod events;
 pub mod keys;
 pub mod link;
 pub mod run;
+pub mod service;
 pub mod socket;
 pub mod store;

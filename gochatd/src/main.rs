@@ -1,4 +1,5 @@
 //! `gochatd`: the per-user gochat daemon. See `gochatd --help`.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

@@ -13,6 +13,9 @@ use crate::daemon::Daemon;
 use crate::socket;
 use crate::store::Store;
 
+/// How long shutdown waits for the daemon's tasks to end.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Sets up logging: journald under systemd, else stderr.
 pub fn init_logging(filter: &str) {
     use tracing_subscriber::prelude::*;
@@ -57,7 +60,7 @@ pub async fn serve(daemon: Arc<Daemon>, mut bound: socket::BoundSocket) -> Resul
     let listener = bound
         .take_listener()
         .context("the socket was already taken")?;
-    let accept = tokio::spawn(async move {
+    let accept = daemon.tasks.spawn(async move {
         loop {
             let accepted = tokio::select! {
                 r = listener.accept() => r,
@@ -82,7 +85,7 @@ pub async fn serve(daemon: Arc<Daemon>, mut bound: socket::BoundSocket) -> Resul
     });
     let signal_shutdown = shutdown.clone();
     let signal_daemon = daemon.clone();
-    tokio::spawn(async move {
+    daemon.tasks.spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut term), Ok(mut int)) = (
             signal(SignalKind::terminate()),
@@ -108,6 +111,17 @@ pub async fn serve(daemon: Arc<Daemon>, mut bound: socket::BoundSocket) -> Resul
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     accept.abort();
     daemon.stop().await;
+    // Every task belongs to the daemon's tracker: wait for them (links log out, helpers end).
+    daemon.tasks.close();
+    if tokio::time::timeout(SHUTDOWN_WAIT, daemon.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            tasks = daemon.tasks.len(),
+            "some tasks did not end in time; stopping anyway"
+        );
+    }
     drop(bound);
     served.context("the API server failed")
 }

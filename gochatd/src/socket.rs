@@ -146,28 +146,24 @@ pub async fn bind(path: &Path) -> Result<BoundSocket, SocketError> {
     })
 }
 
-/// The listening socket passed by systemd socket activation, if any.
+/// The listening socket passed by systemd socket activation, if any: `LISTEN_FDS` with a
+/// `LISTEN_PID` naming this process (systemd always sets both; a bare `LISTEN_FDS`, as a
+/// child could inherit it, is ignored). `listenfd` checks that the descriptor really is a
+/// listening Unix stream socket before adopting it.
 fn activated_listener() -> Result<Option<UnixListener>, SocketError> {
-    let pid_matches = std::env::var("LISTEN_PID")
+    let for_us = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
         .is_some_and(|p| p == std::process::id());
-    let fds = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse::<i32>().ok())
-        .unwrap_or(0);
-    if !pid_matches || fds < 1 {
+    if !for_us {
         return Ok(None);
     }
-    // SAFETY: systemd passes the listening socket as fd 3 (SD_LISTEN_FDS_START) and the
-    // LISTEN_PID check above proves the descriptors are meant for this process; nothing
-    // else in the process owns fd 3.
-    #[allow(unsafe_code)]
-    let std_listener = unsafe {
-        use std::os::fd::FromRawFd;
-        std::os::unix::net::UnixListener::from_raw_fd(3)
+    let Some(std_listener) = listenfd::ListenFd::from_env()
+        .take_unix_listener(0)
+        .map_err(io_err("cannot use the activated socket"))?
+    else {
+        return Ok(None);
     };
-    // LISTEN_* stay set: a child process sees a LISTEN_PID that is not its own.
     std_listener
         .set_nonblocking(true)
         .map_err(io_err("cannot use the activated socket"))?;

@@ -18,6 +18,8 @@ use gochatd::link::{CallError, Client};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The client's request-ID range is 1..=1022.
 const IDS: usize = 1022;
@@ -50,7 +52,14 @@ fn req_reply(username: Bytes) -> Packet {
 async fn request_ids_are_never_reused_while_waiting() {
     const CALLS: usize = 1300;
     let (stream, mut server) = connected_pair().await;
-    let (client, _unsolicited) = Client::start(stream, Duration::from_secs(120));
+    let tasks = TaskTracker::new();
+    let (client, _unsolicited) = Client::start(
+        stream,
+        Duration::from_secs(120),
+        &tasks,
+        CancellationToken::new(),
+    );
+    let client = Arc::new(client);
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..CALLS {
         let client = client.clone();
@@ -120,7 +129,14 @@ async fn request_ids_are_never_reused_while_waiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_free_id_is_a_typed_error() {
     let (stream, mut server) = connected_pair().await;
-    let (patient, _unsolicited) = Client::start(stream, Duration::from_secs(120));
+    let tasks = TaskTracker::new();
+    let (patient, _unsolicited) = Client::start(
+        stream,
+        Duration::from_secs(120),
+        &tasks,
+        CancellationToken::new(),
+    );
+    let patient = Arc::new(patient);
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..IDS {
         let client = patient.clone();
@@ -131,8 +147,10 @@ async fn no_free_id_is_a_typed_error() {
         let packet = server.next().await.expect("open").expect("valid");
         waiting.push(packet.id);
     }
-    let impatient = patient.with_timeout(Duration::from_millis(200));
-    match impatient.call(&Request::Logout).await {
+    match patient
+        .call_within(&Request::Logout, Duration::from_millis(200))
+        .await
+    {
         Err(CallError::NoFreeId(_)) => {}
         other => panic!("expected NoFreeId, got {other:?}"),
     }

@@ -15,6 +15,8 @@ use gochat_proto::wire::{CodecError, GochatCodec, Packet, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Why a request got no reply.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -42,15 +44,16 @@ type Pending = Arc<Mutex<HashMap<u16, Waiter>>>;
 /// Largest ID the Go client uses; we use the same range (1..=1022).
 const MAX_CLIENT_ID: u16 = 1022;
 
-/// A connected client. Dropping it closes the connection.
-#[derive(Debug, Clone)]
+/// A connected client, owned by its link actor alone. Dropping it (or cancelling the token
+/// given to [`Client::start`]) closes the connection.
+#[derive(Debug)]
 pub struct Client {
     out: mpsc::Sender<Packet>,
     pending: Pending,
     /// One permit per usable ID: holding one guarantees a free ID.
     slots: Arc<Semaphore>,
-    next_id: Arc<Mutex<u16>>,
-    generation: Arc<AtomicU64>,
+    next_id: Mutex<u16>,
+    generation: AtomicU64,
     timeout: Duration,
 }
 
@@ -59,8 +62,14 @@ pub struct Client {
 pub type Unsolicited = mpsc::Receiver<Result<Packet, String>>;
 
 impl Client {
-    /// Starts the reader and writer tasks over `stream`.
-    pub fn start<S>(stream: S, timeout: Duration) -> (Client, Unsolicited)
+    /// Starts the reader and writer tasks over `stream`, on `tasks`; both end when the
+    /// connection ends, the client is dropped, or `token` is cancelled.
+    pub fn start<S>(
+        stream: S,
+        timeout: Duration,
+        tasks: &TaskTracker,
+        token: CancellationToken,
+    ) -> (Client, Unsolicited)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -72,8 +81,13 @@ impl Client {
         let pending: Pending = Arc::default();
         let slots = Arc::new(Semaphore::new(usize::from(MAX_CLIENT_ID)));
         let reader_slots = slots.clone();
-        tokio::spawn(async move {
-            while let Some(packet) = out_rx.recv().await {
+        let writer_token = token.clone();
+        tasks.spawn(async move {
+            while let Some(packet) = writer_token
+                .run_until_cancelled(out_rx.recv())
+                .await
+                .flatten()
+            {
                 if let Err(e) = writer.send(packet).await {
                     tracing::debug!(error = %e, "write to server failed");
                     break;
@@ -81,9 +95,12 @@ impl Client {
             }
         });
         let routes = pending.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let reason = loop {
-                match reader.next().await {
+                let Some(next) = token.run_until_cancelled(reader.next()).await else {
+                    break "link stopped".to_owned();
+                };
+                match next {
                     Some(Ok(packet)) => {
                         if packet.id != 0 {
                             let waiter = routes
@@ -122,20 +139,12 @@ impl Client {
                 out: out_tx,
                 pending,
                 slots,
-                next_id: Arc::new(Mutex::new(first_id)),
-                generation: Arc::default(),
+                next_id: Mutex::new(first_id),
+                generation: AtomicU64::new(0),
                 timeout,
             },
             unsolicited_rx,
         )
-    }
-
-    /// The same connection with another time limit per call.
-    pub fn with_timeout(&self, timeout: Duration) -> Client {
-        Client {
-            timeout,
-            ..self.clone()
-        }
     }
 
     /// Takes the next ID that no waiting request holds and registers `reply` under it. The
@@ -160,12 +169,27 @@ impl Client {
 
     /// Sends a request and waits for the packet that answers it.
     pub async fn call_packet(&self, request: &Request) -> Result<Packet, CallError> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.begin_call(request).await?.reply().await
+    }
+
+    /// Sends a request and returns at once; the reply is awaited through the returned
+    /// [`PendingCall`], which does not hold the connection.
+    pub async fn begin_call(&self, request: &Request) -> Result<PendingCall, CallError> {
+        self.begin_call_within(request, self.timeout).await
+    }
+
+    /// [`Client::begin_call`] with its own time limit (for the free ID and the reply).
+    pub async fn begin_call_within(
+        &self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<PendingCall, CallError> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let permit =
             match tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()).await {
                 Ok(Ok(permit)) => permit,
                 Ok(Err(_)) => return Err(CallError::Disconnected),
-                Err(_) => return Err(CallError::NoFreeId(self.timeout)),
+                Err(_) => return Err(CallError::NoFreeId(timeout)),
             };
         let (tx, rx) = oneshot::channel();
         // The slot unregisters the ID when this call ends in any way, even when dropped.
@@ -173,11 +197,24 @@ impl Client {
         if self.out.send(request.to_packet(slot.id)).await.is_err() {
             return Err(CallError::Disconnected);
         }
-        match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(packet)) => Ok(packet),
-            Ok(Err(_)) => Err(CallError::Disconnected),
-            Err(_) => Err(CallError::Timeout(self.timeout)),
-        }
+        Ok(PendingCall {
+            rx,
+            _slot: slot,
+            deadline,
+            timeout,
+        })
+    }
+
+    /// Sends a request and decodes the reply, within `timeout` instead of the client's own.
+    pub async fn call_within(
+        &self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Response, CallError> {
+        self.begin_call_within(request, timeout)
+            .await?
+            .response()
+            .await
     }
 
     /// Sends a request and decodes the reply.
@@ -198,6 +235,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A request ID in use by one call. Dropping it frees the ID (unless the reader already did,
 /// and the ID went to a later call, which the generation tells apart) and the slot permit.
+#[derive(Debug)]
 struct Slot {
     id: u16,
     generation: u64,
@@ -214,5 +252,32 @@ impl Drop for Slot {
         {
             pending.remove(&self.id);
         }
+    }
+}
+
+/// A request sent on a connection, waiting for its reply.
+#[derive(Debug)]
+pub struct PendingCall {
+    rx: oneshot::Receiver<Packet>,
+    /// Holds the request ID until the call ends, however it ends.
+    _slot: Slot,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+}
+
+impl PendingCall {
+    /// The packet that answers the request.
+    pub async fn reply(self) -> Result<Packet, CallError> {
+        match tokio::time::timeout_at(self.deadline, self.rx).await {
+            Ok(Ok(packet)) => Ok(packet),
+            Ok(Err(_)) => Err(CallError::Disconnected),
+            Err(_) => Err(CallError::Timeout(self.timeout)),
+        }
+    }
+
+    /// The reply, decoded.
+    pub async fn response(self) -> Result<Response, CallError> {
+        let packet = self.reply().await?;
+        Response::from_packet(&packet).map_err(|e| CallError::BadReply(e.to_string()))
     }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use gochat_proto::ipc::{KeyChanged, event};
 use gochat_proto::wire::{PublicKey, Request, Response};
 
-use super::{Client, LinkContext, LinkError};
+use super::{Caller, LinkContext, LinkError};
 use crate::store::ContactRow;
 
 /// The outcome of fetching a user's key.
@@ -20,13 +20,13 @@ pub enum KeyCheck {
 /// Asks the server for `user`'s key and pins or compares it.
 pub async fn fetch_key(
     ctx: &LinkContext,
-    client: &Client,
+    caller: &Caller,
     user: &str,
 ) -> Result<KeyCheck, LinkError> {
     let request = Request::Req {
         username: Bytes::copy_from_slice(user.as_bytes()),
     };
-    let (pem, permission) = match client.call(&request).await? {
+    let (pem, permission) = match caller.call(&request).await? {
         Response::Req {
             public_key,
             permission,

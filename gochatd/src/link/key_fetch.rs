@@ -12,16 +12,19 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::contacts::fetch_key;
-use super::{Client, LinkContext};
+use super::{Caller, LinkContext};
 
 /// Most names waiting for their key.
 pub const QUEUE_LEN: usize = 64;
 /// Most key requests in flight at once on one connection.
 pub const CONCURRENT_FETCHES: usize = 4;
 
-/// Queues key fetches for one connection; the worker stops when every handle is dropped.
+/// Queues key fetches for one connection; the worker stops when every handle is dropped or
+/// the connection's token is cancelled.
 #[derive(Debug, Clone)]
 pub struct KeyFetcher {
     queue: mpsc::Sender<String>,
@@ -30,18 +33,23 @@ pub struct KeyFetcher {
 }
 
 impl KeyFetcher {
-    /// Starts the worker for a connection.
-    pub fn start(ctx: LinkContext, client: Client) -> (KeyFetcher, tokio::task::JoinHandle<()>) {
+    /// Starts the worker for a connection on the link's `tasks`; it ends with `session`.
+    pub fn start(
+        ctx: LinkContext,
+        caller: Caller,
+        tasks: &TaskTracker,
+        session: CancellationToken,
+    ) -> KeyFetcher {
         let (queue, rx) = mpsc::channel::<String>(QUEUE_LEN);
         let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
         let done = busy.clone();
-        let worker = tokio::spawn(async move {
+        tasks.spawn(session.run_until_cancelled_owned(async move {
             ReceiverStream::new(rx)
                 .for_each_concurrent(CONCURRENT_FETCHES, |name| {
-                    let (ctx, client, done) = (&ctx, &client, &done);
+                    let (ctx, caller, done) = (&ctx, &caller, &done);
                     async move {
                         if let Ok(None) = ctx.store.contact(ctx.account.id, &name).await
-                            && let Err(e) = fetch_key(ctx, client, &name).await
+                            && let Err(e) = fetch_key(ctx, caller, &name).await
                         {
                             tracing::debug!(user = %name, error = %e, "cannot fetch a sender's key");
                         }
@@ -49,8 +57,8 @@ impl KeyFetcher {
                     }
                 })
                 .await;
-        });
-        (KeyFetcher { queue, busy }, worker)
+        }));
+        KeyFetcher { queue, busy }
     }
 
     /// Asks for `user`'s key to be fetched and pinned unless known already (checked by the

@@ -2,7 +2,10 @@
 //! over TLS, else by challenge), catches up, subscribes to hooks, sends the outbox, turns
 //! unsolicited packets into stored messages and events, and reconnects with backoff.
 
+mod caller;
 mod client;
+mod completion;
+mod connect;
 mod contacts;
 mod key_fetch;
 mod outbox;
@@ -17,9 +20,13 @@ use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, AccountRef, LinkState, event};
 use gochat_proto::wire::{ErrorCode, Hook, Request, Response, decode_stamp};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use zeroize::Zeroizing;
 
-pub use client::{CallError, Client};
+pub use caller::Caller;
+pub use client::{CallError, Client, PendingCall};
+pub use completion::Completions;
 pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
 
 use self::key_fetch::KeyFetcher;
@@ -80,7 +87,11 @@ enum Command {
     SetWanted(bool, oneshot::Sender<()>),
     Call {
         request: Request,
-        reply: oneshot::Sender<Result<Response, LinkError>>,
+        reply: oneshot::Sender<Result<PendingCall, LinkError>>,
+    },
+    Register {
+        public_pem: String,
+        reply: oneshot::Sender<Result<(), LinkError>>,
     },
     Shutdown(oneshot::Sender<()>),
 }
@@ -91,6 +102,7 @@ pub struct LinkHandle {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<LinkStatus>,
     outbox: Arc<Notify>,
+    completions: Completions,
 }
 
 impl LinkHandle {
@@ -142,16 +154,35 @@ impl LinkHandle {
             .send(Command::Call { request, reply: tx })
             .await
             .map_err(|_| LinkError::NotOnline("link stopped".into()))?;
-        match rx.await {
-            Ok(Ok(Response::Err(code))) => Err(LinkError::Refused(code)),
-            Ok(result) => result,
-            Err(_) => Err(LinkError::NotOnline("link stopped".into())),
+        let pending = rx
+            .await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))??;
+        match pending.response().await? {
+            Response::Err(code) => Err(LinkError::Refused(code)),
+            response => Ok(response),
         }
+    }
+
+    /// Registers the (offline) account on the server with `public_pem`; on success the link
+    /// logs in on the same connection and stays wanted online.
+    pub async fn register(&self, public_pem: String) -> Result<(), LinkError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Register { public_pem, reply })
+            .await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))?;
+        done.await
+            .map_err(|_| LinkError::NotOnline("link stopped".into()))?
     }
 
     /// Tells the link that messages were queued.
     pub fn kick_outbox(&self) {
         self.outbox.notify_one();
+    }
+
+    /// Resolves once queued message `id` was answered by the server (SENT or FAILED).
+    pub fn completion(&self, id: i64) -> oneshot::Receiver<crate::store::MessageRow> {
+        self.completions.watch(id)
     }
 
     /// Logs out and stops the actor.
@@ -186,8 +217,15 @@ impl LinkContext {
     }
 }
 
-/// Starts the actor for an account.
-pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
+/// Starts the actor for an account on `tasks`. The actor and everything it starts (its
+/// connection's reader and writer, the outbox, key fetches, store retries) stop when
+/// `cancel` is cancelled or the actor is shut down; the actor waits for them before it ends.
+pub fn spawn(
+    ctx: LinkContext,
+    key: Option<Arc<PrivateKey>>,
+    tasks: &TaskTracker,
+    cancel: CancellationToken,
+) -> LinkHandle {
     let (commands, rx) = mpsc::channel(64);
     let initial = LinkStatus {
         state: match (&key, ctx.account.auto_login) {
@@ -201,20 +239,27 @@ pub fn spawn(ctx: LinkContext, key: Option<Arc<PrivateKey>>) -> LinkHandle {
     };
     let (status_tx, status) = watch::channel(initial);
     let outbox = Arc::new(Notify::new());
+    let completions = Completions::default();
     let actor = Actor {
         wanted: ctx.account.auto_login,
         ctx,
         key,
         status: status_tx,
         outbox: outbox.clone(),
+        completions: completions.clone(),
         token: None,
         store_retries: Arc::new(tokio::sync::Semaphore::new(MAX_STORE_RETRIES)),
+        greeted: None,
+        tasks: TaskTracker::new(),
+        session: cancel.child_token(),
+        cancel,
     };
-    tokio::spawn(actor.run(rx));
+    tasks.spawn(actor.run(rx));
     LinkHandle {
         commands,
         status,
         outbox,
+        completions,
     }
 }
 
@@ -237,9 +282,18 @@ struct Actor {
     wanted: bool,
     status: watch::Sender<LinkStatus>,
     outbox: Arc<Notify>,
+    completions: Completions,
     token: Option<Zeroizing<Vec<u8>>>,
     /// Bounds the received messages held in memory for a failing store.
     store_retries: Arc<tokio::sync::Semaphore>,
+    /// A connection opened to register the account, for the login that follows.
+    greeted: Option<(Client, client::Unsolicited)>,
+    /// The link's own tasks (connection reader and writer, outbox, key fetches, retries).
+    tasks: TaskTracker,
+    /// Cancelled when the link stops.
+    cancel: CancellationToken,
+    /// Cancelled when the current connection ends.
+    session: CancellationToken,
 }
 
 impl Actor {
@@ -291,6 +345,19 @@ impl Actor {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        self.serve(&mut rx).await;
+        // Whatever the link started dies with it.
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// The next command, or `None` once every handle is gone or the link is cancelled.
+    async fn next_command(&self, rx: &mut mpsc::Receiver<Command>) -> Option<Command> {
+        self.cancel.run_until_cancelled(rx.recv()).await.flatten()
+    }
+
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Command>) {
         let mut backoff = Duration::from_secs(1);
         loop {
             let Some(key) = self.key.clone().filter(|_| self.wanted) else {
@@ -301,7 +368,7 @@ impl Actor {
                 };
                 let detail = self.status.borrow().detail.clone();
                 self.set_state(state, detail, None).await;
-                match rx.recv().await {
+                match self.next_command(rx).await {
                     None => return,
                     Some(cmd) => {
                         if self.offline_command(cmd).await {
@@ -312,10 +379,19 @@ impl Actor {
                 continue;
             };
             self.set_state(LinkState::Connecting, "", None).await;
-            match self.connect(&key).await {
+            if self.greeted.is_none() {
+                self.session = self.cancel.child_token();
+            }
+            let connected = self.connect(&key).await;
+            if connected.is_err() {
+                self.session.cancel();
+            }
+            match connected {
                 Ok((client, unsolicited)) => {
                     backoff = Duration::from_secs(1);
-                    match self.online(client, unsolicited, &mut rx).await {
+                    let exit = self.online(client, unsolicited, rx).await;
+                    self.session.cancel();
+                    match exit {
                         Exit::Stop => return,
                         Exit::Offline => continue,
                         Exit::Reconnect(reason) => {
@@ -342,10 +418,10 @@ impl Actor {
             loop {
                 tokio::select! {
                     () = tokio::time::sleep_until(deadline) => break,
-                    cmd = rx.recv() => match cmd {
+                    cmd = self.next_command(rx) => match cmd {
                         None => return,
                         Some(cmd) => {
-                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _));
+                            let retry_now = matches!(cmd, Command::SetWanted(true, _) | Command::SetKey(Some(_), _) | Command::Register { .. });
                             if self.offline_command(cmd).await {
                                 return;
                             }
@@ -395,119 +471,27 @@ impl Actor {
                 };
                 let _ = reply.send(Err(LinkError::NotOnline(why)));
             }
+            Command::Register { public_pem, reply } => {
+                self.session = self.cancel.child_token();
+                match self.register(public_pem).await {
+                    Ok(connection) => {
+                        self.greeted = Some(connection);
+                        self.set_wanted(true).await;
+                        self.announce_connecting().await;
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        self.session.cancel();
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
             Command::Shutdown(done) => {
                 let _ = done.send(());
                 return true;
             }
         }
         false
-    }
-
-    async fn connect(
-        &mut self,
-        key: &Arc<PrivateKey>,
-    ) -> Result<(Client, client::Unsolicited), LoginError> {
-        let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
-            .await
-            .map_err(|e| LoginError::Retry(e.to_string()))?;
-        let (client, mut unsolicited) = Client::start(stream, CALL_TIMEOUT);
-        match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
-            Ok(Some(Ok(hello)))
-                if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) => {}
-            Ok(Some(Ok(other))) => {
-                return Err(LoginError::Retry(format!(
-                    "server greeted with {} instead of HELLO",
-                    other.action
-                )));
-            }
-            Ok(Some(Err(reason))) => return Err(LoginError::Retry(reason)),
-            Ok(None) | Err(_) => return Err(LoginError::Retry("no HELLO from the server".into())),
-        }
-        self.set_state(LinkState::LoggingIn, "", None).await;
-        self.login(&client, key).await?;
-        // After login: our own permission, hooks, catch-up, then the outbox.
-        let username = Bytes::from(self.ctx.account.username.clone());
-        let permission = match client.call(&Request::Req { username }).await {
-            Ok(Response::Req { permission, .. }) => permission,
-            _ => self.ctx.account.permission,
-        };
-        if permission != self.ctx.account.permission {
-            self.ctx.account.permission = permission;
-            if let Ok(Some(mut row)) = self.ctx.store.account_by_id(self.ctx.account.id).await {
-                row.permission = permission;
-                let _ = self.ctx.store.update_account(&row).await;
-            }
-        }
-        let _ = client.call(&Request::Sub(Hook::All)).await;
-        self.status.send_modify(|s| s.secure = self.ctx.server.tls);
-        self.set_state(LinkState::Online, "", Some(permission))
-            .await;
-        match client.call(&Request::Reciv).await {
-            Ok(Response::Ok | Response::Err(Some(ErrorCode::Empty))) => {}
-            Ok(other) => tracing::warn!(?other, "unexpected catch-up reply"),
-            Err(e) => return Err(LoginError::Retry(e.to_string())),
-        }
-        Ok((client, unsolicited))
-    }
-
-    async fn login(&mut self, client: &Client, key: &Arc<PrivateKey>) -> Result<(), LoginError> {
-        let username = Bytes::from(self.ctx.account.username.clone());
-        if self.ctx.server.tls
-            && let Some(token) = self.token.take()
-        {
-            let request = Request::Login {
-                username: username.clone(),
-                token: Some(Bytes::copy_from_slice(&token)),
-            };
-            if let Ok(Response::Ok) = client.call(&request).await {
-                self.token = Some(token);
-                return Ok(());
-            }
-        }
-        let challenge = match client
-            .call(&Request::Login {
-                username: username.clone(),
-                token: None,
-            })
-            .await
-        {
-            Ok(Response::Verif { challenge }) => challenge,
-            Ok(Response::Err(code)) => return Err(login_refused(code)),
-            Ok(other) => {
-                return Err(LoginError::Retry(format!(
-                    "unexpected reply to LOGIN: {:?}",
-                    other.action()
-                )));
-            }
-            Err(e) => return Err(LoginError::Retry(e.to_string())),
-        };
-        let key = key.clone();
-        let answer = tokio::task::spawn_blocking(move || key.decrypt(&challenge))
-            .await
-            .map_err(|e| LoginError::Retry(e.to_string()))?
-            .map_err(|_| {
-                LoginError::Fatal(
-                    "the server's challenge does not decrypt with this account's key".into(),
-                )
-            })?;
-        let request = Request::Verif {
-            username,
-            answer: Bytes::copy_from_slice(&answer),
-        };
-        match client.call(&request).await {
-            Ok(Response::Ok) => {
-                if self.ctx.server.tls {
-                    self.token = Some(Zeroizing::new(answer.to_vec()));
-                }
-                Ok(())
-            }
-            Ok(Response::Err(code)) => Err(login_refused(code)),
-            Ok(other) => Err(LoginError::Retry(format!(
-                "unexpected reply to VERIF: {:?}",
-                other.action()
-            ))),
-            Err(e) => Err(LoginError::Retry(e.to_string())),
-        }
     }
 
     async fn online(
@@ -519,23 +503,36 @@ impl Actor {
         let Some(key) = self.key.clone() else {
             return Exit::Offline;
         };
-        let outbox = tokio::spawn(outbox::run(
-            self.ctx.clone(),
-            client.clone(),
-            self.outbox.clone(),
-        ));
+        // Helpers send their requests through this actor, the connection's only owner.
+        let (caller, mut calls) = Caller::channel();
+        self.tasks
+            .spawn(self.session.clone().run_until_cancelled_owned(outbox::run(
+                self.ctx.clone(),
+                caller.clone(),
+                self.outbox.clone(),
+                self.completions.clone(),
+            )));
         self.outbox.notify_one();
-        let (keys, key_worker) = KeyFetcher::start(self.ctx.clone(), client.clone());
+        // Unknown senders' keys: a bounded queue for this connection, ended with it.
+        let keys = KeyFetcher::start(
+            self.ctx.clone(),
+            caller.clone(),
+            &self.tasks,
+            self.session.clone(),
+        );
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
-        let exit = loop {
+        loop {
             tokio::select! {
                 packet = unsolicited.recv() => match packet {
                     Some(Ok(packet)) => self.on_unsolicited(&keys, &key, packet).await,
                     Some(Err(reason)) => break Exit::Reconnect(reason),
                     None => break Exit::Reconnect("connection closed".into()),
                 },
-                cmd = rx.recv() => match cmd {
+                Some(call) = calls.recv() => {
+                    let _ = call.reply.send(client.begin_call(&call.request).await);
+                }
+                cmd = self.next_command(rx) => match cmd {
                     None => {
                         logout(&client).await;
                         break Exit::Stop;
@@ -562,10 +559,10 @@ impl Actor {
                         break Exit::Offline;
                     }
                     Some(Command::Call { request, reply }) => {
-                        let client = client.clone();
-                        tokio::spawn(async move {
-                            let _ = reply.send(client.call(&request).await.map_err(LinkError::from));
-                        });
+                        let _ = reply.send(client.begin_call(&request).await.map_err(LinkError::from));
+                    }
+                    Some(Command::Register { reply, .. }) => {
+                        let _ = reply.send(Err(LinkError::NotOnline("the account is already online".into())));
                     }
                     Some(Command::Shutdown(done)) => {
                         logout(&client).await;
@@ -582,10 +579,7 @@ impl Actor {
                     }
                 }
             }
-        };
-        outbox.abort();
-        key_worker.abort();
-        exit
+        }
     }
 
     async fn on_unsolicited(
@@ -699,62 +693,58 @@ impl Actor {
         };
         // Committed before anyone is told. The server has already let go of the message, so
         // a store that fails (a full disk) is retried from memory until it succeeds.
-        match self.ctx.store.insert_message(&new).await {
-            Ok(row) => announce_received(&self.ctx, row, error).await,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store a received message; retrying from memory");
-                let ctx = self.ctx.clone();
-                // When too many wait already, stop reading from the server until one is stored.
-                let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
-                    return;
-                };
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    loop {
-                        tokio::time::sleep(STORE_RETRY).await;
-                        match ctx.store.insert_message(&new).await {
-                            Ok(row) => return announce_received(&ctx, row, error).await,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "still cannot store a received message")
-                            }
+        if let Err(e) = store_received(&self.ctx, &new, error).await {
+            tracing::error!(error = %e, "cannot store a received message; retrying from memory");
+            // When too many wait already, stop reading from the server until one is stored.
+            let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
+                return;
+            };
+            // The retries belong to the link: they stop with it, after one last attempt.
+            let (ctx, cancel) = (self.ctx.clone(), self.cancel.clone());
+            self.tasks.spawn(async move {
+                let _permit = permit;
+                loop {
+                    let stopping = cancel
+                        .run_until_cancelled(tokio::time::sleep(STORE_RETRY))
+                        .await
+                        .is_none();
+                    match store_received(&ctx, &new, error).await {
+                        Ok(()) => return,
+                        Err(e) if stopping => {
+                            tracing::error!(error = %e, "link stopped: a received message that could not be stored is lost");
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "still cannot store a received message")
                         }
                     }
-                });
-            }
+                }
+            });
         }
-        // Like the Go client, learn an unknown sender's key at once (pinned on first use).
+        // Like the Go client, learn an unknown sender's key at once (pinned on first use),
+        // through the connection's bounded fetch queue.
         keys.request(&peer);
     }
 }
 
-/// Records why a received message is unreadable (if it is), then tells the frontends.
-async fn announce_received(ctx: &LinkContext, row: crate::store::MessageRow, error: Option<&str>) {
-    let row = match error {
-        Some(e) => ctx
-            .store
+/// Stores a received message (with why it is unreadable, if it is) and its event in one
+/// transaction.
+async fn store_received(
+    ctx: &LinkContext,
+    new: &NewMessage,
+    error: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    let mut batch = ctx.events.batch().await?;
+    let mut row = batch.store().insert_message(new).await?;
+    if let Some(e) = error {
+        row = batch
+            .store()
             .set_message_state(row.id, MessageState::Received, Some(e))
-            .await
-            .unwrap_or(row),
-        None => row,
-    };
-    let message = crate::convert::message(&row, &ctx.account_ref());
-    ctx.events.emit(event::Kind::MessageReceived(message)).await;
-}
-
-fn login_refused(code: Option<ErrorCode>) -> LoginError {
-    match code {
-        Some(ErrorCode::DupSess) => LoginError::Fatal(
-            "this account is already logged in elsewhere (log out there, then log in again)".into(),
-        ),
-        Some(
-            ErrorCode::NotFound
-            | ErrorCode::Dereg
-            | ErrorCode::Handshake
-            | ErrorCode::Login
-            | ErrorCode::Corrupted,
-        ) => LoginError::Fatal(format!("login refused: {}", describe(code))),
-        _ => LoginError::Retry(format!("login refused: {}", describe(code))),
+            .await?;
     }
+    let message = crate::convert::message(&row, &ctx.account_ref());
+    batch.publish(event::Kind::MessageReceived(message)).await?;
+    batch.commit().await
 }
 
 async fn logout(client: &Client) {

@@ -4,20 +4,20 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gochat_proto::crypto::{EncryptingKey, split_text};
+use gochat_proto::crypto::EncryptingKey;
 use gochat_proto::ipc::event;
 use gochat_proto::wire::{ErrorCode, PublicKey, Request, Response, encode_stamp};
 use tokio::sync::Notify;
 
 use super::contacts::{KeyCheck, fetch_key};
-use super::{CallError, Client, LinkContext, LinkError, describe};
+use super::{CallError, Caller, Completions, LinkContext, LinkError, describe};
 use crate::store::{MessageRow, MessageState};
 
 /// Pause before retrying after a request timed out.
 const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs until aborted: on every notification, sends whatever is queued.
-pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
+pub async fn run(ctx: LinkContext, caller: Caller, wake: Arc<Notify>, completions: Completions) {
     loop {
         wake.notified().await;
         loop {
@@ -33,10 +33,17 @@ pub async fn run(ctx: LinkContext, client: Client, wake: Arc<Notify>) {
             }
             let mut stalled = false;
             for message in queued {
-                match send_one(&ctx, &client, &message).await {
-                    Ok(()) => finish(&ctx, &message, MessageState::Sent, None).await,
+                match send_one(&ctx, &caller, &message).await {
+                    Ok(()) => finish(&ctx, &completions, &message, MessageState::Sent, None).await,
                     Err(Outcome::Failed(why)) => {
-                        finish(&ctx, &message, MessageState::Failed, Some(&why)).await
+                        finish(
+                            &ctx,
+                            &completions,
+                            &message,
+                            MessageState::Failed,
+                            Some(&why),
+                        )
+                        .await
                     }
                     // Connection trouble: leave it (and the rest) queued and try again soon;
                     // if the link is really gone, it stops this task and retries after login.
@@ -58,14 +65,33 @@ enum Outcome {
     Retry,
 }
 
-async fn finish(ctx: &LinkContext, message: &MessageRow, state: MessageState, error: Option<&str>) {
-    match ctx.store.set_message_state(message.id, state, error).await {
-        Ok(row) => {
-            let msg = crate::convert::message(&row, &ctx.account_ref());
-            ctx.events.emit(event::Kind::MessageUpdated(msg)).await;
-        }
+/// Records the outcome (with its event), then resolves the send's completion.
+async fn finish(
+    ctx: &LinkContext,
+    completions: &Completions,
+    message: &MessageRow,
+    state: MessageState,
+    error: Option<&str>,
+) {
+    match record_state(ctx, message.id, state, error).await {
+        Ok(row) => completions.resolve(&row),
         Err(e) => tracing::error!(error = %e, "cannot record a message's state"),
     }
+}
+
+/// Sets a message's state and publishes the change in one transaction.
+async fn record_state(
+    ctx: &LinkContext,
+    id: i64,
+    state: MessageState,
+    error: Option<&str>,
+) -> Result<MessageRow, crate::store::StoreError> {
+    let mut batch = ctx.events.batch().await?;
+    let row = batch.store().set_message_state(id, state, error).await?;
+    let msg = crate::convert::message(&row, &ctx.account_ref());
+    batch.publish(event::Kind::MessageUpdated(msg)).await?;
+    batch.commit().await?;
+    Ok(row)
 }
 
 fn link_outcome(e: LinkError) -> Outcome {
@@ -76,10 +102,10 @@ fn link_outcome(e: LinkError) -> Outcome {
     }
 }
 
-async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> Result<(), Outcome> {
+async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> Result<(), Outcome> {
     let contact = match ctx.store.contact(ctx.account.id, &message.peer).await {
         Ok(Some(c)) if c.public_pem.is_some() => c,
-        Ok(_) => match fetch_key(ctx, client, &message.peer).await {
+        Ok(_) => match fetch_key(ctx, caller, &message.peer).await {
             Ok(KeyCheck::Trusted(c) | KeyCheck::Changed(c)) => c,
             Err(LinkError::Refused(Some(ErrorCode::NotFound))) => {
                 return Err(Outcome::Failed(format!(
@@ -106,31 +132,59 @@ async fn send_one(ctx: &LinkContext, client: &Client, message: &MessageRow) -> R
     let pem = contact.public_pem.unwrap_or_default();
     let key = PublicKey::parse(pem.as_bytes())
         .map_err(|e| Outcome::Failed(format!("pinned key of {} is unusable: {e}", message.peer)))?;
-    let text = message.text.clone();
+    // Resume after the pieces the server already acknowledged: a piece must never reach the
+    // recipient twice.
+    let acknowledged = match ctx.store.sent_bytes(message.id).await {
+        Ok(n) => floor_char_boundary(&message.text, n),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a message's delivery progress");
+            return Err(Outcome::Retry);
+        }
+    };
+    if acknowledged > 0 && acknowledged == message.text.len() {
+        return Ok(());
+    }
+    let rest = message.text[acknowledged..].to_owned();
     // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
-    let ciphertexts = tokio::task::spawn_blocking(move || {
+    let pieces = tokio::task::spawn_blocking(move || {
         let key = EncryptingKey::new(&key)?;
-        split_text(&text, key.max_plaintext())
+        crate::service::messages::split(&rest, key.max_plaintext())
             .into_iter()
-            .map(|piece| key.encrypt(piece.as_bytes()))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
+            .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
     })
     .await
     .map_err(|e| Outcome::Failed(e.to_string()))?
     .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
-    for ciphertext in ciphertexts {
+    let mut sent = acknowledged;
+    for (len, ciphertext) in pieces {
         let request = Request::Msg {
             to: Bytes::copy_from_slice(message.peer.as_bytes()),
             stamp: encode_stamp(message.stamp).into(),
             ciphertext: ciphertext.into(),
         };
-        deliver(client, &request, &message.peer).await?;
+        deliver(caller, &request, &message.peer).await?;
+        sent += len;
+        // Recorded for the last piece too: should recording SENT fail, the next attempt
+        // finds every byte acknowledged and sends nothing again.
+        if let Err(e) = ctx.store.set_sent_bytes(message.id, sent).await {
+            tracing::error!(error = %e, "cannot record a message's delivery progress");
+        }
     }
     Ok(())
 }
 
-async fn deliver(client: &Client, request: &Request, peer: &str) -> Result<(), Outcome> {
-    match client.call(request).await {
+/// The largest char boundary of `text` at or below `n`.
+fn floor_char_boundary(text: &str, n: usize) -> usize {
+    let mut n = n.min(text.len());
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}
+
+async fn deliver(caller: &Caller, request: &Request, peer: &str) -> Result<(), Outcome> {
+    match caller.call(request).await {
         Ok(Response::Ok) => Ok(()),
         Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!(
             "no user called {peer} on this server"

@@ -19,11 +19,7 @@ fn event_id(v: i64) -> Result<u64, sqlx::Error> {
 impl Store {
     /// Appends an event (an encoded `daemon.v1.Event`) and returns its id.
     pub async fn append_event(&self, payload: &[u8]) -> Result<u64, StoreError> {
-        let id: i64 = sqlx::query_scalar("INSERT INTO events (payload) VALUES (?1) RETURNING id")
-            .bind(payload)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(event_id(id)?)
+        append_event_on(&self.pool, payload).await
     }
 
     /// Up to `limit` events with an id above `after`, oldest first.
@@ -76,4 +72,16 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// [`Store::append_event`] on any connection (the pool, or a write transaction).
+pub(super) async fn append_event_on<'e, E>(exec: E, payload: &[u8]) -> Result<u64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let id: i64 = sqlx::query_scalar("INSERT INTO events (payload) VALUES (?1) RETURNING id")
+        .bind(payload)
+        .fetch_one(exec)
+        .await?;
+    Ok(event_id(id)?)
 }

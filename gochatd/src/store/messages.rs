@@ -49,30 +49,7 @@ impl Store {
     /// statement) and returns it with its id and local time. Outgoing messages are stored as
     /// read. [`StoreError::NotFound`] if there is no account `m.account_id`.
     pub async fn insert_message(&self, m: &NewMessage) -> Result<MessageRow, StoreError> {
-        let sql = format!(
-            "INSERT INTO messages (account_id, peer, outgoing, text, stamp, state, error, read, \
-             local_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8) \
-             RETURNING {MESSAGE_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(m.account_id)
-            .bind(&m.peer)
-            .bind(m.outgoing)
-            .bind(&m.text)
-            .bind(m.stamp)
-            .bind(m.state.as_i64())
-            .bind(m.read || m.outgoing)
-            .bind(now_ms())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    StoreError::NotFound
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(message_from_row(&row)?)
+        insert_message_on(&self.pool, m).await
     }
 
     /// Sets the state and error of message `id` and returns the updated message.
@@ -83,17 +60,32 @@ impl Store {
         state: MessageState,
         error: Option<&str>,
     ) -> Result<MessageRow, StoreError> {
-        let sql = format!(
-            "UPDATE messages SET state = ?2, error = ?3 WHERE id = ?1 RETURNING {MESSAGE_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
+        set_message_state_on(&self.pool, id, state, error).await
+    }
+
+    /// How many bytes of outgoing message `id`'s text the server has acknowledged (0 if
+    /// nothing yet). [`StoreError::NotFound`] if there is no such message.
+    pub async fn sent_bytes(&self, id: i64) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT sent_bytes FROM messages WHERE id = ?1")
             .bind(id)
-            .bind(state.as_i64())
-            .bind(error)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(message_from_row(&row)?)
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Records that the server acknowledged the first `bytes` bytes of message `id`'s text.
+    /// This is delivery bookkeeping, invisible in the API, so it has no event.
+    pub async fn set_sent_bytes(&self, id: i64, bytes: usize) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE messages SET sent_bytes = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(to_sql_int(bytes))
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// The message with id `id`.
@@ -188,27 +180,7 @@ impl Store {
         up_to: Option<i64>,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let highest: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM messages \
-             WHERE account_id = ?1 AND peer = ?2 AND outgoing = 0 AND read = 0 AND id <= ?3",
-        )
-        .bind(account_id)
-        .bind(peer)
-        .bind(up_to.unwrap_or(i64::MAX))
-        .fetch_one(&mut *tx)
-        .await?;
-        let Some(highest) = highest else {
-            return Ok(0);
-        };
-        sqlx::query(
-            "UPDATE messages SET read = 1 \
-             WHERE account_id = ?1 AND peer = ?2 AND outgoing = 0 AND read = 0 AND id <= ?3",
-        )
-        .bind(account_id)
-        .bind(peer)
-        .bind(highest)
-        .execute(&mut *tx)
-        .await?;
+        let highest = mark_read_on(&mut tx, account_id, peer, up_to).await?;
         tx.commit().await?;
         Ok(highest)
     }
@@ -248,4 +220,92 @@ impl Store {
             .map(message_from_row)
             .collect::<Result<_, _>>()?)
     }
+}
+
+/// [`Store::insert_message`] on any connection (the pool, or a write transaction).
+pub(super) async fn insert_message_on<'e, E>(
+    exec: E,
+    m: &NewMessage,
+) -> Result<MessageRow, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!(
+        "INSERT INTO messages (account_id, peer, outgoing, text, stamp, state, error, read, \
+         local_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8) \
+         RETURNING {MESSAGE_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(m.account_id)
+        .bind(&m.peer)
+        .bind(m.outgoing)
+        .bind(&m.text)
+        .bind(m.stamp)
+        .bind(m.state.as_i64())
+        .bind(m.read || m.outgoing)
+        .bind(now_ms())
+        .fetch_one(exec)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                StoreError::NotFound
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(message_from_row(&row)?)
+}
+
+/// [`Store::set_message_state`] on any connection.
+pub(super) async fn set_message_state_on<'e, E>(
+    exec: E,
+    id: i64,
+    state: MessageState,
+    error: Option<&str>,
+) -> Result<MessageRow, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!(
+        "UPDATE messages SET state = ?2, error = ?3 WHERE id = ?1 RETURNING {MESSAGE_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(state.as_i64())
+        .bind(error)
+        .fetch_optional(exec)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(message_from_row(&row)?)
+}
+
+/// [`Store::mark_read`] inside a write transaction.
+pub(super) async fn mark_read_on(
+    conn: &mut sqlx::SqliteConnection,
+    account_id: i64,
+    peer: &str,
+    up_to: Option<i64>,
+) -> Result<i64, StoreError> {
+    let highest: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(id) FROM messages \
+         WHERE account_id = ?1 AND peer = ?2 AND outgoing = 0 AND read = 0 AND id <= ?3",
+    )
+    .bind(account_id)
+    .bind(peer)
+    .bind(up_to.unwrap_or(i64::MAX))
+    .fetch_one(&mut *conn)
+    .await?;
+    let Some(highest) = highest else {
+        return Ok(0);
+    };
+    sqlx::query(
+        "UPDATE messages SET read = 1 \
+         WHERE account_id = ?1 AND peer = ?2 AND outgoing = 0 AND read = 0 AND id <= ?3",
+    )
+    .bind(account_id)
+    .bind(peer)
+    .bind(highest)
+    .execute(&mut *conn)
+    .await?;
+    Ok(highest)
 }

@@ -14,6 +14,7 @@ mod events;
 mod messages;
 mod rows;
 mod servers;
+mod write;
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
 use std::io::{self, ErrorKind};
@@ -28,6 +29,7 @@ use sqlx::sqlite::{
 pub use rows::{
     AccountRow, ContactRow, ConversationRow, MessageRow, MessageState, NewMessage, ServerRow,
 };
+pub use write::WriteTx;
 
 /// Migrations of the schema (`gochatd/migrations/`), embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

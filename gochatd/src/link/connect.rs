@@ -1,0 +1,168 @@
+//! Connecting a link: dialing and the HELLO, registration, login (token or challenge), and
+//! what follows a login (permission, hooks, catch-up).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gochat_proto::crypto::PrivateKey;
+use gochat_proto::ipc::LinkState;
+use gochat_proto::wire::{ErrorCode, Hook, Request, Response};
+use zeroize::Zeroizing;
+
+use super::client::{self, CallError, Client};
+use super::{Actor, CALL_TIMEOUT, DIAL_TIMEOUT, LinkError, LoginError, describe, transport};
+
+impl Actor {
+    /// Opens a connection and registers the account with `public_pem` on it.
+    pub(super) async fn register(
+        &mut self,
+        public_pem: String,
+    ) -> Result<(Client, client::Unsolicited), LinkError> {
+        let (client, unsolicited) = self.open().await.map_err(LinkError::NotOnline)?;
+        let request = Request::Reg {
+            username: Bytes::from(self.ctx.account.username.clone()),
+            public_key: Bytes::from(public_pem),
+        };
+        match client.call(&request).await? {
+            Response::Ok => Ok((client, unsolicited)),
+            Response::Err(code) => Err(LinkError::Refused(code)),
+            other => Err(LinkError::Call(CallError::BadReply(format!(
+                "{} in reply to REG",
+                other.action()
+            )))),
+        }
+    }
+
+    /// Dials the server and waits for its HELLO.
+    async fn open(&mut self) -> Result<(Client, client::Unsolicited), String> {
+        let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (client, mut unsolicited) =
+            Client::start(stream, CALL_TIMEOUT, &self.tasks, self.session.clone());
+        match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
+            Ok(Some(Ok(hello)))
+                if matches!(Response::from_packet(&hello), Ok(Response::Hello { .. })) =>
+            {
+                Ok((client, unsolicited))
+            }
+            Ok(Some(Ok(other))) => Err(format!(
+                "server greeted with {} instead of HELLO",
+                other.action
+            )),
+            Ok(Some(Err(reason))) => Err(reason),
+            Ok(None) | Err(_) => Err("no HELLO from the server".into()),
+        }
+    }
+
+    pub(super) async fn connect(
+        &mut self,
+        key: &Arc<PrivateKey>,
+    ) -> Result<(Client, client::Unsolicited), LoginError> {
+        let (client, unsolicited) = match self.greeted.take() {
+            Some(connection) => connection,
+            None => self.open().await.map_err(LoginError::Retry)?,
+        };
+        self.set_state(LinkState::LoggingIn, "", None).await;
+        self.login(&client, key).await?;
+        // After login: our own permission, hooks, catch-up, then the outbox.
+        let username = Bytes::from(self.ctx.account.username.clone());
+        let permission = match client.call(&Request::Req { username }).await {
+            Ok(Response::Req { permission, .. }) => permission,
+            _ => self.ctx.account.permission,
+        };
+        if permission != self.ctx.account.permission {
+            self.ctx.account.permission = permission;
+            if let Ok(Some(mut row)) = self.ctx.store.account_by_id(self.ctx.account.id).await {
+                row.permission = permission;
+                let _ = self.ctx.store.update_account(&row).await;
+            }
+        }
+        let _ = client.call(&Request::Sub(Hook::All)).await;
+        self.status.send_modify(|s| s.secure = self.ctx.server.tls);
+        self.set_state(LinkState::Online, "", Some(permission))
+            .await;
+        match client.call(&Request::Reciv).await {
+            Ok(Response::Ok | Response::Err(Some(ErrorCode::Empty))) => {}
+            Ok(other) => tracing::warn!(?other, "unexpected catch-up reply"),
+            Err(e) => return Err(LoginError::Retry(e.to_string())),
+        }
+        Ok((client, unsolicited))
+    }
+
+    async fn login(&mut self, client: &Client, key: &Arc<PrivateKey>) -> Result<(), LoginError> {
+        let username = Bytes::from(self.ctx.account.username.clone());
+        if self.ctx.server.tls
+            && let Some(token) = self.token.take()
+        {
+            let request = Request::Login {
+                username: username.clone(),
+                token: Some(Bytes::copy_from_slice(&token)),
+            };
+            if let Ok(Response::Ok) = client.call(&request).await {
+                self.token = Some(token);
+                return Ok(());
+            }
+        }
+        let challenge = match client
+            .call(&Request::Login {
+                username: username.clone(),
+                token: None,
+            })
+            .await
+        {
+            Ok(Response::Verif { challenge }) => challenge,
+            Ok(Response::Err(code)) => return Err(login_refused(code)),
+            Ok(other) => {
+                return Err(LoginError::Retry(format!(
+                    "unexpected reply to LOGIN: {:?}",
+                    other.action()
+                )));
+            }
+            Err(e) => return Err(LoginError::Retry(e.to_string())),
+        };
+        let key = key.clone();
+        let answer = tokio::task::spawn_blocking(move || key.decrypt(&challenge))
+            .await
+            .map_err(|e| LoginError::Retry(e.to_string()))?
+            .map_err(|_| {
+                LoginError::Fatal(
+                    "the server's challenge does not decrypt with this account's key".into(),
+                )
+            })?;
+        let request = Request::Verif {
+            username,
+            answer: Bytes::copy_from_slice(&answer),
+        };
+        match client.call(&request).await {
+            Ok(Response::Ok) => {
+                if self.ctx.server.tls {
+                    self.token = Some(Zeroizing::new(answer.to_vec()));
+                }
+                Ok(())
+            }
+            Ok(Response::Err(code)) => Err(login_refused(code)),
+            Ok(other) => Err(LoginError::Retry(format!(
+                "unexpected reply to VERIF: {:?}",
+                other.action()
+            ))),
+            Err(e) => Err(LoginError::Retry(e.to_string())),
+        }
+    }
+}
+
+fn login_refused(code: Option<ErrorCode>) -> LoginError {
+    match code {
+        Some(ErrorCode::DupSess) => LoginError::Fatal(
+            "this account is already logged in elsewhere (log out there, then log in again)".into(),
+        ),
+        Some(
+            ErrorCode::NotFound
+            | ErrorCode::Dereg
+            | ErrorCode::Handshake
+            | ErrorCode::Login
+            | ErrorCode::Corrupted,
+        ) => LoginError::Fatal(format!("login refused: {}", describe(code))),
+        _ => LoginError::Retry(format!("login refused: {}", describe(code))),
+    }
+}
