@@ -737,10 +737,7 @@ fn complete(app: &mut App) {
     let word = word.to_owned();
     let at_start = start == 0;
     let candidates: Vec<String> = if at_start && word.starts_with('/') {
-        crate::commands::COMMANDS
-            .iter()
-            .flat_map(|c| std::iter::once(c.name).chain(c.aliases.iter().copied()))
-            .map(|n| format!("/{n}"))
+        crate::commands::completions()
             .filter(|n| n.starts_with(&word))
             .collect()
     } else {
