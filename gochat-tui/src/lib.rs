@@ -8,9 +8,13 @@
 //!
 //! Layout of the crate:
 //! - model: `app`, `input`, `secret`
-//! - messages and effects: `msg`; `update` (+ `commands` for `/commands`)
+//! - messages and effects: `msg`; `update` (+ `commands` for `/commands`, one table with
+//!   each command's handler)
+//! - daemon operations: `ops`, one module per operation (its RPC and the reduction of its
+//!   reply)
 //! - view: `ui` (`layout`, `messages`, `sidebar`, `users`, `status`, `popup`, `help`), `wrap`, `clock`
-//! - outside world: `daemon` (reaching and starting gochatd through `gochat-client`), `run`, `terminal`, `logging`, `config`, `keymap`
+//! - outside world: `daemon` (reaching and starting gochatd through `gochat-client`, the
+//!   event stream, the call queues), `run`, `terminal`, `logging`, `config`, `keymap`
 
 pub mod app;
 pub mod clock;
@@ -21,6 +25,7 @@ pub mod input;
 pub mod keymap;
 pub mod logging;
 pub mod msg;
+pub mod ops;
 pub mod run;
 pub mod secret;
 pub mod terminal;

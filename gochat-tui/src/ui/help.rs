@@ -100,18 +100,45 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     out.push(Line::raw(""));
     out.push(Line::styled("Commands", head));
     for c in COMMANDS {
-        let mut name = format!("/{}", c.name);
-        for a in c.aliases {
-            name.push_str(&format!(", /{a}"));
+        let names: Vec<String> = c.names().map(|n| format!("/{n}")).collect();
+        let names = names.join(", ");
+        for f in c.forms {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {names} "), key_style),
+                Span::styled(f.usage.to_owned(), Style::default().fg(t.peer_name)),
+            ]));
+            out.push(Line::styled(
+                format!("      {}", f.help),
+                Style::default().fg(t.text),
+            ));
         }
-        out.push(Line::from(vec![
-            Span::styled(format!("  {name} "), key_style),
-            Span::styled(c.usage.to_owned(), Style::default().fg(t.peer_name)),
-        ]));
-        out.push(Line::styled(
-            format!("      {}", c.help),
-            Style::default().fg(t.text),
-        ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Help lists every name and alias of the command table, `/h`, `/?` and `/q` included.
+    #[test]
+    fn help_lists_every_command_name() {
+        let config = crate::config::Config::default();
+        let app = App::new(&config, jiff::tz::TimeZone::UTC, (80, 24), 0);
+        let text: Vec<String> = lines(&app).iter().map(ToString::to_string).collect();
+        for c in COMMANDS {
+            for name in c.names() {
+                let listed = format!("/{name}");
+                assert!(
+                    text.iter()
+                        .any(|l| l.trim_start().split(", ").any(
+                            |w| w.trim_end() == listed || w.starts_with(&format!("{listed} "))
+                        )),
+                    "{listed} is missing from help"
+                );
+            }
+        }
+        assert!(text.iter().any(|l| l.contains("/help, /h, /? [COMMAND]")));
+        assert!(text.iter().any(|l| l.contains("/quit, /exit, /q ")));
+    }
 }

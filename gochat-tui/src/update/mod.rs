@@ -16,6 +16,7 @@ use crate::keymap::Action;
 use crate::msg::{Call, Effect, Msg};
 use crate::ui::layout::{areas, list_offset};
 
+pub(crate) use daemon::{apply_snapshot, on_message};
 pub use popup::{SwitchItem, switcher_items};
 
 /// Applies `msg` to `app` and returns what must be done outside.
@@ -737,10 +738,7 @@ fn complete(app: &mut App) {
     let word = word.to_owned();
     let at_start = start == 0;
     let candidates: Vec<String> = if at_start && word.starts_with('/') {
-        crate::commands::COMMANDS
-            .iter()
-            .flat_map(|c| std::iter::once(c.name).chain(c.aliases.iter().copied()))
-            .map(|n| format!("/{n}"))
+        crate::commands::completions()
             .filter(|n| n.starts_with(&word))
             .collect()
     } else {

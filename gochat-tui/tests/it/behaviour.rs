@@ -558,3 +558,34 @@ fn hostile_text_and_names_are_shown_escaped() {
         "the odd name, escaped: {shown}"
     );
 }
+
+/// Tab completes the short command names too: they come from the same table as the dispatcher.
+#[test]
+fn tab_completes_short_command_names() {
+    let mut app = new_app(80, 24);
+    feed(&mut app, typed("/?"));
+    feed(&mut app, [key(KeyCode::Tab)]);
+    assert_eq!(app.input.take(), "/? ");
+
+    feed(&mut app, typed("/q"));
+    feed(&mut app, [key(KeyCode::Tab)]);
+    let shown = app
+        .flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    let shown: Vec<&str> = shown.split_whitespace().collect();
+    for name in ["/quit", "/q", "/query"] {
+        assert!(shown.contains(&name), "{name} not offered: {shown:?}");
+    }
+
+    app.input.clear();
+    feed(&mut app, typed("/h"));
+    feed(&mut app, [key(KeyCode::Tab)]);
+    let shown = app
+        .flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    assert!(shown.split_whitespace().any(|n| n == "/h"), "{shown}");
+}

@@ -1,0 +1,63 @@
+//! The snapshot: everything the screen needs after attaching, fetched again after a change
+//! to the server or account lists.
+
+use gochat_proto::ipc::{DaemonClient, Empty};
+
+use super::status_text;
+use crate::app::{AccountKey, App, BufferKey, Level};
+use crate::msg::{Effect, Reply, Snapshot};
+
+/// Fetches a fresh snapshot.
+pub(super) async fn run(c: &mut DaemonClient) -> Reply {
+    Reply::Snapshot(snapshot(c).await.map(Box::new))
+}
+
+/// Everything the screen needs after attaching.
+pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, String> {
+    let e = |s: tonic::Status| status_text(&s);
+    let status = client.status(Empty {}).await.map_err(e)?.into_inner();
+    let servers = client
+        .list_servers(Empty {})
+        .await
+        .map_err(e)?
+        .into_inner()
+        .servers;
+    let accounts = client
+        .list_accounts(Empty {})
+        .await
+        .map_err(e)?
+        .into_inner()
+        .accounts;
+    let mut conversations = Vec::new();
+    for account in &accounts {
+        if let Some(r) = &account.r#ref {
+            let list = client
+                .conversations(r.clone())
+                .await
+                .map_err(e)?
+                .into_inner();
+            conversations.push((AccountKey::from_ref(r), list));
+        }
+    }
+    Ok(Snapshot {
+        status,
+        servers,
+        accounts,
+        conversations,
+    })
+}
+
+/// Shows the snapshot, or says why there is none.
+pub(super) fn reduce(app: &mut App, result: Result<Box<Snapshot>, String>) -> Vec<Effect> {
+    match result {
+        Ok(snapshot) => crate::update::apply_snapshot(app, *snapshot),
+        Err(e) => {
+            app.notice(
+                BufferKey::System,
+                Level::Error,
+                format!("could not reload from gochatd: {e}"),
+            );
+            Vec::new()
+        }
+    }
+}
