@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod autostart;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -5,6 +5,7 @@
 //! number of frontends, which see every change live through the [`events`] stream.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod daemon;

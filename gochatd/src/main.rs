@@ -1,27 +1,7 @@
 //! `gochatd`: the per-user gochat daemon. See `gochatd --help`.
 
-use std::path::PathBuf;
-
 use clap::Parser;
-
-/// The per-user gochat daemon: holds the server connections, the local store and the keys,
-/// and serves frontends over a Unix socket.
-#[derive(Debug, Parser)]
-#[command(name = "gochatd", version, about)]
-struct Cli {
-    /// Config file (default: $XDG_CONFIG_HOME/gochat/gochatd.toml).
-    #[arg(long, env = "GOCHAT_CONFIG")]
-    config: Option<PathBuf>,
-    /// Socket path (default: $XDG_RUNTIME_DIR/gochat/gochatd.sock).
-    #[arg(long, env = "GOCHAT_SOCKET")]
-    socket: Option<PathBuf>,
-    /// Database file (default: $XDG_DATA_HOME/gochat/gochatd.db).
-    #[arg(long, env = "GOCHAT_DATABASE")]
-    database: Option<PathBuf>,
-    /// Log filter (e.g. info, debug).
-    #[arg(long, env = "GOCHAT_LOG")]
-    log: Option<String>,
-}
+use gochatd::cli::Cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
