@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Debian packages gochat-server and gochat into $CARGO_TARGET_DIR/debian/.
+# Reuses the release build (and CARGO_TARGET_DIR) of whatever ran before; cargo-deb is
+# installed once into a cache outside the clone ($GOCHAT_CI_TOOLS, default
+# ~/.cache/gochat-ci-tools).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+tools="${GOCHAT_CI_TOOLS:-$HOME/.cache/gochat-ci-tools}"
+export PATH="$tools/bin:$PATH"
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  # Its own target dir: the tool's build must not mix with the project's.
+  CARGO_TARGET_DIR="$tools/build" cargo install cargo-deb --locked --root "$tools"
+  rm -rf "$tools/build"
+fi
+
+cargo build --release -p gochat-server -p gochatd -p gochat-cli -p gochat-tui
+
+# Man pages and completions rendered from the clap definitions, where cargo-deb's
+# `target/release/gen/...` assets expect them. The generators are examples in the debug
+# profile, so CI reuses its test build for them.
+gen="$target/release/gen"
+rm -rf "$gen"
+cargo run -q -p gochat-server --example gochat-server-docs -- "$gen/gochat-server"
+cargo run -q -p gochatd --example gochatd-docs -- "$gen/gochat"
+cargo run -q -p gochat-tui --example gochat-tui-docs -- "$gen/gochat"
+cli="$target/release/gochat-cli"
+"$cli" man "$gen/gochat/man" >/dev/null
+"$cli" completions bash >"$gen/gochat/completions/bash/gochat-cli"
+"$cli" completions zsh >"$gen/gochat/completions/zsh/_gochat-cli"
+"$cli" completions fish >"$gen/gochat/completions/fish/gochat-cli.fish"
+
+out="$target/debian"
+rm -rf "$out"
+mkdir -p "$out"
+# --strip: the release profile keeps line tables for backtraces; the packages do not.
+cargo deb --no-build --strip -p gochat-server -o "$out/"
+cargo deb --no-build --strip -p gochat-tui -o "$out/"
+ls -l "$out"
