@@ -261,7 +261,25 @@ async fn reconnects_after_server_restart_and_sends_queued() {
     let (mut a, mut b) = two_users(&server, "gina", "hank").await;
     let TestServer { token, dir, .. } = server;
     token.cancel();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the daemon has seen the server go, not for a fixed time.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let accounts = a
+            .client
+            .list_accounts(ipc::Empty {})
+            .await
+            .expect("accounts")
+            .into_inner()
+            .accounts;
+        if accounts
+            .iter()
+            .all(|acc| acc.state != ipc::LinkState::Online as i32)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "link still online");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let queued = a
         .client
         .send(send("hank", "sent while the server was down", false))
