@@ -1,17 +1,15 @@
 //! Keys (Go client import/export, passphrases, pinning and key changes), TLS with a pinned
 //! CA, and reconnection after a server restart.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{GochatCodec, Request, Response};
 
-const ALICE_PEM: &str = include_str!("../../proto/tests/vectors/keys/alice.priv.pem");
-const CAROL_PEM: &str = include_str!("../../proto/tests/vectors/keys/carol.priv.pem");
+const ALICE_PEM: &str = include_str!("../../../proto/tests/vectors/keys/alice.priv.pem");
+const CAROL_PEM: &str = include_str!("../../../proto/tests/vectors/keys/carol.priv.pem");
 
 /// Registers `name` with the public half of `private_pem` straight over the wire.
 async fn register_raw(server: &TestServer, name: &str, private_pem: &str) {

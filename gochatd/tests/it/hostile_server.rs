@@ -1,7 +1,7 @@
 //! gochatd against a hostile or broken server: a fake server written here speaks the wire
 //! protocol over a real TCP socket, holds replies, and floods the daemon with garbage.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

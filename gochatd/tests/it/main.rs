@@ -1,0 +1,13 @@
+//! gochatd's integration tests, in one binary (one link instead of one per file).
+
+mod common;
+
+mod daemon;
+mod database_lock;
+mod hostile_server;
+mod keys;
+mod keys_and_links;
+mod packaging;
+mod process;
+mod sent_once;
+mod store;
