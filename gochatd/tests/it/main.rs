@@ -4,6 +4,7 @@ mod common;
 
 mod daemon;
 mod database_lock;
+mod go_server_import;
 mod hostile_server;
 mod keys;
 mod keys_and_links;
