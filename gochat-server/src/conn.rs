@@ -494,7 +494,7 @@ async fn run_writer(shared: Arc<ConnShared>, mut write: WriteHalf, write_timeout
                     }
                 }
                 Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "write failed");
+                    tracing::debug!(error = %crate::error_chain::Chain(&e), "write failed");
                     ack_written(&mut acks, written, secure);
                     break 'outer;
                 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod control;
+pub mod error_chain;
 pub mod go_config;
 pub mod hub;
 pub mod import_go;

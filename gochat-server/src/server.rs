@@ -30,7 +30,7 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     /// The database cannot be opened.
-    #[error("cannot open database: {0}")]
+    #[error("cannot open the database")]
     Store(#[from] store::StoreError),
     /// TLS material cannot be loaded.
     #[error(transparent)]
@@ -39,7 +39,7 @@ pub enum StartError {
     #[error(transparent)]
     Control(#[from] crate::control::server::BindError),
     /// A listener cannot bind.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// Address.
         addr: SocketAddr,
@@ -214,7 +214,7 @@ impl Server {
                 // A socket the operator asked for must work; a derived one is a convenience.
                 Err(e) if shared.config.control_socket.is_some() => return Err(e.into()),
                 Err(e) => {
-                    tracing::error!(error = %e, "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
+                    tracing::error!(error = %crate::error_chain::Chain(&e), "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
                 }
             }
         }
@@ -299,7 +299,7 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Ar
             Ok(a) => a,
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -377,7 +377,7 @@ async fn serve(
         {
             Ok(Ok(s)) => Transport::Tls(Box::new(s)),
             Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                tracing::debug!(%peer, error = %crate::error_chain::Chain(&e), "TLS handshake failed");
                 return;
             }
             Err(_) => {
@@ -407,7 +407,9 @@ async fn serve(
                 return;
             }
         }
-        Err(e) => tracing::error!(error = %e, "HELLO cannot be encoded"),
+        Err(e) => {
+            tracing::error!(error = %crate::error_chain::Chain(&e), "HELLO cannot be encoded")
+        }
     }
     let (conn, writer) = spawn_writer(
         write,

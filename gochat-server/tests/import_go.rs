@@ -336,7 +336,10 @@ async fn fixture_imports_exactly(backend: Backend) {
     let carol = store.user(b"carol").await.expect("lookup").expect("carol");
     // The quota counters count what the import stored.
     let usage = store.mailbox_usage(carol.id).await.expect("usage");
-    assert_eq!(usage.messages, 4, "imported messages count against the mailbox quota");
+    assert_eq!(
+        usage.messages, 4,
+        "imported messages count against the mailbox quota"
+    );
     let first = store.pending_messages(carol.id, 1).await.expect("pending");
     store
         .delete_messages(carol.id, &[first[0].id])

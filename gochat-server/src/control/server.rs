@@ -24,7 +24,7 @@ pub enum BindError {
     #[error("{0} exists and is not a socket")]
     NotASocket(PathBuf),
     /// A file system or socket operation failed.
-    #[error("{context} {path}: {source}")]
+    #[error("{context} {path}")]
     Io {
         /// What was being done.
         context: &'static str,
@@ -111,7 +111,7 @@ impl ControlSocket {
             let stream = match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
-                    tracing::warn!(error = %e, "control socket accept failed");
+                    tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -126,7 +126,7 @@ impl ControlSocket {
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "control socket: peer credentials unavailable");
+                    tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket: peer credentials unavailable");
                     continue;
                 }
             }
@@ -155,7 +155,7 @@ async fn answer(stream: UnixStream, shared: Arc<Shared>) {
         Ok(Ok(_)) if line.ends_with('\n') => match Request::parse(line.trim_end_matches('\n')) {
             Ok(request) => apply(&shared, &request).await,
             Err(e) => {
-                tracing::warn!(error = %e, "control socket: bad request");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket: bad request");
                 Reply::BadRequest
             }
         },
@@ -178,8 +178,8 @@ pub async fn apply(shared: &Shared, request: &Request) -> Reply {
         Err(LiveAdminError::NoSuchUser) => Reply::NoSuchUser,
         Err(LiveAdminError::NotOnline) => Reply::NotOnline,
         Err(LiveAdminError::Store(e)) => {
-            tracing::error!(error = %e, "control socket: change failed");
-            Reply::Failed(e.to_string())
+            tracing::error!(error = %crate::error_chain::Chain(&e), "control socket: change failed");
+            Reply::Failed(crate::error_chain::Chain(&e).to_string())
         }
     }
 }

@@ -77,7 +77,7 @@ impl Session {
             Ok(Some(t)) => t,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -85,7 +85,7 @@ impl Session {
             return self.err(id, ErrorCode::Perms).await;
         }
         if let Err(e) = self.shared.store.deregister(username).await {
-            tracing::error!(error = %e, "deregistration failed");
+            tracing::error!(error = %crate::error_chain::Chain(&e), "deregistration failed");
             return self.err(id, ErrorCode::Server).await;
         }
         if let Some(online) = self.shared.hub.user_deregistered(username) {
@@ -141,7 +141,7 @@ impl Session {
             Ok(Some(t)) => t,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -158,7 +158,7 @@ impl Session {
         match self.shared.store.set_permission(username, level).await {
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(error = %e, "changing permission failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "changing permission failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         }

@@ -54,7 +54,7 @@ impl Session {
             Err(RegisterError::NameTaken | RegisterError::KeyTaken) => ErrorCode::Exists,
             Err(RegisterError::NameDeregistered) => ErrorCode::Dereg,
             Err(RegisterError::Db(e)) => {
-                tracing::error!(error = %e, "registration failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "registration failed");
                 ErrorCode::Server
             }
         };
@@ -67,7 +67,7 @@ impl Session {
             Ok(Some(r)) => r,
             Ok(None) => return Err(ErrorCode::NotFound),
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return Err(ErrorCode::Server);
             }
         };
@@ -251,7 +251,7 @@ impl Session {
                 self.ok(id).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, "deregistration failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "deregistration failed");
                 self.err(id, ErrorCode::Server).await;
             }
         }

@@ -84,7 +84,7 @@ impl Session {
                     }
                     Ok(None) => return self.err(id, ErrorCode::NotFound).await,
                     Err(e) => {
-                        tracing::error!(error = %e, "recipient lookup failed");
+                        tracing::error!(error = %crate::error_chain::Chain(&e), "recipient lookup failed");
                         return self.err(id, ErrorCode::Server).await;
                     }
                 },
@@ -150,7 +150,7 @@ impl Session {
             Ok(b) if b.is_empty() => return self.err(id, ErrorCode::Empty).await,
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, "fetching stored messages failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "fetching stored messages failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -178,7 +178,7 @@ impl Session {
                     Ok(b) if complete && !b.is_empty() => batch = b,
                     Ok(_) => return,
                     Err(e) => {
-                        tracing::error!(error = %e, "fetching stored messages failed");
+                        tracing::error!(error = %crate::error_chain::Chain(&e), "fetching stored messages failed");
                         return;
                     }
                 }
@@ -212,7 +212,7 @@ impl Session {
             };
             let mut out = BytesMut::new();
             if let Err(e) = reciv.to_packet(0).encode(&mut out) {
-                tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), id = message.id, "stored message cannot be framed");
                 sent.push((message.id, None));
                 continue;
             }
@@ -240,7 +240,7 @@ impl Session {
             return true;
         }
         if let Err(e) = self.shared.store.delete_messages(recipient_id, ids).await {
-            tracing::error!(error = %e, "deleting delivered messages failed");
+            tracing::error!(error = %crate::error_chain::Chain(&e), "deleting delivered messages failed");
             return false;
         }
         self.shared

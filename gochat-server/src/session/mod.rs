@@ -117,7 +117,7 @@ impl Session {
                 Err(e) => {
                     self.flush_deferred().await;
                     Metrics::inc(&self.shared.metrics.malformed);
-                    tracing::info!(conn = self.conn.id(), error = %e, "malformed packet, closing");
+                    tracing::info!(conn = self.conn.id(), error = %crate::error_chain::Chain(&e), "malformed packet, closing");
                     self.send_final(e.error_code()).await;
                     break;
                 }
@@ -174,7 +174,7 @@ impl Session {
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    tracing::debug!(conn = self.conn.id(), error = %e, "read failed");
+                    tracing::debug!(conn = self.conn.id(), error = %crate::error_chain::Chain(&e), "read failed");
                     self.send_final(ErrorCode::Conn).await;
                     break;
                 }
@@ -266,7 +266,7 @@ impl Session {
         let bytes = match packet.to_bytes() {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = %e, action = %packet.action, "reply cannot be encoded");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), action = %packet.action, "reply cannot be encoded");
                 match Packet::error(ErrorCode::Packet, id).to_bytes() {
                     Ok(b) => b,
                     Err(_) => return,

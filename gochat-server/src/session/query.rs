@@ -14,7 +14,7 @@ impl Session {
             Ok(Some(r)) => r,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -59,7 +59,7 @@ impl Session {
                     packer.push(name, level)
                 };
                 if let Err(e) = self.shared.store.visit_users(from, page, visit).await {
-                    tracing::error!(error = %e, "listing users failed");
+                    tracing::error!(error = %crate::error_chain::Chain(&e), "listing users failed");
                     return self.err(id, ErrorCode::Server).await;
                 }
                 if rows < page || packer.overflowed() {

@@ -89,16 +89,16 @@ pub enum RegisterError {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be reached or a query failed.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Sqlx(#[from] sqlx::Error),
     /// Migrations failed.
-    #[error("database migration failed: {0}")]
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The URL is not one we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
     UnsupportedUrl(String),
     /// Local filesystem problem (SQLite directory).
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
