@@ -9,7 +9,9 @@ use sqlx::Row;
 use sqlx::mysql::MySqlPool;
 use sqlx::sqlite::SqlitePool;
 
-use super::{CHUNK, StoreError, UserRecord, insert_messages_sql};
+use super::rows::{UserRow, permission_to_db};
+use super::sql::{self, CHUNK};
+use super::{StoreError, UserRecord};
 
 /// SHA-256 identity of one imported source message.
 pub type MessageDigest = [u8; 32];
@@ -95,7 +97,7 @@ macro_rules! apply_batch {
             .bind(&user.username[..])
             .bind(user.key.as_ref().map(|(pem, _)| &pem[..]))
             .bind(user.key.as_ref().map(|(_, fp)| &fp[..]))
-            .bind(i64::from(user.permission.code()))
+            .bind(permission_to_db(user.permission))
             .execute(&mut **tx)
             .await?;
         }
@@ -111,7 +113,7 @@ macro_rules! apply_batch {
             }
         }
         for chunk in batch.messages.chunks(CHUNK) {
-            let sql = insert_messages_sql(chunk.len());
+            let sql = sql::insert_messages(chunk.len());
             let mut query = sqlx::query(&sql);
             for m in chunk {
                 query = query
@@ -134,37 +136,14 @@ macro_rules! apply_batch {
 
 /// Every user, oldest first (SQLite).
 pub(super) async fn all_users_sqlite(pool: &SqlitePool) -> Result<Vec<UserRecord>, StoreError> {
-    let rows = sqlx::query("SELECT id, username, public_key, permission FROM users ORDER BY id")
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let permission: i64 = row.try_get("permission")?;
-            Ok(UserRecord {
-                id: row.try_get("id")?,
-                username: row.try_get("username")?,
-                public_key: row.try_get("public_key")?,
-                permission: u8::try_from(permission).unwrap_or(u8::MAX),
-            })
-        })
-        .collect()
+    let rows: Vec<UserRow> = sqlx::query_as(sql::ALL_USERS).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(UserRecord::from).collect())
 }
 
 /// Every user, oldest first (MariaDB).
 pub(super) async fn all_users_mysql(pool: &MySqlPool) -> Result<Vec<UserRecord>, StoreError> {
-    let rows = sqlx::query("SELECT id, username, public_key, permission FROM users ORDER BY id")
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(UserRecord {
-                id: row.try_get("id")?,
-                username: row.try_get("username")?,
-                public_key: row.try_get("public_key")?,
-                permission: row.try_get("permission")?,
-            })
-        })
-        .collect()
+    let rows: Vec<UserRow> = sqlx::query_as(sql::ALL_USERS).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(UserRecord::from).collect())
 }
 
 /// The imported digests (SQLite).

@@ -8,23 +8,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gochat_proto::wire::Permission;
-use sqlx::Row;
-use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
 
 use super::mailbox::{Mailbox, admit, recipients};
-use super::{
-    CHUNK, MailboxUsage, NewMessage, Quota, RELEASE_MAILBOX_SQL_MYSQL, RegisterError, Store,
-    StoreError, StoreOutcome, StoredMessage, UserRecord, charge_mailboxes_sql, count_to_u64,
-    delete_messages_sql, insert_messages_sql, is_unique_violation, mailboxes_sql,
-    measure_messages_sql, register_conflict,
+use super::rows::{
+    ListedUserRow, MailboxRow, MeasureRow, StoredMessageRow, UsageRow, UserRow, count_from_db,
+    count_to_db, permission_to_db,
 };
-
-/// Appended to the reads that take row locks for the rest of the transaction.
-const LOCK: &str = " FOR UPDATE";
+use super::sql::{self, CHUNK, Dialect, MySql};
+use super::{
+    MailboxUsage, NewMessage, Quota, RegisterError, Store, StoreError, StoreOutcome, StoredMessage,
+    UserRecord, is_unique_violation, register_conflict,
+};
 
 /// Migrations of the MariaDB schema, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -84,28 +83,28 @@ impl MySqlStore {
         let mut tx = self.pool.begin().await?;
         let mut mailboxes = HashMap::new();
         for chunk in recipients(messages).chunks(CHUNK) {
-            let sql = mailboxes_sql(chunk.len(), LOCK);
-            let mut query = sqlx::query(&sql);
+            let sql = sql::mailboxes::<MySql>(chunk.len());
+            let mut query = sqlx::query_as::<_, MailboxRow>(&sql);
             for id in chunk {
                 query = query.bind(*id);
             }
             for row in query.fetch_all(&mut *tx).await? {
-                mailboxes.insert(row.try_get::<i64, _>("id")?, mailbox_from_row(&row)?);
+                mailboxes.insert(row.id, Mailbox::from(row));
             }
         }
         let admission = admit(messages, &mailboxes, quota);
         for chunk in admission.admitted(messages).chunks(CHUNK) {
-            let sql = insert_messages_sql(chunk.len());
+            let sql = sql::insert_messages(chunk.len());
             insert_messages(&sql, chunk).execute(&mut *tx).await?;
         }
         for chunk in admission.charges.chunks(CHUNK) {
-            let sql = charge_mailboxes_sql(chunk.len());
+            let sql = sql::charge_mailboxes(chunk.len());
             let mut query = sqlx::query(&sql);
             for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.messages));
+                query = query.bind(*id).bind(count_to_db(usage.messages));
             }
             for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.bytes));
+                query = query.bind(*id).bind(count_to_db(usage.bytes));
             }
             for (id, _) in chunk {
                 query = query.bind(*id);
@@ -126,22 +125,22 @@ impl MySqlStore {
             .await?;
         let (mut count, mut bytes) = (0i64, 0i64);
         for chunk in ids.chunks(CHUNK) {
-            let sql = measure_messages_sql(chunk.len(), LOCK);
-            let mut query = sqlx::query(&sql).bind(recipient_id);
+            let sql = sql::measure_messages::<MySql>(chunk.len());
+            let mut query = sqlx::query_as::<_, MeasureRow>(&sql).bind(recipient_id);
             for id in chunk {
                 query = query.bind(*id);
             }
-            let row = query.fetch_one(&mut *tx).await?;
-            count += row.try_get::<i64, _>("n")?;
-            bytes += row.try_get::<i64, _>("b")?;
-            let sql = delete_messages_sql(chunk.len());
+            let measured = query.fetch_one(&mut *tx).await?;
+            count += measured.n;
+            bytes += measured.b;
+            let sql = sql::delete_messages(chunk.len());
             let mut query = sqlx::query(&sql).bind(recipient_id);
             for id in chunk {
                 query = query.bind(*id);
             }
             query.execute(&mut *tx).await?;
         }
-        sqlx::query(RELEASE_MAILBOX_SQL_MYSQL)
+        sqlx::query(MySql::RELEASE_MAILBOX)
             .bind(count)
             .bind(bytes)
             .bind(recipient_id)
@@ -154,30 +153,25 @@ impl MySqlStore {
     async fn try_deregister(&self, username: &[u8]) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // FOUND_ROWS is set by sqlx, so this counts matched rows, changed or not.
-        let updated = sqlx::query(
-            "UPDATE users SET public_key = NULL, key_fingerprint = NULL, \
-             stored_messages = 0, stored_bytes = 0 WHERE username = ?",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let updated = sqlx::query(sql::CLEAR_KEY)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if updated == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "DELETE m FROM messages m JOIN users u ON u.id = m.recipient_id WHERE u.username = ?",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(MySql::DELETE_MAILBOX_OF_NAME)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
 }
 
-/// `sql` (from [`insert_messages_sql`] for `chunk.len()` rows) with `chunk` bound.
+/// `sql` (from [`sql::insert_messages`] for `chunk.len()` rows) with `chunk` bound.
 fn insert_messages<'q>(
     sql: &'q str,
     chunk: &'q [&'q NewMessage],
@@ -202,35 +196,6 @@ fn is_deadlock(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
-
-/// A `users` row as selected by [`USER_COLUMNS`].
-fn user_from_row(row: &MySqlRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        public_key: row.try_get("public_key")?,
-        permission: row.try_get("permission")?,
-    })
-}
-
-/// A row of [`mailboxes_sql`].
-fn mailbox_from_row(row: &MySqlRow) -> Result<Mailbox, sqlx::Error> {
-    Ok(Mailbox {
-        live: row.try_get::<i64, _>("live")? != 0,
-        usage: MailboxUsage {
-            messages: count_to_u64(row.try_get("stored_messages")?),
-            bytes: count_to_u64(row.try_get("stored_bytes")?),
-        },
-    })
-}
-
-/// A counter delta as a database integer.
-fn clamp_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// Columns read by [`user_from_row`].
-const USER_COLUMNS: &str = "id, username, public_key, permission";
 
 /// Runs `attempt` again (up to [`DEADLOCK_RETRIES`] times) when it was a deadlock victim;
 /// the transactions it runs are all-or-nothing, so a rerun is safe.
@@ -257,15 +222,12 @@ impl Store for MySqlStore {
         public_key: &[u8],
         key_fingerprint: &[u8; 32],
     ) -> Result<(), RegisterError> {
-        let result = sqlx::query(
-            "INSERT INTO users (username, public_key, key_fingerprint, permission) \
-             VALUES (?, ?, ?, 0)",
-        )
-        .bind(username)
-        .bind(public_key)
-        .bind(&key_fingerprint[..])
-        .execute(&self.pool)
-        .await;
+        let result = sqlx::query(sql::REGISTER)
+            .bind(username)
+            .bind(public_key)
+            .bind(&key_fingerprint[..])
+            .execute(&self.pool)
+            .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(register_conflict(self.user(username).await?)),
@@ -274,12 +236,11 @@ impl Store for MySqlStore {
     }
 
     async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
-        let row = sqlx::query(&sql)
+        let row: Option<UserRow> = sqlx::query_as(sql::USER_BY_NAME)
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Ok(row.map(UserRecord::from))
     }
 
     async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
@@ -287,8 +248,8 @@ impl Store for MySqlStore {
     }
 
     async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError> {
-        let updated = sqlx::query("UPDATE users SET permission = ? WHERE username = ?")
-            .bind(level.code())
+        let updated = sqlx::query(sql::SET_PERMISSION)
+            .bind(permission_to_db(level))
             .bind(username)
             .execute(&self.pool)
             .await?
@@ -302,17 +263,12 @@ impl Store for MySqlStore {
         limit: u32,
         visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
     ) -> Result<(), StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT id, username, permission FROM users \
-             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch(&self.pool);
+        let mut rows = sqlx::query_as::<_, ListedUserRow>(sql::VISIT_USERS)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
-            let name: Vec<u8> = row.try_get("username")?;
-            let level: u8 = row.try_get("permission")?;
-            if !visit(row.try_get("id")?, &name, level) {
+            if !visit(row.id, &row.username, row.level()) {
                 break;
             }
         }
@@ -337,27 +293,18 @@ impl Store for MySqlStore {
         max_rows: u32,
         max_bytes: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT m.id, u.username, m.stamp, m.ciphertext \
-             FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?",
-        )
-        .bind(recipient_id)
-        .bind(after)
-        .bind(max_rows)
-        .fetch(&self.pool);
+        let mut rows = sqlx::query_as::<_, StoredMessageRow>(sql::PENDING_BATCH)
+            .bind(recipient_id)
+            .bind(after)
+            .bind(i64::from(max_rows))
+            .fetch(&self.pool);
         let mut batch = Vec::new();
         let mut bytes = 0usize;
         while bytes < max_bytes {
             let Some(row) = rows.try_next().await? else {
                 break;
             };
-            let message = StoredMessage {
-                id: row.try_get("id")?,
-                sender: row.try_get("username")?,
-                stamp: row.try_get("stamp")?,
-                ciphertext: row.try_get("ciphertext")?,
-            };
+            let message = StoredMessage::from(row);
             bytes = bytes.saturating_add(message.wire_size());
             batch.push(message);
         }
@@ -374,29 +321,23 @@ impl Store for MySqlStore {
     }
 
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
-        let row = sqlx::query("SELECT stored_messages, stored_bytes FROM users WHERE id = ?")
+        let row: Option<UsageRow> = sqlx::query_as(sql::MAILBOX_USAGE)
             .bind(recipient_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(match row {
-            Some(row) => MailboxUsage {
-                messages: count_to_u64(row.try_get("stored_messages")?),
-                bytes: count_to_u64(row.try_get("stored_bytes")?),
-            },
-            None => MailboxUsage::default(),
-        })
+        Ok(row.map(MailboxUsage::from).unwrap_or_default())
     }
 
     async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE recipient_id = ?")
+        let n: i64 = sqlx::query_scalar(sql::COUNT_PENDING)
             .bind(recipient_id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(count_to_u64(n))
+        Ok(count_from_db(n))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(sql::PING).execute(&self.pool).await?;
         Ok(())
     }
 

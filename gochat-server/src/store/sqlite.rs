@@ -13,10 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gochat_proto::wire::Permission;
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use std::collections::HashMap;
@@ -24,11 +22,14 @@ use std::collections::HashMap;
 use futures::TryStreamExt;
 
 use super::mailbox::{Mailbox, admit, recipients};
+use super::rows::{
+    ListedUserRow, MailboxRow, MeasureRow, StoredMessageRow, UsageRow, UserRow, count_from_db,
+    count_to_db, permission_to_db,
+};
+use super::sql::{self, CHUNK, Dialect, Sqlite};
 use super::{
-    CHUNK, MailboxUsage, NewMessage, Quota, RELEASE_MAILBOX_SQL_SQLITE, RegisterError, Store,
-    StoreError, StoreOutcome, StoredMessage, UserRecord, charge_mailboxes_sql, count_to_u64,
-    delete_messages_sql, insert_messages_sql, is_unique_violation, mailboxes_sql,
-    measure_messages_sql, register_conflict,
+    MailboxUsage, NewMessage, Quota, RegisterError, Store, StoreError, StoreOutcome, StoredMessage,
+    UserRecord, is_unique_violation, register_conflict,
 };
 
 /// Migrations of the SQLite schema, embedded at build time.
@@ -144,37 +145,6 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A `users` row as selected by [`USER_COLUMNS`].
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
-    let permission: i64 = row.try_get("permission")?;
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        public_key: row.try_get("public_key")?,
-        // Out-of-range values are kept invalid (`UserRecord::permission` returns `None`).
-        permission: u8::try_from(permission).unwrap_or(u8::MAX),
-    })
-}
-
-/// A row of [`mailboxes_sql`].
-fn mailbox_from_row(row: &SqliteRow) -> Result<Mailbox, sqlx::Error> {
-    Ok(Mailbox {
-        live: row.try_get::<i64, _>("live")? != 0,
-        usage: MailboxUsage {
-            messages: count_to_u64(row.try_get("stored_messages")?),
-            bytes: count_to_u64(row.try_get("stored_bytes")?),
-        },
-    })
-}
-
-/// A counter delta as a database integer.
-fn clamp_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// Columns read by [`user_from_row`].
-const USER_COLUMNS: &str = "id, username, public_key, permission";
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn register(
@@ -183,15 +153,12 @@ impl Store for SqliteStore {
         public_key: &[u8],
         key_fingerprint: &[u8; 32],
     ) -> Result<(), RegisterError> {
-        let result = sqlx::query(
-            "INSERT INTO users (username, public_key, key_fingerprint, permission) \
-             VALUES (?, ?, ?, 0)",
-        )
-        .bind(username)
-        .bind(public_key)
-        .bind(&key_fingerprint[..])
-        .execute(&self.pool)
-        .await;
+        let result = sqlx::query(sql::REGISTER)
+            .bind(username)
+            .bind(public_key)
+            .bind(&key_fingerprint[..])
+            .execute(&self.pool)
+            .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(register_conflict(self.user(username).await?)),
@@ -200,41 +167,35 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
-        let row = sqlx::query(&sql)
+        let row: Option<UserRow> = sqlx::query_as(sql::USER_BY_NAME)
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Ok(row.map(UserRecord::from))
     }
 
     async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let updated = sqlx::query(
-            "UPDATE users SET public_key = NULL, key_fingerprint = NULL, \
-             stored_messages = 0, stored_bytes = 0 WHERE username = ?",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let updated = sqlx::query(sql::CLEAR_KEY)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if updated == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "DELETE FROM messages WHERE recipient_id IN (SELECT id FROM users WHERE username = ?)",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(Sqlite::DELETE_MAILBOX_OF_NAME)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError> {
-        let updated = sqlx::query("UPDATE users SET permission = ? WHERE username = ?")
-            .bind(i64::from(level.code()))
+        let updated = sqlx::query(sql::SET_PERMISSION)
+            .bind(permission_to_db(level))
             .bind(username)
             .execute(&self.pool)
             .await?
@@ -248,21 +209,12 @@ impl Store for SqliteStore {
         limit: u32,
         visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
     ) -> Result<(), StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT id, username, permission FROM users \
-             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch(&self.pool);
+        let mut rows = sqlx::query_as::<_, ListedUserRow>(sql::VISIT_USERS)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
-            let name: Vec<u8> = row.try_get("username")?;
-            let level: i64 = row.try_get("permission")?;
-            if !visit(
-                row.try_get("id")?,
-                &name,
-                u8::try_from(level).unwrap_or(u8::MAX),
-            ) {
+            if !visit(row.id, &row.username, row.level()) {
                 break;
             }
         }
@@ -282,18 +234,18 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let mut mailboxes = HashMap::new();
         for chunk in recipients(messages).chunks(CHUNK) {
-            let sql = mailboxes_sql(chunk.len(), "");
-            let mut query = sqlx::query(&sql);
+            let sql = sql::mailboxes::<Sqlite>(chunk.len());
+            let mut query = sqlx::query_as::<_, MailboxRow>(&sql);
             for id in chunk {
                 query = query.bind(*id);
             }
             for row in query.fetch_all(&mut *tx).await? {
-                mailboxes.insert(row.try_get::<i64, _>("id")?, mailbox_from_row(&row)?);
+                mailboxes.insert(row.id, Mailbox::from(row));
             }
         }
         let admission = admit(messages, &mailboxes, quota);
         for chunk in admission.admitted(messages).chunks(CHUNK) {
-            let sql = insert_messages_sql(chunk.len());
+            let sql = sql::insert_messages(chunk.len());
             let mut query = sqlx::query(&sql);
             for m in chunk {
                 query = query
@@ -305,13 +257,13 @@ impl Store for SqliteStore {
             query.execute(&mut *tx).await?;
         }
         for chunk in admission.charges.chunks(CHUNK) {
-            let sql = charge_mailboxes_sql(chunk.len());
+            let sql = sql::charge_mailboxes(chunk.len());
             let mut query = sqlx::query(&sql);
             for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.messages));
+                query = query.bind(*id).bind(count_to_db(usage.messages));
             }
             for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.bytes));
+                query = query.bind(*id).bind(count_to_db(usage.bytes));
             }
             for (id, _) in chunk {
                 query = query.bind(*id);
@@ -329,27 +281,18 @@ impl Store for SqliteStore {
         max_rows: u32,
         max_bytes: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT m.id, u.username, m.stamp, m.ciphertext \
-             FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?",
-        )
-        .bind(recipient_id)
-        .bind(after)
-        .bind(i64::from(max_rows))
-        .fetch(&self.pool);
+        let mut rows = sqlx::query_as::<_, StoredMessageRow>(sql::PENDING_BATCH)
+            .bind(recipient_id)
+            .bind(after)
+            .bind(i64::from(max_rows))
+            .fetch(&self.pool);
         let mut batch = Vec::new();
         let mut bytes = 0usize;
         while bytes < max_bytes {
             let Some(row) = rows.try_next().await? else {
                 break;
             };
-            let message = StoredMessage {
-                id: row.try_get("id")?,
-                sender: row.try_get("username")?,
-                stamp: row.try_get("stamp")?,
-                ciphertext: row.try_get("ciphertext")?,
-            };
+            let message = StoredMessage::from(row);
             bytes = bytes.saturating_add(message.wire_size());
             batch.push(message);
         }
@@ -363,22 +306,22 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let (mut count, mut bytes) = (0i64, 0i64);
         for chunk in ids.chunks(CHUNK) {
-            let sql = measure_messages_sql(chunk.len(), "");
-            let mut query = sqlx::query(&sql).bind(recipient_id);
+            let sql = sql::measure_messages::<Sqlite>(chunk.len());
+            let mut query = sqlx::query_as::<_, MeasureRow>(&sql).bind(recipient_id);
             for id in chunk {
                 query = query.bind(*id);
             }
-            let row = query.fetch_one(&mut *tx).await?;
-            count += row.try_get::<i64, _>("n")?;
-            bytes += row.try_get::<i64, _>("b")?;
-            let sql = delete_messages_sql(chunk.len());
+            let measured = query.fetch_one(&mut *tx).await?;
+            count += measured.n;
+            bytes += measured.b;
+            let sql = sql::delete_messages(chunk.len());
             let mut query = sqlx::query(&sql).bind(recipient_id);
             for id in chunk {
                 query = query.bind(*id);
             }
             query.execute(&mut *tx).await?;
         }
-        sqlx::query(RELEASE_MAILBOX_SQL_SQLITE)
+        sqlx::query(Sqlite::RELEASE_MAILBOX)
             .bind(count)
             .bind(bytes)
             .bind(recipient_id)
@@ -389,29 +332,23 @@ impl Store for SqliteStore {
     }
 
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
-        let row = sqlx::query("SELECT stored_messages, stored_bytes FROM users WHERE id = ?")
+        let row: Option<UsageRow> = sqlx::query_as(sql::MAILBOX_USAGE)
             .bind(recipient_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(match row {
-            Some(row) => MailboxUsage {
-                messages: count_to_u64(row.try_get("stored_messages")?),
-                bytes: count_to_u64(row.try_get("stored_bytes")?),
-            },
-            None => MailboxUsage::default(),
-        })
+        Ok(row.map(MailboxUsage::from).unwrap_or_default())
     }
 
     async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE recipient_id = ?")
+        let n: i64 = sqlx::query_scalar(sql::COUNT_PENDING)
             .bind(recipient_id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(count_to_u64(n))
+        Ok(count_from_db(n))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(sql::PING).execute(&self.pool).await?;
         Ok(())
     }
 
