@@ -1,16 +1,19 @@
-//! Persistent state of the server: users and stored (offline) messages, behind one trait
-//! with two backends (MariaDB/MySQL and SQLite), each with its own migrations.
+//! Persistent state of the server: users and stored (offline) messages, behind the
+//! [`Store`] trait, on MariaDB/MySQL or SQLite, each with its own migrations.
 //!
-//! The backends share their SQL text ([`sql`], with what differs in its `Dialect`) and
-//! their row types ([`rows`], `#[derive(FromRow)]`, with the one permission encoding);
-//! each backend only opens its pool and runs its write transactions its own way (`BEGIN
-//! IMMEDIATE` on SQLite, row locks and a deadlock retry on MariaDB).
+//! One implementation serves both: [`SqlStore<D>`](SqlStore), generic over a [`Dialect`].
+//! It runs the shared SQL text (`sql.rs`) and reads the rows with `#[derive(FromRow)]`
+//! types (`rows.rs`, which hold the one encoding of a permission level and of a counter).
+//! A dialect (`sqlite.rs`, `mysql.rs`) supplies only what really differs: opening the pool,
+//! how a write transaction starts (`BEGIN IMMEDIATE`; or a plain `BEGIN` with `FOR UPDATE`
+//! row locks and a deadlock retry) and the few statements whose SQL differs.
 
 mod import;
 mod mailbox;
 mod mysql;
 mod rows;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -18,8 +21,10 @@ use gochat_proto::wire::Permission;
 
 pub use import::{ImportBatch, ImportMessage, ImportUser, MessageDigest};
 pub use mailbox::{MailboxUsage, Quota, StoreOutcome};
-pub use mysql::MySqlStore;
-pub use sqlite::SqliteStore;
+pub use mysql::{MySqlDialect, MySqlStore};
+pub use sql::Dialect;
+pub use sql_store::SqlStore;
+pub use sqlite::{SqliteDialect, SqliteStore};
 
 /// A registered (or deregistered) user row.
 #[derive(Debug, Clone, PartialEq, Eq)]

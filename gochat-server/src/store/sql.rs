@@ -1,16 +1,24 @@
-//! The SQL text of the store: the statements both backends share, and, in [`Dialect`], the
-//! few that differ between SQLite and MariaDB.
+//! The SQL text of the store: the statements both backends share, and the [`Dialect`] trait
+//! through which a backend supplies the few that differ (its impls live in `sqlite.rs` and
+//! `mysql.rs`).
 //!
 //! Both backends use `?` placeholders. Integer columns are read as signed `i64` (see
 //! [`super::rows`]), so MariaDB's one unsigned column, `permission`, is cast in the select
 //! lists.
 
+use sqlx::{Database, Pool, Transaction};
+
 /// Rows per multi-row `INSERT` and ids per `IN (...)` list: 500 × 4 placeholders stays far
 /// below both MySQL's (65,535) and SQLite's (32,766) limits.
 pub(super) const CHUNK: usize = 500;
 
-/// What differs between the backends' SQL.
-pub(super) trait Dialect {
+/// What differs between the backends: the driver, how a write transaction starts and when
+/// a failed one is run again, and the few statements whose SQL is not the same.
+/// [`super::SqlStore`] runs everything else the same way on both.
+pub trait Dialect: Send + Sync + 'static {
+    /// The sqlx driver.
+    type Db: Database;
+
     /// Appended to the reads that lock the rows they read for the rest of the transaction
     /// (`""` where the transaction already holds the whole database's write lock).
     const LOCK: &'static str;
@@ -18,30 +26,26 @@ pub(super) trait Dialect {
     const RELEASE_MAILBOX: &'static str;
     /// Deletes every message stored for the user with the bound name.
     const DELETE_MAILBOX_OF_NAME: &'static str;
-}
+    /// Sets every mailbox's quota counters from the rows themselves (used by an import,
+    /// which writes messages outside the quota path).
+    const RECOUNT_MAILBOXES: &'static str;
+    /// How often a write transaction that [`Dialect::retry`] accepts is run again.
+    const WRITE_RETRIES: u32 = 0;
 
-/// SQLite: writers hold the database lock from `BEGIN IMMEDIATE`, so no row locks.
-pub(super) struct Sqlite;
+    /// Starts a write transaction.
+    fn begin_write(
+        pool: &Pool<Self::Db>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send + '_;
 
-impl Dialect for Sqlite {
-    const LOCK: &'static str = "";
-    const RELEASE_MAILBOX: &'static str = "UPDATE users SET \
-         stored_messages = max(stored_messages - ?, 0), \
-         stored_bytes = max(stored_bytes - ?, 0) WHERE id = ?";
-    const DELETE_MAILBOX_OF_NAME: &'static str =
-        "DELETE FROM messages WHERE recipient_id IN (SELECT id FROM users WHERE username = ?)";
-}
+    /// Whether a write transaction that failed with `e` was rolled back as a whole and may
+    /// simply run again (a deadlock victim).
+    fn retry(e: &sqlx::Error) -> bool {
+        let _ = e;
+        false
+    }
 
-/// MariaDB/MySQL: row locks taken by `FOR UPDATE`.
-pub(super) struct MySql;
-
-impl Dialect for MySql {
-    const LOCK: &'static str = " FOR UPDATE";
-    const RELEASE_MAILBOX: &'static str = "UPDATE users SET \
-         stored_messages = GREATEST(stored_messages - ?, 0), \
-         stored_bytes = GREATEST(stored_bytes - ?, 0) WHERE id = ?";
-    const DELETE_MAILBOX_OF_NAME: &'static str =
-        "DELETE m FROM messages m JOIN users u ON u.id = m.recipient_id WHERE u.username = ?";
+    /// Rows an `UPDATE` matched (the drivers report it in their own result types).
+    fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
 }
 
 /// Columns of a [`super::rows::UserRow`].

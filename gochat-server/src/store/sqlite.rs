@@ -11,26 +11,14 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use gochat_proto::wire::Permission;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
+use sqlx::{Pool, Sqlite, Transaction};
 
-use std::collections::HashMap;
-
-use futures::TryStreamExt;
-
-use super::mailbox::{Mailbox, admit, recipients};
-use super::rows::{
-    ListedUserRow, MailboxRow, MeasureRow, StoredMessageRow, UsageRow, UserRow, count_from_db,
-    count_to_db, permission_to_db,
-};
-use super::sql::{self, CHUNK, Dialect, Sqlite};
-use super::{
-    MailboxUsage, NewMessage, Quota, RegisterError, Store, StoreError, StoreOutcome, StoredMessage,
-    UserRecord, is_unique_violation, register_conflict,
-};
+use super::sql::Dialect;
+use super::{SqlStore, StoreError};
 
 /// Migrations of the SQLite schema, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -41,13 +29,37 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long a connection waits for another's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Starts a write transaction holding the write lock from the beginning.
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
 /// The store on an SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub type SqliteStore = SqlStore<SqliteDialect>;
+
+/// SQLite: writers take the database's write lock with `BEGIN IMMEDIATE`, so reads inside
+/// a write transaction need no row locks and no transaction is ever a deadlock victim.
+#[derive(Debug)]
+pub enum SqliteDialect {}
+
+impl Dialect for SqliteDialect {
+    type Db = Sqlite;
+
+    const LOCK: &'static str = "";
+    const RELEASE_MAILBOX: &'static str = "UPDATE users SET \
+         stored_messages = max(stored_messages - ?, 0), \
+         stored_bytes = max(stored_bytes - ?, 0) WHERE id = ?";
+    const DELETE_MAILBOX_OF_NAME: &'static str =
+        "DELETE FROM messages WHERE recipient_id IN (SELECT id FROM users WHERE username = ?)";
+    const RECOUNT_MAILBOXES: &'static str = "UPDATE users SET \
+         stored_messages = (SELECT COUNT(*) FROM messages m WHERE m.recipient_id = users.id), \
+         stored_bytes = (SELECT COALESCE(SUM(length(m.ciphertext)), 0) FROM messages m \
+                         WHERE m.recipient_id = users.id)";
+
+    /// `BEGIN IMMEDIATE`: the write lock is taken up front, waiting in the busy handler,
+    /// instead of failing later on a lock upgrade.
+    async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 impl SqliteStore {
@@ -77,14 +89,9 @@ impl SqliteStore {
             options = options.filename(&path).create_if_missing(true);
             pool = pool.max_connections(MAX_CONNECTIONS);
         }
-        let pool = pool.connect_with(options).await?;
+        let pool: SqlitePool = pool.connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
-    }
-
-    /// The underlying pool (for tests and offline tools).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        Ok(Self::from_pool(pool))
     }
 }
 
@@ -143,228 +150,6 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn register(
-        &self,
-        username: &[u8],
-        public_key: &[u8],
-        key_fingerprint: &[u8; 32],
-    ) -> Result<(), RegisterError> {
-        let result = sqlx::query(sql::REGISTER)
-            .bind(username)
-            .bind(public_key)
-            .bind(&key_fingerprint[..])
-            .execute(&self.pool)
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(register_conflict(self.user(username).await?)),
-            Err(e) => Err(StoreError::from(e).into()),
-        }
-    }
-
-    async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError> {
-        let row: Option<UserRow> = sqlx::query_as(sql::USER_BY_NAME)
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(UserRecord::from))
-    }
-
-    async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let updated = sqlx::query(sql::CLEAR_KEY)
-            .bind(username)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(Sqlite::DELETE_MAILBOX_OF_NAME)
-            .bind(username)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError> {
-        let updated = sqlx::query(sql::SET_PERMISSION)
-            .bind(permission_to_db(level))
-            .bind(username)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(updated > 0)
-    }
-
-    async fn visit_users(
-        &self,
-        after: i64,
-        limit: u32,
-        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
-    ) -> Result<(), StoreError> {
-        let mut rows = sqlx::query_as::<_, ListedUserRow>(sql::VISIT_USERS)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            if !visit(row.id, &row.username, row.level()) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    async fn store_messages(
-        &self,
-        messages: &[NewMessage],
-        quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        // BEGIN IMMEDIATE: no other writer runs until commit, so the counters read here
-        // cannot change before the rows and the new counters are written.
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let mut mailboxes = HashMap::new();
-        for chunk in recipients(messages).chunks(CHUNK) {
-            let sql = sql::mailboxes::<Sqlite>(chunk.len());
-            let mut query = sqlx::query_as::<_, MailboxRow>(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                mailboxes.insert(row.id, Mailbox::from(row));
-            }
-        }
-        let admission = admit(messages, &mailboxes, quota);
-        for chunk in admission.admitted(messages).chunks(CHUNK) {
-            let sql = sql::insert_messages(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for m in chunk {
-                query = query
-                    .bind(m.sender_id)
-                    .bind(m.recipient_id)
-                    .bind(m.stamp)
-                    .bind(&m.ciphertext[..]);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for chunk in admission.charges.chunks(CHUNK) {
-            let sql = sql::charge_mailboxes(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for (id, usage) in chunk {
-                query = query.bind(*id).bind(count_to_db(usage.messages));
-            }
-            for (id, usage) in chunk {
-                query = query.bind(*id).bind(count_to_db(usage.bytes));
-            }
-            for (id, _) in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(admission.outcomes)
-    }
-
-    async fn pending_batch(
-        &self,
-        recipient_id: i64,
-        after: i64,
-        max_rows: u32,
-        max_bytes: usize,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut rows = sqlx::query_as::<_, StoredMessageRow>(sql::PENDING_BATCH)
-            .bind(recipient_id)
-            .bind(after)
-            .bind(i64::from(max_rows))
-            .fetch(&self.pool);
-        let mut batch = Vec::new();
-        let mut bytes = 0usize;
-        while bytes < max_bytes {
-            let Some(row) = rows.try_next().await? else {
-                break;
-            };
-            let message = StoredMessage::from(row);
-            bytes = bytes.saturating_add(message.wire_size());
-            batch.push(message);
-        }
-        Ok(batch)
-    }
-
-    async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let (mut count, mut bytes) = (0i64, 0i64);
-        for chunk in ids.chunks(CHUNK) {
-            let sql = sql::measure_messages::<Sqlite>(chunk.len());
-            let mut query = sqlx::query_as::<_, MeasureRow>(&sql).bind(recipient_id);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            let measured = query.fetch_one(&mut *tx).await?;
-            count += measured.n;
-            bytes += measured.b;
-            let sql = sql::delete_messages(chunk.len());
-            let mut query = sqlx::query(&sql).bind(recipient_id);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        sqlx::query(Sqlite::RELEASE_MAILBOX)
-            .bind(count)
-            .bind(bytes)
-            .bind(recipient_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
-        let row: Option<UsageRow> = sqlx::query_as(sql::MAILBOX_USAGE)
-            .bind(recipient_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(MailboxUsage::from).unwrap_or_default())
-    }
-
-    async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(sql::COUNT_PENDING)
-            .bind(recipient_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count_from_db(n))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(sql::PING).execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        super::import::all_users_sqlite(&self.pool).await
-    }
-
-    async fn imported_go_messages(
-        &self,
-    ) -> Result<std::collections::HashSet<super::MessageDigest>, StoreError> {
-        super::import::imported_sqlite(&self.pool).await
-    }
-
-    async fn apply_import(&self, batch: &super::ImportBatch) -> Result<(), StoreError> {
-        super::import::apply_sqlite(&self.pool, batch).await
-    }
 }
 
 #[cfg(test)]
