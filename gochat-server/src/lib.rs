@@ -19,6 +19,7 @@ pub mod rate;
 pub mod recipients;
 pub mod server;
 pub mod session;
+pub mod shutdown;
 pub mod sink;
 pub mod store;
 pub mod subscribers;

@@ -46,6 +46,17 @@ impl UserRecord {
     }
 }
 
+/// A message recipient, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// A registered user, by row id.
+    Registered(i64),
+    /// The name was registered once; its user deregistered.
+    Deregistered,
+    /// No user ever had the name.
+    Unknown,
+}
+
 /// A message stored for a user who was offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
@@ -142,6 +153,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a user up by exact name, deregistered ones included.
     async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Who a message to `username` goes to. The default looks the user up each time;
+    /// [`crate::recipients::CachedRecipients`] remembers the answer.
+    async fn recipient(&self, username: &[u8]) -> Result<Recipient, StoreError> {
+        Ok(match self.user(username).await? {
+            None => Recipient::Unknown,
+            Some(user) if user.public_key.is_none() => Recipient::Deregistered,
+            Some(user) => Recipient::Registered(user.id),
+        })
+    }
 
     /// Removes the user's key (the row and name stay, so the name is never reused).
     /// Also drops messages stored for them. Returns whether the user exists.
