@@ -1,6 +1,6 @@
 //! One client connection: the handle sessions and the hub send through, over a bounded
-//! queue ([`queue`]) drained by a writer task ([`writer`]) on one half of the stream
-//! ([`transport`]), so that a peer that stops reading cannot stall anyone else. The read
+//! queue (`queue.rs`) drained by a writer task (`writer.rs`) on one half of the stream
+//! (`transport.rs`), so that a peer that stops reading cannot stall anyone else. The read
 //! half belongs to the session.
 
 mod queue;

@@ -2,8 +2,8 @@
 //! permission level in the database.
 //!
 //! Integers are read as `i64` on both backends: the SQL casts MariaDB's unsigned columns
-//! to signed ([`super::sql::USER_COLUMNS`]), so one row type serves both and every range
-//! check happens here, once.
+//! to signed (the select lists of [`super::sql::USER_BY_NAME`] and its kin), so one row
+//! type serves both and every range check happens here, once.
 
 use gochat_proto::wire::Permission;
 
@@ -32,7 +32,7 @@ pub(super) fn count_to_db(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A `users` row as selected by [`super::sql::USER_COLUMNS`].
+/// A `users` row as selected by [`super::sql::USER_BY_NAME`] and [`super::sql::ALL_USERS`].
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct UserRow {
     id: i64,
