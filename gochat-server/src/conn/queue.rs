@@ -17,8 +17,9 @@ pub struct Outbound {
     pub bytes: Bytes,
     /// Fired after the bytes were written and flushed.
     pub ack: Option<oneshot::Sender<()>>,
-    /// Set by [`super::ConnHandle::deliver`]: whoever moves it out of [`CLAIM_QUEUED`] first decides
-    /// whether the bytes are written (the writer took them) or not (their sender withdrew them).
+    /// Set by [`super::ConnHandle::deliver`]: whoever moves it out of [`CLAIM_QUEUED`] first
+    /// decides whether the bytes are written (the writer took them) or not (their sender
+    /// withdrew them).
     pub claim: Option<Arc<AtomicU8>>,
 }
 
