@@ -297,7 +297,32 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::Limit;
+    use super::{Gauges, Limit, Metrics};
+    use crate::subscribers::HookStats;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn render_shows_the_gauges_it_is_given() {
+        let metrics = Metrics::default();
+        Metrics::inc(&metrics.logins);
+        metrics.limit_hit(Limit::Idle);
+        let hooks = HookStats::default();
+        hooks.dropped.store(4, Ordering::Relaxed);
+        let text = metrics.render(Gauges {
+            users_online: 7,
+            connections_waiting: 2,
+            hooks: &hooks,
+        });
+        for line in [
+            "gochat_users_online 7\n",
+            "gochat_connections_waiting 2\n",
+            "gochat_hooks_dropped_total 4\n",
+            "gochat_logins_total 1\n",
+            "gochat_limit_rejections_total{reason=\"idle\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+    }
 
     #[test]
     fn every_limit_has_its_own_counter() {
