@@ -28,6 +28,7 @@ use sqlx::sqlite::{
 };
 
 pub use imports::MessageKey;
+pub use messages::received_digest;
 pub use rows::{
     AccountRow, ContactRow, ConversationRow, KEY_ORIGIN_GO_CLIENT, MessageRow, MessageState,
     NewMessage, ServerRow,
