@@ -4,8 +4,8 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 use gochat_proto::ipc::{
-    Account, Contact, ConversationList, Event, KeyInfo, Message, MessageList, ServerProfile,
-    StatusReply, User, admin_request,
+    Account, Contact, ConversationList, Event, ImportGoClientReply, KeyInfo, Message, MessageList,
+    ServerProfile, StatusReply, User, admin_request,
 };
 
 use crate::app::AccountKey;
@@ -199,6 +199,15 @@ pub enum Call {
         /// Passphrase for the stored key (empty: unencrypted).
         passphrase: Secret,
     },
+    /// Import a Go client's client.db.
+    ImportGoClient {
+        /// The database (absolute path).
+        path: String,
+        /// The Go client's password.
+        go_password: Secret,
+        /// Passphrase for the stored keys (empty: unencrypted).
+        passphrase: Secret,
+    },
     /// Versions and links.
     Status,
 }
@@ -312,6 +321,13 @@ pub enum Reply {
     },
     /// For [`Call::Status`].
     Status(Result<StatusReply, String>),
+    /// For [`Call::ImportGoClient`].
+    GoImported {
+        /// The database.
+        path: String,
+        /// What was imported.
+        result: Result<ImportGoClientReply, String>,
+    },
 }
 
 /// Account operations reported by [`Reply::Account`].

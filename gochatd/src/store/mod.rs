@@ -11,6 +11,7 @@
 
 mod accounts;
 mod events;
+mod imports;
 mod messages;
 mod rows;
 mod servers;
@@ -26,9 +27,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use imports::MessageKey;
 pub use messages::received_digest;
 pub use rows::{
-    AccountRow, ContactRow, ConversationRow, MessageRow, MessageState, NewMessage, ServerRow,
+    AccountRow, ContactRow, ConversationRow, KEY_ORIGIN_GO_CLIENT, MessageRow, MessageState,
+    NewMessage, ServerRow,
 };
 pub use write::WriteTx;
 

@@ -4,6 +4,7 @@ mod common;
 
 mod daemon;
 mod database_lock;
+mod go_client;
 mod go_server_import;
 mod hostile_server;
 mod keys;
@@ -12,3 +13,4 @@ mod packaging;
 mod process;
 mod sent_once;
 mod store;
+mod store_imports;
