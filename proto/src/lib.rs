@@ -6,4 +6,5 @@
 pub mod crypto;
 #[cfg(feature = "ipc")]
 pub mod ipc;
+pub mod private_file;
 pub mod wire;

@@ -120,6 +120,9 @@ pub enum StoreError {
     /// The URL is not one we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
     UnsupportedUrl(String),
+    /// Creating the SQLite database file (private to its owner) failed.
+    #[error(transparent)]
+    File(#[from] gochat_proto::private_file::PrivateFileError),
     /// Local filesystem problem (SQLite directory).
     #[error("{context}")]
     Io {

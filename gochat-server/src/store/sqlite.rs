@@ -5,12 +5,10 @@
 //! `BEGIN IMMEDIATE` so they take the write lock up front and wait in the busy handler
 //! instead of failing on a lock upgrade.
 
-use std::fs::{DirBuilder, OpenOptions};
-use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gochat_proto::private_file::{self, Prepared};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
@@ -108,46 +106,15 @@ fn parse_url(url: &str) -> Result<PathBuf, StoreError> {
     Ok(PathBuf::from(path))
 }
 
-/// Creates the parent directory (0700) and the database file (0600) if they are missing, so
-/// the file never exists with looser permissions. SQLite gives the `-wal` and `-shm` files
-/// the mode of the database file.
+/// Creates the database file private to its owner (see [`private_file::prepare`]), and says so
+/// in the log when an existing one had been reachable by group or others.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists()
-    {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(|source| StoreError::Io {
-                context: format!("creating database directory {}", parent.display()),
-                source,
-            })?;
-    }
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            if let Ok(meta) = std::fs::metadata(path)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                tracing::warn!(
-                    path = %path.display(),
-                    mode = format_args!("{:o}", meta.permissions().mode() & 0o777),
-                    "database file is accessible by group or others"
-                );
-            }
-        }
-        Err(source) => {
-            return Err(StoreError::Io {
-                context: format!("creating database file {}", path.display()),
-                source,
-            });
-        }
+    if let Prepared::Narrowed { old_mode } = private_file::prepare(path)? {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format_args!("{old_mode:o}"),
+            "database file was accessible by group or others; set its mode to 0600"
+        );
     }
     Ok(())
 }
