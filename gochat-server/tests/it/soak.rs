@@ -13,7 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../examples/support/soak/mod.rs"]
+#[path = "../../examples/support/soak/mod.rs"]
 mod soak;
 
 use std::path::PathBuf;
