@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
 use crate::common::{self, Backend, Client, TestServer, key};
+use bytes::Bytes;
 use gochat_proto::wire::{AdminOp, ErrorCode, Hook, Permission, Request};
 use gochat_server::control::Request as Control;
 use gochat_server::control::client::{AdminError, Outcome, apply};

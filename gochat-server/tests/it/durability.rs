@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::Bytes;
 use crate::common::{self, Backend, Client, Options, READ_TIMEOUT, TestServer, assert_ok, key};
+use bytes::Bytes;
 use gochat_proto::wire::{Action, AdminRequest, ErrorCode, Permission, Request};
 use tokio::net::TcpSocket;
 

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::common::{Backend, Client, Options, TestServer, key, login_req};
+use bytes::Bytes;
 use futures::StreamExt;
 use gochat_proto::wire::{Action, ErrorCode, GochatCodec, Hook, Request};
 use tokio::io::AsyncWriteExt;

@@ -7,8 +7,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::{
+    Backend, Client, Options, READ_TIMEOUT, TestServer, assert_err, assert_ok, key, pem,
+};
 use bytes::{Bytes, BytesMut};
-use crate::common::{Backend, Client, Options, READ_TIMEOUT, TestServer, assert_err, assert_ok, key, pem};
 use gochat_proto::wire::{
     Action, Direction, EMPTY_INFO, ErrorCode, Header, Packet, Request, UserList,
 };

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use crate::common::{self, Backend, Client, Options, TestServer, assert_err, key, login_req};
+use bytes::{Bytes, BytesMut};
 use gochat_proto::wire::{Action, Direction, ErrorCode, Packet, Request, UserList};
 use gochat_server::metrics::Limit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,7 +105,10 @@ fn open_fds(port: u16) -> usize {
         .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
         .filter_map(|link| {
             let link = link.to_str()?.to_owned();
-            link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+            link.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
         })
         .collect();
     ["/proc/self/net/tcp", "/proc/self/net/tcp6"]

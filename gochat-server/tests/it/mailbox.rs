@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::common::{Backend, Client, Options, TestServer, assert_err, assert_ok, key};
+use bytes::Bytes;
 use gochat_proto::wire::{Action, ErrorCode, Request};
 use gochat_server::config::Config;
 use gochat_server::store::{MailboxUsage, NewMessage, Quota, StoreOutcome};

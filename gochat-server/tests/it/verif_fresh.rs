@@ -1,8 +1,8 @@
 //! VERIF reads the user again: a ban, deregistration or demotion made between LOGIN and
 //! VERIF (by an online admin, or in the database directly) applies to that login.
 
-use bytes::Bytes;
 use crate::common::{Backend, Client, TestServer, key};
+use bytes::Bytes;
 use gochat_proto::wire::{AdminOp, ErrorCode, Permission, Request};
 
 fn admin(op: AdminOp, args: &[&[u8]]) -> Request {

@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use crate::common::{self, Backend, Client, assert_ok, key, login_req};
+use bytes::Bytes;
 use gochat_proto::crypto::PrivateKey;
 use gochat_proto::wire::{Action, ErrorCode, Permission, Request, decode_stamp};
 use gochat_server::config::Config;

@@ -8,11 +8,11 @@ mod admin;
 mod messaging;
 mod sessions;
 
-use bytes::Bytes;
 use crate::common::{
     Backend, Client, MOTD, TestServer, assert_err, assert_ok, key, login_req, now, pem, req,
     vector_file,
 };
+use bytes::Bytes;
 use gochat_proto::crypto::{EncryptingKey, PrivateKey};
 use gochat_proto::wire::{
     Action, AdminOp, AdminRequest, ErrorCode, Hook, Permission, PublicKey, Request, UserList,
