@@ -470,7 +470,9 @@ async fn login_and_reg_are_rate_limited_per_ip(backend: Backend) {
     s.stop().await;
 }
 
-/// Log lines written by the server in this test process.
+/// Log lines written by the servers in this test process. The subscriber is global: once
+/// installed, every server of the test binary logs here, so a test looks only for the lines
+/// carrying its own (random) user names.
 fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
