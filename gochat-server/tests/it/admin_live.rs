@@ -271,8 +271,16 @@ async fn control_socket_is_private() {
     bob.login("bob", key(1)).await;
 
     if rustix::process::geteuid().is_root() {
+        // The build's target directory may be private to root (CI keeps it under $HOME):
+        // nobody runs a copy from a directory anyone may enter.
+        let bin_dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let bin = bin_dir.path().join("gochat-server");
+        std::fs::copy(env!("CARGO_BIN_EXE_gochat-server"), &bin).expect("copy the binary");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let as_nobody = |args: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_gochat-server"))
+            std::process::Command::new(&bin)
                 .uid(65534)
                 .gid(65534)
                 .arg("--database")
