@@ -14,6 +14,8 @@ pub mod error;
 pub mod events;
 pub mod keys;
 pub mod link;
+pub mod reason;
+pub mod report;
 pub mod run;
 pub mod service;
 pub mod socket;
