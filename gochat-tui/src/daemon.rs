@@ -13,6 +13,7 @@ use std::time::Duration;
 use gochat_client::autostart::{self, Launch};
 use gochat_client::socket::{self, ConnectError};
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{self, DaemonClient, Empty, SubscribeRequest};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -246,7 +247,7 @@ async fn probe(options: &DaemonOptions) -> Result<DaemonClient, Probe> {
     tokio::time::timeout(Duration::from_secs(5), client.status(Empty {}))
         .await
         .map_err(|_| Probe::Down("gochatd does not answer".to_owned()))?
-        .map_err(|s| Probe::Down(crate::ops::status_text(&s)))?;
+        .map_err(|s| Probe::Down(crate::ops::status_error(&s).to_string()))?;
     Ok(client)
 }
 
@@ -258,7 +259,7 @@ async fn attach(
     let status = client
         .status(Empty {})
         .await
-        .map_err(|s| crate::ops::status_text(&s))?
+        .map_err(|s| crate::ops::status_error(&s).to_string())?
         .into_inner();
     // Event ids come from the daemon's store and survive restarts; a store that is behind
     // ours is another one, so start from its present.
@@ -271,9 +272,11 @@ async fn attach(
     let stream = client
         .subscribe(SubscribeRequest { since })
         .await
-        .map_err(|s| crate::ops::status_text(&s))?
+        .map_err(|s| crate::ops::status_error(&s).to_string())?
         .into_inner();
-    let snapshot = crate::ops::reload::snapshot(&mut client).await?;
+    let snapshot = crate::ops::reload::snapshot(&mut client)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok((snapshot, stream))
 }
 
@@ -313,7 +316,7 @@ async fn serve(
                     }
                 }
                 Ok(None) => break Some("gochatd closed the connection".to_owned()),
-                Err(s) => break Some(crate::ops::status_text(&s)),
+                Err(s) => break Some(crate::ops::status_error(&s).to_string()),
             },
             call = calls.recv() => match call {
                 None => break None,
@@ -344,8 +347,11 @@ const NOT_REACHABLE: &str = "gochatd is not reachable";
 
 /// The reply to a call made while detached.
 fn refused(call: Call) -> Option<Reply> {
-    fn err<T>() -> Result<T, String> {
-        Err(NOT_REACHABLE.to_owned())
+    fn err<T>() -> Result<T, DaemonError> {
+        Err(DaemonError {
+            transport: true,
+            ..DaemonError::local(NOT_REACHABLE)
+        })
     }
     Some(match call {
         Call::Reload | Call::MarkRead { .. } => return None,

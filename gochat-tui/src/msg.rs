@@ -3,6 +3,7 @@
 //! back as messages ([`Reply`]), so `update` never waits and never does I/O.
 
 use crossterm::event::{KeyEvent, MouseEvent};
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{
     Account, Contact, ConversationList, Event, KeyInfo, Message, MessageList, ServerProfile,
     StatusReply, User, admin_request,
@@ -214,11 +215,11 @@ impl Call {
     }
 }
 
-/// The result of a [`Call`] (errors as the daemon worded them).
+/// The result of a [`Call`] (errors with the daemon's reason and wording).
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// For [`Call::Reload`].
-    Snapshot(Result<Box<Snapshot>, String>),
+    Snapshot(Result<Box<Snapshot>, DaemonError>),
     /// For [`Call::Send`].
     Sent {
         /// Account.
@@ -226,7 +227,7 @@ pub enum Reply {
         /// Peer.
         to: String,
         /// The stored messages.
-        result: Result<Vec<Message>, String>,
+        result: Result<Vec<Message>, DaemonError>,
     },
     /// For [`Call::History`].
     History {
@@ -237,7 +238,7 @@ pub enum Reply {
         /// The page asked for.
         before: i64,
         /// The page.
-        result: Result<MessageList, String>,
+        result: Result<MessageList, DaemonError>,
     },
     /// For [`Call::ListUsers`].
     Users {
@@ -248,7 +249,7 @@ pub enum Reply {
         /// Printed rather than shown in the pane.
         print: bool,
         /// The users.
-        result: Result<Vec<User>, String>,
+        result: Result<Vec<User>, DaemonError>,
     },
     /// For [`Call::RequestKey`] and [`Call::AcceptKey`].
     Contact {
@@ -261,7 +262,7 @@ pub enum Reply {
         /// Accepted (AcceptKey) rather than requested.
         accepted: bool,
         /// The contact.
-        result: Result<Contact, String>,
+        result: Result<Contact, DaemonError>,
     },
     /// For account operations (login, logout, unlock, lock, register, import).
     Account {
@@ -270,7 +271,7 @@ pub enum Reply {
         /// Which operation.
         op: AccountOp,
         /// The account afterwards.
-        result: Result<Account, String>,
+        result: Result<Account, DaemonError>,
     },
     /// For calls with nothing to return.
     Done {
@@ -283,7 +284,7 @@ pub enum Reply {
         /// Say nothing on success.
         quiet: bool,
         /// Outcome.
-        result: Result<(), String>,
+        result: Result<(), DaemonError>,
     },
     /// For [`Call::Search`].
     Search {
@@ -292,14 +293,14 @@ pub enum Reply {
         /// The query.
         query: String,
         /// Matches.
-        result: Result<Vec<Message>, String>,
+        result: Result<Vec<Message>, DaemonError>,
     },
     /// For [`Call::ShowKey`].
     Key {
         /// Account.
         account: AccountKey,
         /// The public key.
-        result: Result<KeyInfo, String>,
+        result: Result<KeyInfo, DaemonError>,
     },
     /// For [`Call::ExportKey`].
     Exported {
@@ -308,10 +309,10 @@ pub enum Reply {
         /// The file written.
         path: String,
         /// Outcome.
-        result: Result<(), String>,
+        result: Result<(), DaemonError>,
     },
     /// For [`Call::Status`].
-    Status(Result<StatusReply, String>),
+    Status(Result<StatusReply, DaemonError>),
 }
 
 /// Account operations reported by [`Reply::Account`].
