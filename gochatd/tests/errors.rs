@@ -81,11 +81,7 @@ async fn locked_keys_and_wrong_passphrases_are_typed() {
         .await
         .expect_err("locked");
     assert_eq!(reason(&err), ErrorReason::Locked, "{err:?}");
-    let err = d
-        .client
-        .login(account("alice"))
-        .await
-        .expect_err("locked");
+    let err = d.client.login(account("alice")).await.expect_err("locked");
     assert_eq!(reason(&err), ErrorReason::Locked, "{err:?}");
 
     let err = d

@@ -58,7 +58,11 @@ fn unknown_names_offline_and_usage_errors() {
 
     // Back online: the recipient does not exist.
     home.cli(&["account", "login"]).ok();
-    home.cli(&["send", "--wait", "nobody", "hello"]).fails(4);
+    let run = home.cli(&["--json", "send", "--wait", "nobody", "hello"]);
+    assert!(run.fails(4).contains("no user called nobody"), "{run}");
+    let sent: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("JSON");
+    assert_eq!(sent["messages"][0]["state"], "failed", "{run}");
+    assert_eq!(sent["messages"][0]["failure_reason"], "not_found", "{run}");
 
     // Usage errors are exit 2.
     assert_eq!(home.cli(&["send"]).code, 2);
@@ -175,14 +179,8 @@ fn locked_not_found_and_ambiguous_accounts() {
     let pass = home.dir.path().join("pass");
     std::fs::write(&pass, "correct horse\n").expect("passphrase file");
     let pass = pass.to_str().expect("utf-8");
-    home.cli(&[
-        "--passphrase-file",
-        pass,
-        "account",
-        "register",
-        "alice",
-    ])
-    .ok();
+    home.cli(&["--passphrase-file", pass, "account", "register", "alice"])
+        .ok();
 
     // Locked: exporting the key needs it in memory (exit 5).
     home.cli(&["account", "lock"]).ok();
@@ -202,7 +200,10 @@ fn locked_not_found_and_ambiguous_accounts() {
 
     // Not found (exit 4), with the daemon's words.
     let run = home.cli(&["--account", "ghost", "users"]);
-    assert!(run.fails(4).contains("no account called \"ghost\""), "{run}");
+    assert!(
+        run.fails(4).contains("no account called \"ghost\""),
+        "{run}"
+    );
     let run = home.cli(&["--server", "nope", "account", "login"]);
     assert!(run.fails(4).contains("no server profile called"), "{run}");
 
