@@ -60,16 +60,9 @@ impl From<&tonic::Status> for DaemonError {
         let detail = ErrorDetail::of(status);
         // Statuses made on this side of the socket carry the transport error as their
         // source; the daemon's own statuses never do.
-        let transport = std::error::Error::source(status).is_some();
-        let message = if transport {
-            let mut text = String::from("lost the connection to gochatd");
-            let mut source = std::error::Error::source(status);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            text
+        let source = std::error::Error::source(status);
+        let message = if let Some(source) = source {
+            format!("lost the connection to gochatd: {}", chain(source))
         } else if status.message().is_empty() {
             format!("gochatd failed: {}", status.code())
         } else {
@@ -78,10 +71,23 @@ impl From<&tonic::Status> for DaemonError {
         DaemonError {
             reason: detail.reason(),
             server_error: detail.server_error(),
-            transport,
+            transport: source.is_some(),
             message,
         }
     }
+}
+
+/// An error and its causes on one line: `a: b: c`. Error types in gochat never repeat their
+/// source in their own message, so each cause shows once.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

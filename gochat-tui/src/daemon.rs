@@ -13,7 +13,7 @@ use std::time::Duration;
 use gochat_client::autostart::{self, Launch};
 use gochat_client::socket::{self, ConnectError};
 
-use gochat_client::errors::DaemonError;
+use gochat_client::errors::{DaemonError, chain};
 use gochat_proto::ipc::{self, DaemonClient, Empty, SubscribeRequest};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -172,13 +172,13 @@ async fn reach(
         .started_at
         .is_some_and(|t| t.elapsed() < RESTART_AFTER);
     if !starter.running() && !recently {
-        autostart::prepare_socket_dir(&options.socket).map_err(|e| error_chain(&e))?;
+        autostart::prepare_socket_dir(&options.socket).map_err(|e| chain(&e))?;
         let (child, binary) = autostart::start(&Launch {
             program: options.binary.as_deref(),
             socket: Some(&options.socket),
             log: &options.daemon_log,
         })
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| chain(&e))?;
         tracing::info!(binary = %binary.display(), "waiting for the started gochatd");
         starter.child = Some(child);
         starter.started_at = Some(Instant::now());
@@ -222,27 +222,13 @@ enum Probe {
     Down(String),
 }
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text = format!("{text}: {s_text}");
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// Connects (only to a daemon of ours, in a private directory) and checks that it answers.
 async fn probe(options: &DaemonOptions) -> Result<DaemonClient, Probe> {
     let mut client = socket::connect(&options.socket)
         .await
         .map_err(|e| match e {
             ConnectError::Untrusted(u) => Probe::Refused(format!("refusing gochatd: {u}")),
-            ConnectError::Unreachable(e) => Probe::Down(error_chain(&e)),
+            ConnectError::Unreachable(e) => Probe::Down(chain(&e)),
         })?;
     tokio::time::timeout(Duration::from_secs(5), client.status(Empty {}))
         .await

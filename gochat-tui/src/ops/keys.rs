@@ -71,7 +71,7 @@ async fn write_private(path: &str, pem: String) -> Result<(), DaemonError> {
     let pem = zeroize::Zeroizing::new(pem);
     tokio::task::spawn_blocking(move || {
         files::write_private(Path::new(&path), pem.as_bytes(), Overwrite::Refuse)
-            .map_err(|e| DaemonError::local(crate::daemon::error_chain(&e)))
+            .map_err(|e| DaemonError::local(gochat_client::errors::chain(&e)))
     })
     .await
     .map_err(|e| DaemonError::local(e.to_string()))?
