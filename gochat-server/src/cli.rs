@@ -152,6 +152,39 @@ enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Connect to a running server and check its HELLO; exit 0 when it answers, 1 when not.
+    /// For health checks, monitoring and post-install tests (`check` is the offline check).
+    Probe(ProbeArgs),
+}
+
+/// `gochat-server probe`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("trust").args(["ca", "insecure"]))]
+struct ProbeArgs {
+    /// Server to probe [default: the configured listener (tls_listen with --tls), with
+    /// 0.0.0.0 or :: replaced by loopback].
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// Connect with TLS. Needs --ca or --insecure to say how the certificate is checked.
+    #[arg(long, requires = "trust")]
+    tls: bool,
+    /// With --tls: verify the server's certificate against the CA certificates in FILE (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca: Option<PathBuf>,
+    /// With --tls: accept ANY certificate without verification. Only for a health check of
+    /// a server on the same host or in the same container; never across a network.
+    #[arg(long, requires = "tls")]
+    insecure: bool,
+    /// With --tls: the name the certificate must carry [default: the host in the address].
+    #[arg(long, value_name = "NAME", requires = "ca")]
+    server_name: Option<String>,
+    /// Seconds the connect, handshake and HELLO may take together.
+    #[arg(long, value_name = "SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    timeout: u64,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +399,7 @@ pub async fn main() -> Result<()> {
         Some(Command::Admin { action }) => admin(config, action).await,
         Some(Command::ImportGo(args)) => import_go(config, args).await,
         Some(Command::ConfigTools { action }) => config_tools(&cli.settings, action),
+        Some(Command::Probe(args)) => probe(&config, args).await,
     }
 }
 
@@ -588,6 +622,62 @@ fn config_tools(settings: &Settings, action: ConfigCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn probe(config: &Config, args: ProbeArgs) -> Result<()> {
+    use crate::probe::{ProbeTarget, TlsTarget, Trust, local_addr};
+    let listener = if args.tls {
+        config.tls_listen
+    } else {
+        config.listen
+    };
+    let addr = match (args.addr, listener) {
+        (Some(addr), _) => addr,
+        (None, Some(listen)) => local_addr(listen),
+        (None, None) => anyhow::bail!(
+            "no {} listener is configured; give --addr HOST:PORT",
+            if args.tls { "TLS" } else { "plain" }
+        ),
+    };
+    let tls = if args.tls {
+        let trust = match args.ca {
+            Some(ca) => Trust::Ca(ca),
+            None => Trust::Insecure,
+        };
+        Some(TlsTarget {
+            trust,
+            server_name: args.server_name,
+        })
+    } else {
+        None
+    };
+    let insecure = matches!(
+        tls,
+        Some(TlsTarget {
+            trust: Trust::Insecure,
+            ..
+        })
+    );
+    let target = ProbeTarget {
+        addr,
+        tls,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let greeting = crate::probe::probe(&target).await?;
+    if !args.quiet {
+        let how = match (&target.tls, insecure) {
+            (None, _) => "plain TCP",
+            (Some(_), true) => "TLS, certificate NOT verified (--insecure)",
+            (Some(_), false) => "TLS, certificate verified",
+        };
+        println!(
+            "ok: HELLO from {} ({how}) in {} ms, motd {} bytes",
+            target.addr,
+            greeting.elapsed.as_millis(),
+            greeting.motd.len()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod import_go;
 pub mod live_admin;
 pub mod metrics;
+pub mod probe;
 pub mod rate;
 pub mod recipients;
 pub mod server;

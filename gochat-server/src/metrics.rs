@@ -241,6 +241,9 @@ impl Metrics {
     }
 }
 
+/// Scrapes served at once; further connections are closed unanswered.
+const MAX_SCRAPES: usize = 8;
+
 /// Binds the metrics endpoint.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
@@ -248,16 +251,29 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Answers every HTTP request on `listener` with the metrics, until shutdown.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let scrapes = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
             () = shared.shutdown.cancelled() => return,
         };
-        let Ok((mut stream, _)) = accepted else {
+        let mut stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors and similar: back off instead of spinning.
+                tracing::warn!(error = %e, "metrics accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // A few scrapes at a time; more are closed at once (the endpoint belongs on loopback,
+        // but must not cost the server tasks and descriptors if it is exposed anyway).
+        let Ok(permit) = scrapes.clone().try_acquire_owned() else {
             continue;
         };
         let shared = shared.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             // Read the request head (bounded), whatever the path: one resource only.
             let mut head = [0u8; 2048];
             let read =
@@ -271,8 +287,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
+            let write = async {
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), write).await;
         });
     }
 }

@@ -12,6 +12,17 @@ async fn scrape(addr: std::net::SocketAddr) -> String {
     out
 }
 
+/// A scrape that may be refused (closed, or reset because the request was not read).
+async fn try_scrape(addr: std::net::SocketAddr) -> Option<String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.ok()?;
+    Some(out)
+}
+
 fn value(text: &str, name: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
@@ -57,6 +68,66 @@ async fn metrics_endpoint_reports_activity() {
     assert_eq!(value(&after, "gochat_malformed_packets_total"), 1);
     assert_eq!(value(&after, "gochat_users_online"), 0);
 
+    stop.cancel();
+    let _ = running.await;
+}
+
+/// Silent connections to the metrics endpoint hold at most a few tasks: the rest are closed
+/// at once, and the endpoint answers again once the silent ones time out.
+#[tokio::test]
+async fn silent_metrics_connections_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = gochat_server::config::Config {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
+        database: Some(format!(
+            "sqlite://{}",
+            dir.path().join("db.sqlite").display()
+        )),
+        ..Default::default()
+    };
+    let server = gochat_server::server::Server::start(config)
+        .await
+        .expect("start");
+    let metrics = server.metrics_addr.expect("metrics");
+    let stop = server.shutdown_token();
+    let running = tokio::spawn(server.run());
+
+    const SILENT: usize = 40;
+    let mut silent = Vec::new();
+    for _ in 0..SILENT {
+        silent.push(
+            tokio::net::TcpStream::connect(metrics)
+                .await
+                .expect("connect"),
+        );
+    }
+    // Those over the bound read EOF at once; the others are held until their read times out.
+    let mut closed_at_once = 0;
+    for s in &mut silent {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), s.read(&mut byte)).await
+        {
+            closed_at_once += 1;
+        }
+    }
+    assert!(
+        closed_at_once >= SILENT - 8,
+        "only {closed_at_once} of {SILENT} silent connections were closed at once"
+    );
+    // After the held ones time out (5 s), a scrape is answered again.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if try_scrape(metrics)
+            .await
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200 OK"))
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no scrape answered");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     stop.cancel();
     let _ = running.await;
 }

@@ -17,6 +17,7 @@
 //!   event stream, the call queues), `run`, `terminal`, `logging`, `config`, `keymap`
 
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;

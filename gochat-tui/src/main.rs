@@ -8,30 +8,12 @@ use clap::Parser;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use gochat_tui::app::App;
+use gochat_tui::cli::Cli;
 use gochat_tui::config::{Config, state_dir};
 use gochat_tui::daemon::{self, DaemonOptions};
 use gochat_tui::msg::Msg;
 use gochat_tui::{clock, logging, run, terminal};
 use tokio::sync::mpsc;
-
-/// The gochat terminal chat interface. It attaches to gochatd (starting it when no daemon
-/// answers) and shows your servers, conversations and who is online.
-#[derive(Debug, Parser)]
-#[command(name = "gochat-tui", version, about)]
-struct Cli {
-    /// The daemon's socket (default: $XDG_RUNTIME_DIR/gochat/gochatd.sock).
-    #[arg(long, env = "GOCHAT_SOCKET")]
-    socket: Option<PathBuf>,
-    /// Config file (default: $XDG_CONFIG_HOME/gochat/tui.toml).
-    #[arg(long, env = "GOCHAT_TUI_CONFIG")]
-    config: Option<PathBuf>,
-    /// Never start gochatd; wait for one to appear.
-    #[arg(long)]
-    no_autostart: bool,
-    /// The gochatd binary to start (default: next to gochat-tui, then PATH).
-    #[arg(long, env = "GOCHATD")]
-    gochatd: Option<PathBuf>,
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -160,6 +142,6 @@ mod tests {
     #[test]
     fn verify_cli() {
         use clap::CommandFactory;
-        super::Cli::command().debug_assert();
+        gochat_tui::cli::Cli::command().debug_assert();
     }
 }

@@ -673,6 +673,7 @@ impl Actor {
             return;
         };
         let stamp = decode_stamp(&stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
+        let digest = crate::store::received_digest(&peer, &ciphertext);
         let key = key.clone();
         let decrypted = tokio::task::spawn_blocking(move || key.decrypt(&ciphertext)).await;
         let (text, error) = match decrypted {
@@ -693,7 +694,7 @@ impl Actor {
         };
         // Committed before anyone is told. The server has already let go of the message, so
         // a store that fails (a full disk) is retried from memory until it succeeds.
-        if let Err(e) = store_received(&self.ctx, &new, error).await {
+        if let Err(e) = store_received(&self.ctx, &new, &digest, error).await {
             tracing::error!(error = %crate::report::chain(&e), "cannot store a received message; retrying from memory");
             // When too many wait already, stop reading from the server until one is stored.
             let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
@@ -708,7 +709,7 @@ impl Actor {
                         .run_until_cancelled(tokio::time::sleep(STORE_RETRY))
                         .await
                         .is_none();
-                    match store_received(&ctx, &new, error).await {
+                    match store_received(&ctx, &new, &digest, error).await {
                         Ok(()) => return,
                         Err(e) if stopping => {
                             tracing::error!(error = %crate::report::chain(&e), "link stopped: a received message that could not be stored is lost");
@@ -728,14 +729,19 @@ impl Actor {
 }
 
 /// Stores a received message (with why it is unreadable, if it is) and its event in one
-/// transaction.
+/// transaction. A message already stored (the same sender and ciphertext: the server sent it
+/// again, e.g. after it was killed during a catch-up) is dropped without an event.
 async fn store_received(
     ctx: &LinkContext,
     new: &NewMessage,
+    digest: &[u8],
     error: Option<&str>,
 ) -> Result<(), crate::store::StoreError> {
     let mut batch = ctx.events.batch().await?;
-    let mut row = batch.store().insert_message(new).await?;
+    let Some(mut row) = batch.store().insert_received(new, digest).await? else {
+        tracing::info!(peer = %new.peer, "dropped a message delivered twice");
+        return Ok(());
+    };
     if let Some(e) = error {
         row = batch
             .store()

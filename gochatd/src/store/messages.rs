@@ -257,6 +257,57 @@ where
     Ok(message_from_row(&row)?)
 }
 
+/// Stores a received message identified by `digest` (see [`received_digest`]) unless a
+/// message with the same digest is already stored for the account: `None` then.
+pub(super) async fn insert_received_on<'e, E>(
+    exec: E,
+    m: &NewMessage,
+    digest: &[u8],
+) -> Result<Option<MessageRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!(
+        "INSERT INTO messages (account_id, peer, outgoing, text, stamp, state, error, read, \
+         local_time_ms, digest) VALUES (?1, ?2, 0, ?3, ?4, ?5, NULL, ?6, ?7, ?8) \
+         ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(m.account_id)
+        .bind(&m.peer)
+        .bind(&m.text)
+        .bind(m.stamp)
+        .bind(m.state.as_i64())
+        .bind(m.read)
+        .bind(now_ms())
+        .bind(digest)
+        .fetch_optional(exec)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                StoreError::NotFound
+            } else {
+                e.into()
+            }
+        })?;
+    row.as_ref()
+        .map(message_from_row)
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// The identity of a received message: SHA-256 over the sender, a zero byte and the
+/// ciphertext. OAEP ciphertexts are randomised, so equal digests mean one message delivered
+/// twice.
+pub fn received_digest(sender: &str, ciphertext: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(sender.as_bytes());
+    hash.update([0]);
+    hash.update(ciphertext);
+    hash.finalize().into()
+}
+
 /// [`Store::set_message_state`] on any connection.
 pub(super) async fn set_message_state_on<'e, E>(
     exec: E,

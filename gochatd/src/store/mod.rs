@@ -26,6 +26,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use messages::received_digest;
 pub use rows::{
     AccountRow, ContactRow, ConversationRow, MessageRow, MessageState, NewMessage, ServerRow,
 };

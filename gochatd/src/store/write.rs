@@ -4,7 +4,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::events::append_event_on;
-use super::messages::{insert_message_on, mark_read_on, set_message_state_on};
+use super::messages::{insert_message_on, insert_received_on, mark_read_on, set_message_state_on};
 use super::{BEGIN_WRITE, MessageRow, MessageState, NewMessage, Store, StoreError};
 use crate::reason::Reason;
 
@@ -28,6 +28,16 @@ impl WriteTx {
     /// [`Store::insert_message`] inside this transaction.
     pub async fn insert_message(&mut self, m: &NewMessage) -> Result<MessageRow, StoreError> {
         insert_message_on(&mut *self.tx, m).await
+    }
+
+    /// Stores a received message unless one with the same `digest` is stored already
+    /// (`None`: a repeated delivery).
+    pub async fn insert_received(
+        &mut self,
+        m: &NewMessage,
+        digest: &[u8],
+    ) -> Result<Option<MessageRow>, StoreError> {
+        insert_received_on(&mut *self.tx, m, digest).await
     }
 
     /// [`Store::set_message_state`] inside this transaction.

@@ -1,17 +1,15 @@
 //! Keys (Go client import/export, passphrases, pinning and key changes), TLS with a pinned
 //! CA, and reconnection after a server restart.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{GochatCodec, Request, Response};
 
-const ALICE_PEM: &str = include_str!("../../proto/tests/vectors/keys/alice.priv.pem");
-const CAROL_PEM: &str = include_str!("../../proto/tests/vectors/keys/carol.priv.pem");
+const ALICE_PEM: &str = include_str!("../../../proto/tests/vectors/keys/alice.priv.pem");
+const CAROL_PEM: &str = include_str!("../../../proto/tests/vectors/keys/carol.priv.pem");
 
 /// Registers `name` with the public half of `private_pem` straight over the wire.
 async fn register_raw(server: &TestServer, name: &str, private_pem: &str) {
@@ -261,7 +259,25 @@ async fn reconnects_after_server_restart_and_sends_queued() {
     let (mut a, mut b) = two_users(&server, "gina", "hank").await;
     let TestServer { token, dir, .. } = server;
     token.cancel();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the daemon has seen the server go, not for a fixed time.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let accounts = a
+            .client
+            .list_accounts(ipc::Empty {})
+            .await
+            .expect("accounts")
+            .into_inner()
+            .accounts;
+        if accounts
+            .iter()
+            .all(|acc| acc.state != ipc::LinkState::Online as i32)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "link still online");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let queued = a
         .client
         .send(send("hank", "sent while the server was down", false))

@@ -1,12 +1,10 @@
 //! End-to-end tests of gochatd: a real gochat-server and real daemons on temporary sockets
 //! and stores, driven through the gRPC API exactly as frontends drive it.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use gochat_proto::ipc::{self, AccountRef, event};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,21 +1,19 @@
 //! Messages are sent once: a message split into several pieces resumes after the pieces the
 //! server acknowledged, and a message row and its event are committed together.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use gochat_proto::crypto::{EncryptingKey, PrivateKey, split_text};
 use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{ErrorCode, GochatCodec, PublicKey, Request, Response};
 use tokio::net::{TcpListener, TcpStream};
 
-const ALICE_PEM: &str = include_str!("../../proto/tests/vectors/keys/alice.priv.pem");
+const ALICE_PEM: &str = include_str!("../../../proto/tests/vectors/keys/alice.priv.pem");
 /// A 2048-bit key: one block holds 190 bytes, so a 446-byte message goes out in 3 pieces.
-const SMALL_KEY_PEM: &str = include_str!("../../proto/tests/vectors/keys/pyclient.priv.pem");
+const SMALL_KEY_PEM: &str = include_str!("../../../proto/tests/vectors/keys/pyclient.priv.pem");
 
 /// What the fake server saw.
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! gochatd against a hostile or broken server: a fake server written here speaks the wire
 //! protocol over a real TCP socket, holds replies, and floods the daemon with garbage.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -478,5 +478,115 @@ async fn a_flood_of_garbage_recivs_stores_nothing_bogus() {
         .into_inner()
         .accounts;
     assert_eq!(accounts[0].state, ipc::LinkState::Online as i32);
+    server.abort();
+}
+
+/// A server that delivers the same message twice (as a Go or gochat server does when it is
+/// killed during a catch-up, before it deleted what it had sent): the daemon stores and
+/// announces it once. The same text encrypted again is another message and is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_delivered_twice_is_stored_once() {
+    let (me_key, zed_key) = tokio::task::spawn_blocking(|| {
+        (
+            PrivateKey::generate().expect("key"),
+            PrivateKey::generate().expect("key"),
+        )
+    })
+    .await
+    .expect("keys");
+    let me = me_key.public_key().clone();
+    let zed = zed_key.public_key().clone();
+    let encrypt = |text: &str| {
+        EncryptingKey::new(&me)
+            .and_then(|k| k.encrypt(text.as_bytes()))
+            .expect("encrypt")
+    };
+    let first = encrypt("twice on the wire");
+    let again = encrypt("said again");
+    let again_reencrypted = encrypt("said again");
+    let flood = vec![
+        reciv("zed", first.clone()),
+        reciv("zed", first.clone()),
+        reciv("zed", again),
+        reciv("zed", again_reencrypted),
+        reciv("zed", first),
+    ];
+    let finale = reciv("zed", encrypt("the end"));
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let server = tokio::spawn(fake_server(
+        listener,
+        me.clone(),
+        zed,
+        flood,
+        finale,
+        observed,
+    ));
+    let mut d = common::start_daemon().await;
+    d.client
+        .add_server(ipc::ServerProfile {
+            name: "fake".into(),
+            host: addr.ip().to_string(),
+            port: u32::from(addr.port()),
+            ..Default::default()
+        })
+        .await
+        .expect("add server");
+    let mut events = d
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    d.client
+        .import_key(ipc::ImportKeyRequest {
+            account: Some(AccountRef {
+                server: String::new(),
+                username: "me".into(),
+            }),
+            private_pem: me_key.to_pkcs1_pem().expect("pem").as_str().to_owned(),
+            passphrase: String::new(),
+        })
+        .await
+        .expect("import");
+
+    let mut announced = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(60), events.message())
+            .await
+            .expect("event in time")
+            .expect("stream ok")
+            .expect("stream open");
+        if let Some(event::Kind::MessageReceived(m)) = ev.kind {
+            announced.push(m.text.clone());
+            if m.text == "the end" {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        announced,
+        ["twice on the wire", "said again", "said again", "the end"]
+    );
+    let history = d
+        .client
+        .history(ipc::HistoryRequest {
+            account: Some(AccountRef::default()),
+            peer: "zed".into(),
+            limit: 50,
+            before: 0,
+        })
+        .await
+        .expect("history")
+        .into_inner()
+        .messages;
+    let mut texts: Vec<_> = history.iter().map(|m| m.text.as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(
+        texts,
+        ["said again", "said again", "the end", "twice on the wire"]
+    );
     server.abort();
 }

@@ -2,9 +2,7 @@
 //! reason (and, for a refusal, the server's code) frontends branch on, and internal failures
 //! reach the client only as a generic text.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gochat_proto::ipc::{
     self, AccountRef, ErrorDetail, ErrorReason, MessageState, ServerError, admin_request,
 };

@@ -1,7 +1,7 @@
 //! Shared harness: a real gochat-server and real daemons on temporary sockets and stores.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +63,10 @@ pub async fn start_daemon_in(dir: tempfile::TempDir) -> TestDaemon {
     let daemon = Daemon::start(store, config).await.expect("daemon starts");
     let serving = daemon.clone();
     tokio::spawn(async move { gochatd::run::serve(serving, bound).await });
-    let client = connect_retry(&socket).await;
+    // The socket is bound before the daemon serves it: the first connect is queued, not refused.
+    let client = ipc::connect(&socket)
+        .await
+        .expect("connect to the bound socket");
     TestDaemon {
         client,
         daemon,
@@ -74,16 +77,6 @@ pub async fn start_daemon_in(dir: tempfile::TempDir) -> TestDaemon {
 
 pub async fn start_daemon() -> TestDaemon {
     start_daemon_in(tempfile::tempdir().expect("tempdir")).await
-}
-
-pub async fn connect_retry(socket: &Path) -> DaemonClient {
-    for _ in 0..100 {
-        if let Ok(c) = ipc::connect(socket).await {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("daemon did not come up at {}", socket.display());
 }
 
 pub async fn add_server(d: &mut TestDaemon, server: &TestServer) {

@@ -1,0 +1,15 @@
+//! gochatd's integration tests, in one binary (one link instead of one per file).
+
+mod common;
+
+mod daemon;
+mod database_lock;
+mod errors;
+mod go_server_import;
+mod hostile_server;
+mod keys;
+mod keys_and_links;
+mod packaging;
+mod process;
+mod sent_once;
+mod store;
