@@ -59,6 +59,38 @@ impl Kind {
             Kind::BrokenPipe => exit::SUCCESS,
         }
     }
+
+    /// The exit code's kind for a daemon error, from the reason in its details.
+    pub fn of(e: &DaemonError) -> Kind {
+        match e.reason {
+            ErrorReason::Locked | ErrorReason::BadPassphrase => Kind::Auth,
+            ErrorReason::NotOnline => Kind::Offline,
+            ErrorReason::AmbiguousAccount
+            | ErrorReason::AmbiguousServer
+            | ErrorReason::InvalidArgument => Kind::Usage,
+            ErrorReason::NotFound => Kind::NotFound,
+            ErrorReason::Refused => match e.server_error {
+                ServerError::NotFound => Kind::NotFound,
+                ServerError::Handshake | ServerError::Login | ServerError::Dereg => Kind::Auth,
+                _ => Kind::Refused,
+            },
+            ErrorReason::KeyChanged => Kind::Refused,
+            ErrorReason::AlreadyExists | ErrorReason::BadServerData | ErrorReason::Internal => {
+                Kind::Other
+            }
+            ErrorReason::Unspecified if e.transport => Kind::Unreachable,
+            ErrorReason::Unspecified => Kind::Other,
+        }
+    }
+
+    /// The exit code's kind for a message that failed with `reason`: no such recipient, or
+    /// refused.
+    pub fn of_message(reason: ErrorReason) -> Kind {
+        match reason {
+            ErrorReason::NotFound => Kind::NotFound,
+            _ => Kind::Refused,
+        }
+    }
 }
 
 /// An error a command reports: a kind (the exit code) and a message for humans.
@@ -138,40 +170,6 @@ impl From<tonic::Status> for CliError {
 impl From<DaemonError> for CliError {
     fn from(e: DaemonError) -> Self {
         CliError::new(Kind::of(&e), e.message)
-    }
-}
-
-impl Kind {
-    /// The exit code's kind for a daemon error, from the reason in its details.
-    pub fn of(e: &DaemonError) -> Kind {
-        match e.reason {
-            ErrorReason::Locked | ErrorReason::BadPassphrase => Kind::Auth,
-            ErrorReason::NotOnline => Kind::Offline,
-            ErrorReason::AmbiguousAccount
-            | ErrorReason::AmbiguousServer
-            | ErrorReason::InvalidArgument => Kind::Usage,
-            ErrorReason::NotFound => Kind::NotFound,
-            ErrorReason::Refused => match e.server_error {
-                ServerError::NotFound => Kind::NotFound,
-                ServerError::Handshake | ServerError::Login | ServerError::Dereg => Kind::Auth,
-                _ => Kind::Refused,
-            },
-            ErrorReason::KeyChanged => Kind::Refused,
-            ErrorReason::AlreadyExists | ErrorReason::BadServerData | ErrorReason::Internal => {
-                Kind::Other
-            }
-            ErrorReason::Unspecified if e.transport => Kind::Unreachable,
-            ErrorReason::Unspecified => Kind::Other,
-        }
-    }
-
-    /// The exit code's kind for a message that failed with `reason`: no such recipient, or
-    /// refused.
-    pub fn of_message(reason: ErrorReason) -> Kind {
-        match reason {
-            ErrorReason::NotFound => Kind::NotFound,
-            _ => Kind::Refused,
-        }
     }
 }
 
