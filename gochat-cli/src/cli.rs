@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    account, admin, completions, contacts, conversations, daemon, history, hooks, inbox, key, man,
-    read, request, search, send, server, shell, users, version, watch,
+    account, admin, completions, contacts, conversations, daemon, history, hooks, import, inbox,
+    key, man, read, request, search, send, server, shell, users, version, watch,
 };
 
 const EXIT_CODES: &str = "\
@@ -147,6 +147,9 @@ pub enum Command {
     /// Keys: show, fingerprint, export, import, accept a changed key (EXPORT, IMPORT).
     #[command(subcommand)]
     Key(key::Command),
+    /// Import another client's data: `import go-client --db client.db` (the Go client).
+    #[command(subcommand)]
+    Import(import::Command),
     /// Start, stop or inspect the daemon.
     #[command(subcommand)]
     Daemon(daemon::Command),

@@ -193,6 +193,8 @@ pub struct ContactJson {
     pub fingerprint: Option<String>,
     pub pending_fingerprint: Option<String>,
     pub permission: u32,
+    /// Where the pinned key came from: null (fetched by gochatd) or "go-client".
+    pub key_origin: Option<String>,
 }
 
 impl From<&ipc::Contact> for ContactJson {
@@ -203,6 +205,7 @@ impl From<&ipc::Contact> for ContactJson {
             fingerprint: none_if_empty(&c.fingerprint),
             pending_fingerprint: none_if_empty(&c.pending_fingerprint),
             permission: c.permission,
+            key_origin: none_if_empty(&c.key_origin),
         }
     }
 }

@@ -433,7 +433,7 @@ async fn reload_on_sighup(certs: std::sync::Arc<crate::tls::CertStore>) {
         match certs.reload() {
             Ok(()) => tracing::info!("TLS certificate reloaded"),
             Err(e) => {
-                tracing::error!(error = %e, "TLS certificate reload failed; keeping the old one")
+                tracing::error!(error = %crate::error_chain::Chain(&e), "TLS certificate reload failed; keeping the old one")
             }
         }
     }

@@ -14,7 +14,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9037";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// File.
         path: PathBuf,
@@ -22,7 +22,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML for this schema.
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}")]
     Parse {
         /// File.
         path: PathBuf,

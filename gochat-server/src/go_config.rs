@@ -26,7 +26,7 @@ use crate::config::Config;
 #[derive(Debug, thiserror::Error)]
 pub enum GoConfigError {
     /// The file cannot be read.
-    #[error("cannot read Go config {path}: {source}")]
+    #[error("cannot read Go config {path}")]
     Read {
         /// File.
         path: PathBuf,
@@ -34,7 +34,7 @@ pub enum GoConfigError {
         source: std::io::Error,
     },
     /// The file is not JSON.
-    #[error("Go config {path} is not valid JSON: {source}")]
+    #[error("Go config {path} is not valid JSON")]
     Json {
         /// File.
         path: PathBuf,

@@ -1,5 +1,5 @@
 //! In-memory state shared by all sessions: who is online (O(1) by name), reusable tokens,
-//! hook subscribers, the MOTD and a scheduled shutdown.
+//! hook subscribers and the MOTD.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -13,7 +13,6 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::conn::{ConnHandle, ConnId};
-use crate::recipients::RecipientCache;
 use crate::subscribers::{HookBudget, HookStats, Subscribers};
 
 /// A logged-in user, shared between its session and the hub.
@@ -82,17 +81,14 @@ pub enum TokenError {
     Mismatch,
 }
 
-/// Shared server state.
+/// Who is online and what sessions share in memory: tokens, hook subscribers, the MOTD.
 #[derive(Debug)]
 pub struct Hub {
     online: Mutex<HashMap<Bytes, Arc<OnlineUser>>>,
     tokens: Mutex<HashMap<Bytes, Token>>,
     subscribers: Subscribers,
     motd: RwLock<Bytes>,
-    shutdown_at: Mutex<Option<(i64, Bytes)>>,
     token_lifetime: Duration,
-    /// Registered users' ids by name, for storing offline messages without a lookup each.
-    recipients: RecipientCache,
     /// Bumped by every change to a user's permission or registration, so a login that read
     /// the user before the change can notice it (see [`Hub::user_epoch`]).
     user_epoch: AtomicU64,
@@ -122,9 +118,7 @@ impl Hub {
                 burst: DEFAULT_HOOK_BURST,
             }),
             motd: RwLock::new(motd),
-            shutdown_at: Mutex::new(None),
             token_lifetime,
-            recipients: RecipientCache::default(),
             user_epoch: AtomicU64::new(0),
             dupsess_interval: Duration::from_secs(DEFAULT_DUPSESS_INTERVAL_SECS),
         }
@@ -291,12 +285,11 @@ impl Hub {
     }
 
     /// Forgets everything held about `name` after its deregistration was written to the
-    /// store: its token and its cached recipient id. Returns its live session, if any, for
+    /// store (its token; the store forgets its recipient id itself). Returns its live session, if any, for
     /// the caller to end (an admin ban disconnects it; DEREG by the user keeps the connection).
     pub fn user_deregistered(&self, name: &[u8]) -> Option<Arc<OnlineUser>> {
         self.user_epoch.fetch_add(1, Ordering::SeqCst);
         self.revoke_token(name);
-        self.recipients.forget(name);
         self.online(name)
     }
 
@@ -354,32 +347,5 @@ impl Hub {
         let before = tokens.len();
         tokens.retain(|_, t| t.expires.is_none_or(|at| at > now));
         before - tokens.len()
-    }
-
-    /// The cached id of registered user `name`, if fresh.
-    pub fn recipient_id(&self, name: &[u8]) -> Option<i64> {
-        self.recipients.get(name)
-    }
-
-    /// Remembers that `name` is registered with `id` (unless it was just deregistered).
-    pub fn remember_recipient(&self, name: Bytes, id: i64) {
-        self.recipients.remember(name, id);
-    }
-
-    /// Records a scheduled shutdown; keeps the earliest. Returns the one in force.
-    pub fn schedule_shutdown(&self, at: i64, raw_stamp: Bytes) -> (i64, Bytes) {
-        let mut slot = lock(&self.shutdown_at);
-        match &*slot {
-            Some((current, raw)) if *current <= at => (*current, raw.clone()),
-            _ => {
-                *slot = Some((at, raw_stamp.clone()));
-                (at, raw_stamp)
-            }
-        }
-    }
-
-    /// The scheduled shutdown, if any.
-    pub fn scheduled_shutdown(&self) -> Option<(i64, Bytes)> {
-        lock(&self.shutdown_at).clone()
     }
 }

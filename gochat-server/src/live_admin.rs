@@ -4,8 +4,8 @@
 
 use gochat_proto::wire::{ErrorCode, Permission};
 
-use crate::server::Shared;
-use crate::store::StoreError;
+use crate::hub::Hub;
+use crate::store::{Store, StoreError};
 
 /// What a change did to live sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,38 +32,43 @@ pub enum LiveAdminError {
 
 /// Sets `user`'s permission; an online user gets it at once, with a PERMSCHG hook.
 pub async fn set_permission(
-    shared: &Shared,
+    store: &dyn Store,
+    hub: &Hub,
     user: &[u8],
     level: Permission,
 ) -> Result<Applied, LiveAdminError> {
-    if !shared.store.set_permission(user, level).await? {
+    if !store.set_permission(user, level).await? {
         return Err(LiveAdminError::NoSuchUser);
     }
     tracing::info!(user = %String::from_utf8_lossy(user), level = %level, "permission set by the admin tool");
-    Ok(applied(shared.hub.permission_changed(user, level)))
+    Ok(applied(hub.permission_changed(user, level)))
 }
 
 /// Deregisters `user`: its token and cached id are forgotten and its session is closed.
-pub async fn deregister(shared: &Shared, user: &[u8]) -> Result<Applied, LiveAdminError> {
-    if !shared.store.deregister(user).await? {
+pub async fn deregister(
+    store: &dyn Store,
+    hub: &Hub,
+    user: &[u8],
+) -> Result<Applied, LiveAdminError> {
+    if !store.deregister(user).await? {
         return Err(LiveAdminError::NoSuchUser);
     }
     tracing::info!(user = %String::from_utf8_lossy(user), "deregistered by the admin tool");
-    let online = shared.hub.user_deregistered(user);
+    let online = hub.user_deregistered(user);
     if let Some(session) = &online {
-        shared.hub.evict(session, ErrorCode::Discn);
+        hub.evict(session, ErrorCode::Discn);
     }
     Ok(applied(online.is_some()))
 }
 
 /// Disconnects `user`'s session; its reusable token is revoked, as with ADMIN KICK.
-pub fn kick(shared: &Shared, user: &[u8]) -> Result<Applied, LiveAdminError> {
-    let Some(session) = shared.hub.online(user) else {
+pub fn kick(hub: &Hub, user: &[u8]) -> Result<Applied, LiveAdminError> {
+    let Some(session) = hub.online(user) else {
         return Err(LiveAdminError::NotOnline);
     };
     tracing::info!(user = %String::from_utf8_lossy(user), "kicked by the admin tool");
-    shared.hub.revoke_token(user);
-    shared.hub.evict(&session, ErrorCode::Discn);
+    hub.revoke_token(user);
+    hub.evict(&session, ErrorCode::Discn);
     Ok(Applied::Online)
 }
 

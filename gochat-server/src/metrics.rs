@@ -8,9 +8,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::server::Shared;
+use tokio_util::sync::CancellationToken;
 
-/// Monotonic counters (gauges are read from the hub when scraped).
+use crate::subscribers::HookStats;
+
+/// What a scrape shows beside the [`Metrics`] counters, read by the caller at that moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Gauges<'a> {
+    /// Users logged in now.
+    pub users_online: usize,
+    /// Connections waiting for a slot now.
+    pub connections_waiting: usize,
+    /// The hub's hook counters.
+    pub hooks: &'a HookStats,
+}
+
+/// Monotonic counters (the [`Gauges`] are passed in when scraped).
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Connections accepted.
@@ -110,8 +123,8 @@ impl Metrics {
         self.limit_hits[limit.index()].load(Ordering::Relaxed)
     }
 
-    /// The exposition text.
-    pub fn render(&self, shared: &Shared) -> String {
+    /// The exposition text of the counters and `gauges`.
+    pub fn render(&self, gauges: Gauges<'_>) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let rows: [(&str, &str, &str, u64); 14] = [
             (
@@ -130,7 +143,7 @@ impl Metrics {
                 "gochat_users_online",
                 "gauge",
                 "Users logged in now.",
-                shared.hub.online_count() as u64,
+                gauges.users_online as u64,
             ),
             (
                 "gochat_logins_total",
@@ -190,7 +203,7 @@ impl Metrics {
                 "gochat_connections_waiting",
                 "gauge",
                 "Connections waiting for a slot now.",
-                shared.admission.waiting() as u64,
+                gauges.connections_waiting as u64,
             ),
             (
                 "gochat_login_failures_total",
@@ -199,7 +212,7 @@ impl Metrics {
                 get(&self.login_failures),
             ),
         ];
-        let hooks = shared.hub.hook_stats();
+        let hooks = gauges.hooks;
         let hook_rows = [
             (
                 "gochat_hooks_sent_total",
@@ -249,13 +262,18 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Answers every HTTP request on `listener` with the metrics, until shutdown.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+/// Answers every HTTP request on `listener` with the text `render` makes at that moment,
+/// until `shutdown`.
+pub async fn serve<R>(listener: TcpListener, render: R, shutdown: CancellationToken)
+where
+    R: Fn() -> String + Send + Sync + 'static,
+{
+    let render = Arc::new(render);
     let scrapes = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            () = shared.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         };
         let mut stream = match accepted {
             Ok((stream, _)) => stream,
@@ -271,7 +289,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let Ok(permit) = scrapes.clone().try_acquire_owned() else {
             continue;
         };
-        let shared = shared.clone();
+        let render = render.clone();
         tokio::spawn(async move {
             let _permit = permit;
             // Read the request head (bounded), whatever the path: one resource only.
@@ -282,7 +300,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             if !matches!(read, Ok(Ok(n)) if n > 0) {
                 return;
             }
-            let body = shared.metrics.render(&shared);
+            let body = render();
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -298,7 +316,32 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 
 #[cfg(test)]
 mod tests {
-    use super::Limit;
+    use super::{Gauges, Limit, Metrics};
+    use crate::subscribers::HookStats;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn render_shows_the_gauges_it_is_given() {
+        let metrics = Metrics::default();
+        Metrics::inc(&metrics.logins);
+        metrics.limit_hit(Limit::Idle);
+        let hooks = HookStats::default();
+        hooks.dropped.store(4, Ordering::Relaxed);
+        let text = metrics.render(Gauges {
+            users_online: 7,
+            connections_waiting: 2,
+            hooks: &hooks,
+        });
+        for line in [
+            "gochat_users_online 7\n",
+            "gochat_connections_waiting 2\n",
+            "gochat_hooks_dropped_total 4\n",
+            "gochat_logins_total 1\n",
+            "gochat_limit_rejections_total{reason=\"idle\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+    }
 
     #[test]
     fn every_limit_has_its_own_counter() {

@@ -3,7 +3,7 @@
 //! and graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,9 +17,12 @@ use tokio_util::sync::CancellationToken;
 use crate::admission::{Admission, Ticket, WaitEnd};
 use crate::config::Config;
 use crate::conn::{Transport, spawn_writer};
+use crate::control::server::Targets;
 use crate::hub::Hub;
-use crate::metrics::Limit;
-use crate::session::Session;
+use crate::metrics::{Gauges, Limit, Metrics};
+use crate::recipients::CachedRecipients;
+use crate::session::{Deps, Session};
+use crate::shutdown::Shutdown;
 use crate::sink::MessageSink;
 use crate::store::{self, Store};
 
@@ -30,7 +33,7 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     /// The database cannot be opened.
-    #[error("cannot open database: {0}")]
+    #[error("cannot open the database")]
     Store(#[from] store::StoreError),
     /// TLS material cannot be loaded.
     #[error(transparent)]
@@ -39,7 +42,7 @@ pub enum StartError {
     #[error(transparent)]
     Control(#[from] crate::control::server::BindError),
     /// A listener cannot bind.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// Address.
         addr: SocketAddr,
@@ -48,70 +51,84 @@ pub enum StartError {
     },
 }
 
-/// State every session shares.
-pub struct Shared {
-    /// Online users, tokens, hooks, MOTD.
-    pub hub: Hub,
-    /// The database.
-    pub store: Arc<dyn Store>,
-    /// Group-commit writer for offline messages.
-    pub sink: MessageSink,
-    /// Settings.
-    pub config: Config,
-    /// Cancelled when the server shuts down.
-    pub shutdown: CancellationToken,
-    /// Counters for monitoring.
-    pub metrics: crate::metrics::Metrics,
-    scheduled: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Per-IP limits and the wait for a connection slot.
-    pub admission: Admission,
-}
-
-impl Shared {
-    /// Arranges for the server to stop at `unix` seconds (an earlier schedule wins).
-    pub fn schedule_shutdown(self: &Arc<Self>, unix: i64) {
-        let mut slot = self
-            .scheduled
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(old) = slot.take() {
-            old.abort();
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let wait = Duration::from_secs(u64::try_from(unix - now).unwrap_or(0));
-        let token = self.shutdown.clone();
-        *slot = Some(tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            tracing::warn!("scheduled shutdown time reached");
-            token.cancel();
-        }));
-    }
-}
-
 /// Counts an open connection for the metrics while it lives.
-struct OpenConnection(Arc<Shared>);
+struct OpenConnection(Arc<Metrics>);
 
 impl OpenConnection {
-    fn new(shared: Arc<Shared>) -> Self {
-        crate::metrics::Metrics::inc(&shared.metrics.connections_open);
-        OpenConnection(shared)
+    fn new(metrics: &Arc<Metrics>) -> Self {
+        Metrics::inc(&metrics.connections);
+        Metrics::inc(&metrics.connections_open);
+        OpenConnection(metrics.clone())
     }
 }
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0
-            .metrics
             .connections_open
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
+/// What the accept loops need: the admission gate, the session dependencies and the
+/// connection settings.
+struct Listening {
+    admission: Arc<Admission>,
+    metrics: Arc<Metrics>,
+    hub: Arc<Hub>,
+    sessions: Arc<Deps>,
+    shutdown: CancellationToken,
+    handshake_timeout: Duration,
+    outbound_queue: usize,
+    write_timeout: Duration,
+    login_grace: Duration,
+}
+
+/// A read-only view of a running server's in-memory state (for tests and admin tooling):
+/// holding it does not keep the server from stopping.
+#[derive(Clone)]
+pub struct Probe {
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    admission: Arc<Admission>,
+}
+
+impl Probe {
+    /// Who is online, tokens, hooks.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Per-IP limits and the wait for a slot.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// The metrics endpoint's text, as a scrape would read it now.
+    pub fn metrics_text(&self) -> String {
+        render_metrics(&self.metrics, &self.hub, &self.admission)
+    }
+}
+
+/// The exposition text: the counters with the gauges read now from the hub and admission.
+fn render_metrics(metrics: &Metrics, hub: &Hub, admission: &Admission) -> String {
+    metrics.render(Gauges {
+        users_online: hub.online_count(),
+        connections_waiting: admission.waiting(),
+        hooks: hub.hook_stats(),
+    })
+}
+
 /// A started server.
 pub struct Server {
-    shared: Arc<Shared>,
+    probe: Probe,
+    store: Arc<dyn Store>,
+    shutdown: Arc<Shutdown>,
     /// Bound plain TCP address.
     pub plain_addr: Option<SocketAddr>,
     /// Bound TLS address.
@@ -158,9 +175,12 @@ impl Server {
             _ => None,
         };
         let tls = certs.as_ref().map(|c| c.acceptor()).transpose()?;
+        // Every path that deregisters goes through the store, so the cache of recipient
+        // ids lives there.
+        let store: Arc<dyn Store> = Arc::new(CachedRecipients::new(store));
         let (sink, sink_task) = MessageSink::spawn(store.clone(), config.quota());
-        let shared = Arc::new(Shared {
-            hub: Hub::new(
+        let hub = Arc::new(
+            Hub::new(
                 Bytes::from(config.motd.clone()),
                 Duration::from_secs(config.token_lifetime_secs),
             )
@@ -171,68 +191,97 @@ impl Server {
                 },
                 Duration::from_secs(config.dupsess_interval_secs),
             ),
-            store,
-            sink,
-            shutdown: CancellationToken::new(),
-            metrics: crate::metrics::Metrics::default(),
-            scheduled: Mutex::new(None),
-            admission: Admission::new(&config),
-            config,
+        );
+        let metrics = Arc::new(Metrics::default());
+        let admission = Arc::new(Admission::new(&config));
+        let shutdown = Arc::new(Shutdown::new());
+        let listening = Arc::new(Listening {
+            admission: admission.clone(),
+            metrics: metrics.clone(),
+            hub: hub.clone(),
+            sessions: Arc::new(Deps::new(
+                hub.clone(),
+                store.clone(),
+                sink,
+                config.clone(),
+                metrics.clone(),
+                admission.clone(),
+                shutdown.clone(),
+            )),
+            shutdown: shutdown.token(),
+            handshake_timeout: Duration::from_secs(config.handshake_timeout_secs),
+            outbound_queue: config.outbound_queue,
+            write_timeout: Duration::from_secs(config.write_timeout_secs),
+            login_grace: config.login_grace(),
         });
+        let probe = Probe {
+            hub: hub.clone(),
+            metrics,
+            admission: admission.clone(),
+        };
         let mut tasks = JoinSet::new();
         let mut plain_addr = None;
         let mut tls_addr = None;
         let mut metrics_addr = None;
-        if let Some(addr) = shared.config.listen {
+        if let Some(addr) = config.listen {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             plain_addr = listener.local_addr().ok();
             tracing::info!(addr = ?plain_addr, "listening (plain TCP)");
-            tasks.spawn(accept_loop(listener, None, shared.clone()));
+            tasks.spawn(accept_loop(listener, None, listening.clone()));
         }
-        if let (Some(addr), Some(acceptor)) = (shared.config.tls_listen, tls) {
+        if let (Some(addr), Some(acceptor)) = (config.tls_listen, tls) {
             let listener = listen(addr).map_err(|source| StartError::Bind { addr, source })?;
             tls_addr = listener.local_addr().ok();
             tracing::info!(addr = ?tls_addr, "listening (TLS)");
-            tasks.spawn(accept_loop(listener, Some(acceptor), shared.clone()));
+            tasks.spawn(accept_loop(listener, Some(acceptor), listening.clone()));
         }
-        if let Some(addr) = shared.config.metrics_listen {
+        drop(listening);
+        if let Some(addr) = config.metrics_listen {
             let listener = crate::metrics::bind(addr)
                 .await
                 .map_err(|source| StartError::Bind { addr, source })?;
             metrics_addr = listener.local_addr().ok();
             tracing::info!(addr = ?metrics_addr, "metrics endpoint");
-            tasks.spawn(crate::metrics::serve(listener, shared.clone()));
+            let probe = probe.clone();
+            tasks.spawn(crate::metrics::serve(
+                listener,
+                move || probe.metrics_text(),
+                shutdown.token(),
+            ));
         }
         let mut control_path = None;
-        if let Some(path) = crate::control::socket_path(&shared.config) {
+        if let Some(path) = crate::control::socket_path(&config) {
             match crate::control::server::ControlSocket::bind(&path).await {
                 Ok(control) => {
                     tracing::info!(path = %path.display(), "control socket");
                     control_path = Some(path);
-                    tasks.spawn(control.serve(shared.clone()));
+                    let targets = Targets::new(store.clone(), hub.clone());
+                    tasks.spawn(control.serve(targets, shutdown.token()));
                 }
                 // A socket the operator asked for must work; a derived one is a convenience.
-                Err(e) if shared.config.control_socket.is_some() => return Err(e.into()),
+                Err(e) if config.control_socket.is_some() => return Err(e.into()),
                 Err(e) => {
-                    tracing::error!(error = %e, "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
+                    tracing::error!(error = %crate::error_chain::Chain(&e), "no control socket: `gochat-server admin` cannot reach this server (set control_socket)")
                 }
             }
         }
-        let sweeper = shared.clone();
+        let stop = shutdown.token();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        sweeper.hub.sweep_tokens();
-                        sweeper.admission.sweep();
+                        hub.sweep_tokens();
+                        admission.sweep();
                     }
-                    () = sweeper.shutdown.cancelled() => break,
+                    () = stop.cancelled() => break,
                 }
             }
         });
         Ok(Server {
-            shared,
+            probe,
+            store,
+            shutdown,
             plain_addr,
             tls_addr,
             metrics_addr,
@@ -245,18 +294,23 @@ impl Server {
 
     /// A token that stops the server when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shared.shutdown.clone()
+        self.shutdown.token()
     }
 
-    /// Shared state (for tests and admin tooling).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// The store the server runs on (with its recipient cache).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// A view of the server's in-memory state (for tests and admin tooling).
+    pub fn probe(&self) -> Probe {
+        self.probe.clone()
     }
 
     /// Runs until shutdown is requested, then closes every connection (each gets
     /// `ERR_DISCN`), waits briefly for sessions to finish and flushes stored messages.
     pub async fn run(mut self) {
-        self.shared.shutdown.cancelled().await;
+        self.shutdown.requested().await;
         tracing::info!("shutting down");
         let drain = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(Duration::from_secs(5), drain)
@@ -265,7 +319,7 @@ impl Server {
         {
             self.tasks.abort_all();
         }
-        drop(self.shared);
+        // The sink stops once the last session's handle to it is gone with the tasks.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.sink_task).await;
     }
 }
@@ -285,30 +339,30 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<Listening>) {
     // What a refused plain TCP client reads instead of HELLO (TLS clients just see a close).
     let refusal = Packet::error(ErrorCode::Server, 0).to_bytes().ok();
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            () = shared.shutdown.cancelled() => break,
+            () = ctx.shutdown.cancelled() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let accepted = tokio::time::Instant::now();
-        let ticket = match shared.admission.admit(peer.ip()) {
+        let ticket = match ctx.admission.admit(peer.ip()) {
             Ok(ticket) => ticket,
             Err(limit) => {
-                shared.admission.refused(&shared.metrics, limit, peer.ip());
+                ctx.admission.refused(&ctx.metrics, limit, peer.ip());
                 if let (None, Some(bytes)) = (&tls, &refusal) {
                     // Best effort and never blocking: the socket's buffer is empty.
                     let _ = stream.try_write(bytes);
@@ -323,7 +377,7 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Ar
             peer,
             accepted,
             tls.clone(),
-            shared.clone(),
+            ctx.clone(),
             ticket,
         ));
     }
@@ -342,20 +396,15 @@ async fn serve(
     peer: SocketAddr,
     accepted: tokio::time::Instant,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    ctx: Arc<Listening>,
     ticket: Ticket,
 ) {
     // First come, first served: the semaphore queues waiters in order.
-    let _slot = match shared
-        .admission
-        .slot(ticket, &stream, &shared.shutdown)
-        .await
-    {
+    let _slot = match ctx.admission.slot(ticket, &stream, &ctx.shutdown).await {
         Ok(slot) => slot,
         Err(WaitEnd::TimedOut) => {
-            shared
-                .admission
-                .refused(&shared.metrics, Limit::WaitTimeout, peer.ip());
+            ctx.admission
+                .refused(&ctx.metrics, Limit::WaitTimeout, peer.ip());
             if tls.is_none()
                 && let Ok(bytes) = Packet::error(ErrorCode::Server, 0).to_bytes()
             {
@@ -365,7 +414,7 @@ async fn serve(
         }
         Err(WaitEnd::PeerClosed | WaitEnd::Shutdown) => return,
     };
-    let handshake_timeout = Duration::from_secs(shared.config.handshake_timeout_secs);
+    let handshake_timeout = ctx.handshake_timeout;
     let transport = match tls {
         None => Transport::Plain(stream),
         // Boxed: the handshake's state is only needed while it runs.
@@ -377,7 +426,7 @@ async fn serve(
         {
             Ok(Ok(s)) => Transport::Tls(Box::new(s)),
             Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                tracing::debug!(%peer, error = %crate::error_chain::Chain(&e), "TLS handshake failed");
                 return;
             }
             Err(_) => {
@@ -387,12 +436,11 @@ async fn serve(
         },
     };
     let secure = matches!(transport, Transport::Tls(_));
-    crate::metrics::Metrics::inc(&shared.metrics.connections);
-    let _open = OpenConnection::new(shared.clone());
+    let _open = OpenConnection::new(&ctx.metrics);
     let (read, mut write) = transport.split();
     // HELLO goes straight to the socket (nothing else can be queued yet).
     let hello = Response::Hello {
-        motd: shared.hub.motd(),
+        motd: ctx.hub.motd(),
     };
     match hello.to_packet(0).to_bytes() {
         Ok(bytes) => {
@@ -407,17 +455,19 @@ async fn serve(
                 return;
             }
         }
-        Err(e) => tracing::error!(error = %e, "HELLO cannot be encoded"),
+        Err(e) => {
+            tracing::error!(error = %crate::error_chain::Chain(&e), "HELLO cannot be encoded")
+        }
     }
     let (conn, writer) = spawn_writer(
         write,
         peer.ip(),
         secure,
-        shared.config.outbound_queue,
-        Duration::from_secs(shared.config.write_timeout_secs),
+        ctx.outbound_queue,
+        ctx.write_timeout,
     );
-    let login_deadline = accepted + shared.config.login_grace();
-    Session::new(shared, conn)
+    let login_deadline = accepted + ctx.login_grace;
+    Session::new(ctx.sessions.clone(), conn)
         .with_login_deadline(login_deadline)
         .run(read)
         .await;

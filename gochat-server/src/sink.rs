@@ -51,7 +51,7 @@ impl MessageSink {
                         outcomes.into_iter().map(Some).collect()
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, count = batch.len(), "storing messages failed");
+                        tracing::error!(error = %crate::error_chain::Chain(&e), count = batch.len(), "storing messages failed");
                         vec![None; batch.len()]
                     }
                 };

@@ -32,7 +32,7 @@ pub enum TlsError {
         reason: String,
     },
     /// The pair was rejected.
-    #[error("certificate and key do not form a usable TLS configuration: {0}")]
+    #[error("certificate and key do not form a usable TLS configuration")]
     Config(#[from] rustls::Error),
 }
 

@@ -145,8 +145,8 @@ async fn flood_leaves_subscriber_connected(backend: Backend) {
         "{hooks} hooks in {elapsed:.1} s, more than the budget ({bound:.0})"
     );
     assert!(hooks >= 1, "the victim was told of the duplicate session");
-    let shared = ts.shared();
-    let stats = shared.hub.hook_stats();
+    let probe = ts.probe();
+    let stats = probe.hub().hook_stats();
     let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
     let coalesced = stats
         .dupsess_coalesced
@@ -155,7 +155,7 @@ async fn flood_leaves_subscriber_connected(backend: Backend) {
         "victim got {hooks} hooks in {elapsed:.2} s (bound {bound:.0}); {dropped} dropped, {coalesced} DUPSESS coalesced"
     );
     assert!(dropped > 0, "dropped hooks are counted");
-    let metrics = shared.metrics.render(&shared);
+    let metrics = probe.metrics_text();
     assert!(
         metrics.contains(&format!("gochat_hooks_dropped_total {dropped}")),
         "{metrics}"
@@ -165,7 +165,7 @@ async fn flood_leaves_subscriber_connected(backend: Backend) {
         "DUPSESS hooks coalesced: {coalesced}"
     );
     victim.ok(Request::Logout).await;
-    drop(shared);
+    drop(probe);
     ts.stop().await;
 }
 

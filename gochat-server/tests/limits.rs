@@ -106,7 +106,7 @@ fn open_fds() -> usize {
 }
 
 fn hits(s: &TestServer, limit: Limit) -> u64 {
-    s.shared().metrics.limit_hits(limit)
+    s.probe().metrics().limit_hits(limit)
 }
 
 async fn start(tweak: fn(&mut gochat_server::config::Config)) -> TestServer {
@@ -226,9 +226,9 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
     for _ in 0..WAITERS {
         waiters.push(connect_from(s.plain, None).await);
     }
-    let shared = s.shared();
+    let probe = s.probe();
     wait_until("every connection waits", || {
-        shared.admission.waiting() == WAITERS
+        probe.admission().waiting() == WAITERS
     })
     .await;
     assert!(
@@ -237,7 +237,7 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
     );
     drop(waiters);
     wait_until("the server dropped every waiter", || {
-        shared.admission.waiting() == 0
+        probe.admission().waiting() == 0
     })
     .await;
     // Both ends are gone: the server holds no fd for a waiter whose peer left. Other
@@ -247,7 +247,7 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
     drop(served);
     let mut next = connect_from(s.plain, None).await;
     expect_hello(&mut next, "the next client").await;
-    drop(shared);
+    drop(probe);
     s.stop().await;
 }
 
@@ -264,8 +264,8 @@ async fn wait_queue_is_bounded_and_waiters_time_out() {
     expect_hello(&mut served, "the served connection").await;
     let mut w1 = connect_from(s.plain, None).await;
     let mut w2 = connect_from(s.plain, None).await;
-    let shared = s.shared();
-    wait_until("two connections wait", || shared.admission.waiting() == 2).await;
+    let probe = s.probe();
+    wait_until("two connections wait", || probe.admission().waiting() == 2).await;
     // The queue is full: the next one is refused at once, not after the wait timeout.
     let started = tokio::time::Instant::now();
     let mut third = connect_from(s.plain, None).await;
@@ -280,11 +280,11 @@ async fn wait_queue_is_bounded_and_waiters_time_out() {
     expect_refused(&mut w1, "waiter 1 after the wait timeout").await;
     expect_refused(&mut w2, "waiter 2 after the wait timeout").await;
     assert_eq!(hits(&s, Limit::WaitTimeout), 2);
-    assert_eq!(shared.admission.waiting(), 0);
+    assert_eq!(probe.admission().waiting(), 0);
     drop(served);
     let mut next = connect_from(s.plain, None).await;
     expect_hello(&mut next, "a client once the slot is free").await;
-    drop(shared);
+    drop(probe);
     s.stop().await;
 }
 
@@ -367,8 +367,8 @@ async fn limit_hits_are_exported_for_prometheus() {
     expect_hello(&mut first, "the first connection").await;
     let mut second = connect_from(s.plain, None).await;
     expect_refused(&mut second, "over the per-IP limit").await;
-    let shared = s.shared();
-    let text = shared.metrics.render(&shared);
+    let probe = s.probe();
+    let text = probe.metrics_text();
     assert!(
         text.contains("# TYPE gochat_limit_rejections_total counter"),
         "{text}"
@@ -385,7 +385,7 @@ async fn limit_hits_are_exported_for_prometheus() {
     }
     assert!(text.contains("gochat_connections_waiting 0\n"), "{text}");
     assert!(text.contains("gochat_login_failures_total 0\n"), "{text}");
-    drop(shared);
+    drop(probe);
     s.stop().await;
 }
 
@@ -525,7 +525,10 @@ async fn failed_logins_are_logged_without_secrets(backend: Backend) {
     let answer = String::from_utf8_lossy(&answer).into_owned();
     assert!(!text.contains(&answer), "the challenge reached the log");
     assert!(!text.contains(&wrong), "the VERIF answer reached the log");
-    assert_eq!(s.shared().metrics.login_failures.load(Ordering::Relaxed), 3);
+    assert_eq!(
+        s.probe().metrics().login_failures.load(Ordering::Relaxed),
+        3
+    );
     s.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! A short kill -9 soak (10 kills) of the real `gochat-server` binary on both backends:
 //! honest users and hostile clients, the server killed with SIGKILL at random moments and
 //! restarted, and then every message acknowledged with `OK` must have arrived exactly once.
-//! The soak itself is `examples/support/soak.rs`; `examples/soak.rs` runs the long version.
+//! The soak itself is `examples/support/soak/`; `examples/soak.rs` runs the long version.
 //!
 //! One exception is allowed by the suite's tests and counted apart: a duplicate whose every
 //! earlier copy arrived during a catch-up that a kill then cut (the stored message was written
@@ -13,7 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../examples/support/soak.rs"]
+#[path = "../examples/support/soak/mod.rs"]
 mod soak;
 
 use std::path::PathBuf;

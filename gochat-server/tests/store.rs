@@ -23,16 +23,54 @@ fn mysql_server_url() -> String {
     std::env::var("GOCHAT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
+/// The store's own database, for planting rows the [`Store`] API cannot write.
+#[derive(Clone)]
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    MariaDb(sqlx::MySqlPool),
+}
+
+impl Raw {
+    /// Writes `level` into the `permission` column of `name` as it is, unchecked.
+    async fn plant_permission(&self, name: &[u8], level: &str) {
+        // A hex literal: a blob on SQLite, a binary string on MariaDB, as the column is.
+        let name = hex::encode(name);
+        self.execute(&format!(
+            "UPDATE users SET permission = {level} WHERE username = X'{name}'"
+        ))
+        .await;
+    }
+
+    /// Runs one statement without binds.
+    async fn execute(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Raw::MariaDb(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        }
+        .expect("raw statement");
+    }
+}
+
 /// Runs `body` on a fresh SQLite store in a temporary directory.
 async fn run_sqlite<F, Fut>(body: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_sqlite_raw(|store, _| body(store)).await;
+}
+
+/// [`run_sqlite`], also handing `body` the raw database.
+async fn run_sqlite_raw<F, Fut>(body: F)
+where
+    F: FnOnce(Arc<dyn Store>, Raw) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/data/gochat.db", dir.path().display());
     let store = SqliteStore::open(&url).await.expect("open sqlite store");
-    body(Arc::new(store)).await;
+    let raw = Raw::Sqlite(store.pool().clone());
+    body(Arc::new(store), raw).await;
 }
 
 /// Runs `body` on a MariaDB store in a database created for this run, dropping the database
@@ -40,6 +78,15 @@ where
 async fn run_mariadb<F, Fut>(body: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    run_mariadb_raw(|store, _| body(store)).await;
+}
+
+/// [`run_mariadb`], also handing `body` the raw database.
+async fn run_mariadb_raw<F, Fut>(body: F)
+where
+    F: FnOnce(Arc<dyn Store>, Raw) -> Fut,
     Fut: Future<Output = ()>,
 {
     let server = mysql_server_url();
@@ -57,7 +104,10 @@ where
             .await
             .expect("open mariadb store");
         let pool = store.pool().clone();
-        let result = AssertUnwindSafe(body(Arc::new(store))).catch_unwind().await;
+        let raw = Raw::MariaDb(pool.clone());
+        let result = AssertUnwindSafe(body(Arc::new(store), raw))
+            .catch_unwind()
+            .await;
         pool.close().await;
         result
     })
@@ -411,6 +461,70 @@ async fn permissions_and_listing(store: Arc<dyn Store>) {
             (b"carol".to_vec(), Permission::Owner.code()),
         ]
     );
+}
+
+/// Both backends read a stored permission level the same way: valid levels as themselves,
+/// a stored value no level has as that raw value (so `permission()` is `None`), in a single
+/// lookup, a listing and the import's full scan alike; SQLite values outside a byte (which
+/// MariaDB's column cannot hold) read as 255, never wrapped onto a valid level.
+async fn stored_permission_levels(store: Arc<dyn Store>, raw: Raw) {
+    let store = &*store;
+    reg(store, b"alice", 1).await;
+    reg(store, b"bob", 2).await;
+    reg(store, b"carol", 3).await;
+    assert!(
+        store
+            .set_permission(b"alice", Permission::Owner)
+            .await
+            .expect("set")
+    );
+    raw.plant_permission(b"bob", "3").await;
+    raw.plant_permission(b"carol", "255").await;
+    let expected = [(&b"alice"[..], 2u8), (b"bob", 3), (b"carol", 255)];
+    for (name, level) in expected {
+        let user = store.user(name).await.expect("lookup").expect("user");
+        assert_eq!(user.permission, level);
+    }
+    let bob = store.user(b"bob").await.expect("lookup").expect("bob");
+    assert_eq!(bob.permission(), None, "3 is no level");
+    assert_eq!(
+        store
+            .user(b"alice")
+            .await
+            .expect("lookup")
+            .expect("alice")
+            .permission(),
+        Some(Permission::Owner)
+    );
+    let listed = store.list_users().await.expect("list");
+    let want: Vec<(Vec<u8>, u8)> = expected.iter().map(|(n, l)| (n.to_vec(), *l)).collect();
+    assert_eq!(listed, want);
+    let scanned: Vec<u8> = store
+        .all_users()
+        .await
+        .expect("all users")
+        .iter()
+        .map(|u| u.permission)
+        .collect();
+    assert_eq!(scanned, vec![2, 3, 255]);
+    if let Raw::Sqlite(_) = raw {
+        for stored in ["-1", "256", "9223372036854775807"] {
+            raw.plant_permission(b"bob", stored).await;
+            let bob = store.user(b"bob").await.expect("lookup").expect("bob");
+            assert_eq!(bob.permission, u8::MAX, "{stored}");
+            assert_eq!(store.list_users().await.expect("list")[1].1, u8::MAX);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stored_permission_levels() {
+    run_sqlite_raw(stored_permission_levels).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_stored_permission_levels() {
+    run_mariadb_raw(stored_permission_levels).await;
 }
 
 /// Generates one SQLite and one MariaDB test per scenario.

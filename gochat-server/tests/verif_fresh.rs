@@ -39,7 +39,7 @@ async fn ban_by_online_admin_refuses_verif(backend: Backend) {
     mallory
         .err(Client::verif("mallory", &answer), ErrorCode::Dereg)
         .await;
-    assert!(ts.shared().hub.online(b"mallory").is_none());
+    assert!(ts.probe().hub().online(b"mallory").is_none());
     // Not logged in: admin rights are out of reach.
     mallory.err(kick("victim"), ErrorCode::NoSess).await;
     ts.stop().await;
@@ -54,8 +54,8 @@ async fn demotion_by_online_owner_applies_at_verif(backend: Backend) {
     mallory.ok(Client::verif("mallory", &answer)).await;
     mallory.err(kick("victim"), ErrorCode::Perms).await;
     assert_eq!(
-        ts.shared()
-            .hub
+        ts.probe()
+            .hub()
             .online(b"mallory")
             .expect("online")
             .permission(),
@@ -76,7 +76,7 @@ async fn deregistration_in_the_store_refuses_verif(backend: Backend) {
     mallory
         .err(Client::verif("mallory", &answer), ErrorCode::Dereg)
         .await;
-    assert!(ts.shared().hub.online(b"mallory").is_none());
+    assert!(ts.probe().hub().online(b"mallory").is_none());
     ts.stop().await;
 }
 

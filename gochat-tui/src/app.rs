@@ -535,6 +535,14 @@ pub enum PassPurpose {
         /// The key file.
         path: String,
     },
+    /// Import a Go client's client.db: first its password, then a new passphrase (asked
+    /// twice; empty means unencrypted).
+    GoImport {
+        /// The Go client's database (absolute).
+        path: String,
+        /// The Go password, once entered.
+        go_password: Option<Secret>,
+    },
 }
 
 /// What a confirmation confirms.

@@ -5,8 +5,8 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{
-    Account, Contact, ConversationList, Event, KeyInfo, Message, MessageList, ServerProfile,
-    StatusReply, User, admin_request,
+    Account, Contact, ConversationList, Event, ImportGoClientReply, KeyInfo, Message, MessageList,
+    ServerProfile, StatusReply, User, admin_request,
 };
 
 use crate::app::AccountKey;
@@ -200,6 +200,15 @@ pub enum Call {
         /// Passphrase for the stored key (empty: unencrypted).
         passphrase: Secret,
     },
+    /// Import a Go client's client.db.
+    ImportGoClient {
+        /// The database (absolute path).
+        path: String,
+        /// The Go client's password.
+        go_password: Secret,
+        /// Passphrase for the stored keys (empty: unencrypted).
+        passphrase: Secret,
+    },
     /// Versions and links.
     Status,
 }
@@ -313,6 +322,13 @@ pub enum Reply {
     },
     /// For [`Call::Status`].
     Status(Result<StatusReply, DaemonError>),
+    /// For [`Call::ImportGoClient`].
+    GoImported {
+        /// The database.
+        path: String,
+        /// What was imported.
+        result: Result<ImportGoClientReply, DaemonError>,
+    },
 }
 
 /// Account operations reported by [`Reply::Account`].

@@ -89,6 +89,7 @@ fn contact_view(c: &ContactRow) -> Contact {
         fingerprint: c.fingerprint.clone().unwrap_or_default(),
         pending_fingerprint: c.pending_fingerprint.clone().unwrap_or_default(),
         permission: u32::from(c.permission),
+        key_origin: c.key_origin.clone().unwrap_or_default(),
     }
 }
 
@@ -436,6 +437,43 @@ impl DaemonApi for ApiService {
         let reply = self.daemon.import(&account, &pem, &passphrase).await?;
         self.daemon.config_changed("accounts").await;
         ok(reply)
+    }
+
+    async fn import_go_client(&self, r: Rpc<ImportGoClientRequest>) -> Result<ImportGoClientReply> {
+        let mut r = r.into_inner();
+        let (go_password, passphrase) = (secret(&mut r.go_password), secret(&mut r.passphrase));
+        let request = crate::service::go_import::GoImport {
+            path: std::path::Path::new(&r.db_path),
+            users: &r.users,
+            go_password: &go_password,
+            passphrase: &passphrase,
+        };
+        let report = self.daemon.import_go_client(&request).await?;
+        let mut accounts = Vec::with_capacity(report.accounts.len());
+        for a in &report.accounts {
+            accounts.push(ImportedAccount {
+                account: Some(self.daemon.account_view(&a.server, &a.account).await),
+                created: a.created,
+                contacts_pinned: a.contacts_pinned.clone(),
+                contacts_unchanged: a.contacts_unchanged,
+                contacts_skipped: a.contacts_skipped.clone(),
+                messages_imported: a.messages_imported,
+                messages_unchanged: a.messages_unchanged,
+                messages_skipped: a.messages_skipped,
+            });
+        }
+        ok(ImportGoClientReply {
+            servers: report
+                .servers
+                .iter()
+                .map(|s| ImportedServer {
+                    profile: Some(profile_view(&s.profile)),
+                    go_name: s.go_name.clone(),
+                    created: s.created,
+                })
+                .collect(),
+            accounts,
+        })
     }
 
     type SubscribeStream =

@@ -445,6 +445,18 @@ impl Daemon {
             .await
     }
 
+    /// Holds the unlocked `key` of the newly stored account `row` and starts its link (used by
+    /// imports, once the account's contacts and history are in).
+    pub(crate) async fn activate_account(
+        &self,
+        row: AccountRow,
+        key: Arc<PrivateKey>,
+    ) -> Result<(), ApiError> {
+        lock(&self.keys).insert(row.id, key.clone());
+        self.start_link(row, Some(key)).await?;
+        Ok(())
+    }
+
     /// Marks the account as wanted online and waits for the outcome.
     pub async fn login(&self, r: Option<&AccountRef>) -> Result<ipc::Account, ApiError> {
         let (server, account) = self.resolve_account(r).await?;

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod dblock;
 pub mod error;
 pub mod events;
+pub mod goclient;
 pub mod keys;
 pub mod link;
 pub mod reason;

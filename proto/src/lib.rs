@@ -12,5 +12,6 @@
 pub mod crypto;
 #[cfg(feature = "ipc")]
 pub mod ipc;
+pub mod private_file;
 #[cfg(feature = "wire")]
 pub mod wire;

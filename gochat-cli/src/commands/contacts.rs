@@ -34,8 +34,14 @@ pub async fn run(_args: Args, ctx: &mut Ctx) -> Result<()> {
                 Cell::styled(permission_name(c.permission).to_owned(), DIM),
                 if changed {
                     Cell::styled("CHANGED".to_owned(), BAD)
-                } else {
+                } else if c.key_origin.is_empty() {
                     Cell::styled("pinned".to_owned(), GOOD)
+                } else {
+                    // Fetched from the server earlier by the Go client, imported from it.
+                    Cell::styled(
+                        format!("pinned ({})", gochat_client::term::line(&c.key_origin)),
+                        GOOD,
+                    )
                 },
                 Cell::styled(c.fingerprint.clone(), DIM),
             ]);

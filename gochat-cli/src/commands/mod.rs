@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod daemon;
 pub mod history;
 pub mod hooks;
+pub mod import;
 pub mod inbox;
 pub mod key;
 pub mod man;
@@ -43,6 +44,7 @@ pub async fn dispatch(command: Command, ctx: &mut Ctx) -> Result<()> {
         Command::Hooks(c) => hooks::run(c, ctx).await,
         Command::Admin(c) => admin::run(c, ctx).await,
         Command::Key(c) => key::run(c, ctx).await,
+        Command::Import(c) => import::run(c, ctx).await,
         Command::Daemon(c) => daemon::run(c, ctx).await,
         Command::Completions(a) => completions::run(a, ctx),
         Command::Man(a) => man::run(a, ctx),

@@ -4,6 +4,7 @@
 mod admin;
 mod daemon;
 mod failures;
+mod go_import;
 mod hostile;
 mod local;
 mod messaging;

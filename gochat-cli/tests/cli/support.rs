@@ -80,7 +80,8 @@ pub struct TestServer {
     /// The self-signed certificate of a TLS server (its `--ca-file`).
     pub cert: Option<PathBuf>,
     pub runtime: tokio::runtime::Runtime,
-    server: std::sync::Arc<gochat_server::server::Shared>,
+    /// The server's store, for changes the tests make directly.
+    store: std::sync::Arc<dyn gochat_server::store::Store>,
     token: tokio_util::sync::CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -135,14 +136,14 @@ impl TestServer {
             .or(server.plain_addr)
             .expect("a listener")
             .port();
-        let shared = server.shared().clone();
+        let store = server.store();
         let token = server.shutdown_token();
         runtime.spawn(server.run());
         TestServer {
             port,
             cert: cert_path,
             runtime,
-            server: shared,
+            store,
             token,
             _dir: dir,
         }
@@ -150,7 +151,7 @@ impl TestServer {
 
     /// Gives `user` a permission level directly in the server's database.
     pub fn set_permission(&self, user: &str, level: gochat_proto::wire::Permission) {
-        let store = self.server.store.clone();
+        let store = self.store.clone();
         let changed = self
             .runtime
             .block_on(async move { store.set_permission(user.as_bytes(), level).await })

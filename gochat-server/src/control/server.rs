@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
 
 use super::{MAX_LINE, Reply, Request};
+use crate::hub::Hub;
 use crate::live_admin::{self, LiveAdminError};
-use crate::server::Shared;
+use crate::store::Store;
 
 /// How long one admin connection may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,7 +26,7 @@ pub enum BindError {
     #[error("{0} exists and is not a socket")]
     NotASocket(PathBuf),
     /// A file system or socket operation failed.
-    #[error("{context} {path}: {source}")]
+    #[error("{context} {path}")]
     Io {
         /// What was being done.
         context: &'static str,
@@ -43,6 +45,20 @@ pub struct ControlSocket {
     path: PathBuf,
     /// Device and inode of the socket file this server created.
     identity: (u64, u64),
+}
+
+/// What the control socket changes: the store, and the live sessions in the hub.
+#[derive(Clone)]
+pub struct Targets {
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+}
+
+impl Targets {
+    /// The store and hub that requests are applied to.
+    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>) -> Self {
+        Self { store, hub }
+    }
 }
 
 impl ControlSocket {
@@ -98,20 +114,21 @@ impl ControlSocket {
         &self.path
     }
 
-    /// Answers admin requests until shutdown, then removes the socket file.
-    pub async fn serve(self, shared: Arc<Shared>) {
+    /// Answers admin requests by applying them to `targets` until `shutdown`, then removes
+    /// the socket file.
+    pub async fn serve(self, targets: Targets, shutdown: CancellationToken) {
         let own_uid = rustix::process::geteuid().as_raw();
         let mut connections = tokio::task::JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 r = self.listener.accept() => r,
-                () = shared.shutdown.cancelled() => break,
+                () = shutdown.cancelled() => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let stream = match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
-                    tracing::warn!(error = %e, "control socket accept failed");
+                    tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -126,11 +143,11 @@ impl ControlSocket {
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "control socket: peer credentials unavailable");
+                    tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket: peer credentials unavailable");
                     continue;
                 }
             }
-            connections.spawn(answer(stream, shared.clone()));
+            connections.spawn(answer(stream, targets.clone()));
         }
         connections.abort_all();
         self.remove_if_ours();
@@ -146,16 +163,16 @@ impl ControlSocket {
 }
 
 /// Reads one request, applies it, writes the reply.
-async fn answer(stream: UnixStream, shared: Arc<Shared>) {
+async fn answer(stream: UnixStream, targets: Targets) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut limited = BufReader::new(read.take(MAX_LINE as u64));
     let read = tokio::time::timeout(REQUEST_TIMEOUT, limited.read_line(&mut line)).await;
     let reply = match read {
         Ok(Ok(_)) if line.ends_with('\n') => match Request::parse(line.trim_end_matches('\n')) {
-            Ok(request) => apply(&shared, &request).await,
+            Ok(request) => apply(&targets, &request).await,
             Err(e) => {
-                tracing::warn!(error = %e, "control socket: bad request");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), "control socket: bad request");
                 Reply::BadRequest
             }
         },
@@ -165,21 +182,22 @@ async fn answer(stream: UnixStream, shared: Arc<Shared>) {
 }
 
 /// Applies `request` to the store and the live sessions.
-pub async fn apply(shared: &Shared, request: &Request) -> Reply {
+pub async fn apply(targets: &Targets, request: &Request) -> Reply {
+    let (store, hub) = (&*targets.store, &*targets.hub);
     let result = match request {
         Request::SetPermission { user, level } => {
-            live_admin::set_permission(shared, user.as_bytes(), *level).await
+            live_admin::set_permission(store, hub, user.as_bytes(), *level).await
         }
-        Request::Deregister { user } => live_admin::deregister(shared, user.as_bytes()).await,
-        Request::Kick { user } => live_admin::kick(shared, user.as_bytes()),
+        Request::Deregister { user } => live_admin::deregister(store, hub, user.as_bytes()).await,
+        Request::Kick { user } => live_admin::kick(hub, user.as_bytes()),
     };
     match result {
         Ok(applied) => Reply::Applied(applied),
         Err(LiveAdminError::NoSuchUser) => Reply::NoSuchUser,
         Err(LiveAdminError::NotOnline) => Reply::NotOnline,
         Err(LiveAdminError::Store(e)) => {
-            tracing::error!(error = %e, "control socket: change failed");
-            Reply::Failed(e.to_string())
+            tracing::error!(error = %crate::error_chain::Chain(&e), "control socket: change failed");
+            Reply::Failed(crate::error_chain::Chain(&e).to_string())
         }
     }
 }

@@ -23,7 +23,7 @@ pub enum ImportError {
     #[error(transparent)]
     Refused(#[from] PlanError),
     /// Our store failed (the transaction was rolled back).
-    #[error("writing the target store failed (nothing was written): {0}")]
+    #[error("writing the target store failed (nothing was written)")]
     Target(#[from] StoreError),
 }
 

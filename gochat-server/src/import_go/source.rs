@@ -13,13 +13,13 @@ pub enum SourceError {
     #[error("the Go database URL must look like mysql://USER:PASS@HOST:PORT/DB")]
     Url,
     /// The database could not be reached.
-    #[error("cannot connect to the Go database: {0}")]
+    #[error("cannot connect to the Go database")]
     Connect(#[source] sqlx::Error),
     /// Tables or columns of the Go schema are missing.
     #[error("not a Go gochat database: missing {0}")]
     NotGoSchema(String),
     /// A query failed.
-    #[error("reading the Go database failed: {0}")]
+    #[error("reading the Go database failed")]
     Query(#[from] sqlx::Error),
 }
 

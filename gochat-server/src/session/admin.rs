@@ -46,7 +46,7 @@ impl Session {
             }
             AdminRequest::Kick { username } => self.admin_kick(id, own, &username).await,
             AdminRequest::Motd { text } => {
-                self.shared.hub.set_motd(text);
+                self.deps.hub.set_motd(text);
                 self.ok(id).await;
             }
         }
@@ -59,37 +59,36 @@ impl Session {
         if at < now_unix() - SHUTDOWN_GRACE_SECS {
             return self.err(id, ErrorCode::Args).await;
         }
-        let (at, raw) = self.shared.hub.schedule_shutdown(at, stamp);
+        let (_, raw) = self.deps.shutdown.schedule(at, stamp);
         if let Ok(bytes) = (Response::Shtdwn { stamp: Some(raw) })
             .to_packet(0)
             .to_bytes()
         {
-            for online in self.shared.hub.online_users() {
+            for online in self.deps.hub.online_users() {
                 let _ = online.conn.try_send(bytes.clone(), None);
             }
         }
-        self.shared.schedule_shutdown(at);
         self.ok(id).await;
     }
 
     async fn admin_ban(&self, id: u16, own: Permission, username: &[u8]) {
-        let target = match self.shared.store.user(username).await {
+        let target = match self.deps.store.user(username).await {
             Ok(Some(t)) => t,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
         if own.code() <= target.permission {
             return self.err(id, ErrorCode::Perms).await;
         }
-        if let Err(e) = self.shared.store.deregister(username).await {
-            tracing::error!(error = %e, "deregistration failed");
+        if let Err(e) = self.deps.store.deregister(username).await {
+            tracing::error!(error = %crate::error_chain::Chain(&e), "deregistration failed");
             return self.err(id, ErrorCode::Server).await;
         }
-        if let Some(online) = self.shared.hub.user_deregistered(username) {
-            self.shared.hub.evict(&online, ErrorCode::Discn);
+        if let Some(online) = self.deps.hub.user_deregistered(username) {
+            self.deps.hub.evict(&online, ErrorCode::Discn);
         }
         self.ok(id).await;
     }
@@ -100,7 +99,7 @@ impl Session {
         }
         let text = String::from_utf8_lossy(text);
         let stamp: Bytes = encode_stamp(now_unix()).into();
-        for online in self.shared.hub.online_users() {
+        for online in self.deps.hub.online_users() {
             if online.conn.id() == self.conn.id() {
                 continue;
             }
@@ -137,11 +136,11 @@ impl Session {
         if *username == admin.name {
             return self.err(id, ErrorCode::Invalid).await;
         }
-        let target = match self.shared.store.user(username).await {
+        let target = match self.deps.store.user(username).await {
             Ok(Some(t)) => t,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -155,27 +154,27 @@ impl Session {
         if target.permission == level.code() {
             return self.err(id, ErrorCode::Invalid).await;
         }
-        match self.shared.store.set_permission(username, level).await {
+        match self.deps.store.set_permission(username, level).await {
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(error = %e, "changing permission failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "changing permission failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         }
-        self.shared.hub.permission_changed(username, level);
+        self.deps.hub.permission_changed(username, level);
         self.ok(id).await;
     }
 
     async fn admin_kick(&self, id: u16, own: Permission, username: &[u8]) {
-        let Some(target) = self.shared.hub.online(username) else {
+        let Some(target) = self.deps.hub.online(username) else {
             return self.err(id, ErrorCode::NotFound).await;
         };
         if own <= target.permission() {
             return self.err(id, ErrorCode::Perms).await;
         }
         // A kicked user does not come straight back with a reusable token.
-        self.shared.hub.revoke_token(username);
-        self.shared.hub.evict(&target, ErrorCode::Discn);
+        self.deps.hub.revoke_token(username);
+        self.deps.hub.evict(&target, ErrorCode::Discn);
         self.ok(id).await;
     }
 }

@@ -42,7 +42,7 @@ impl Session {
             return self.err(id, ErrorCode::Args).await;
         }
         let code = match self
-            .shared
+            .deps
             .store
             .register(username, public_key, &key.fingerprint())
             .await
@@ -54,7 +54,7 @@ impl Session {
             Err(RegisterError::NameTaken | RegisterError::KeyTaken) => ErrorCode::Exists,
             Err(RegisterError::NameDeregistered) => ErrorCode::Dereg,
             Err(RegisterError::Db(e)) => {
-                tracing::error!(error = %e, "registration failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "registration failed");
                 ErrorCode::Server
             }
         };
@@ -63,11 +63,11 @@ impl Session {
 
     /// Loads a user for LOGIN/VERIF with the deployed server's error codes.
     pub(super) async fn load_user(&self, username: &[u8]) -> Result<LoadedUser, ErrorCode> {
-        let record = match self.shared.store.user(username).await {
+        let record = match self.deps.store.user(username).await {
             Ok(Some(r)) => r,
             Ok(None) => return Err(ErrorCode::NotFound),
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return Err(ErrorCode::Server);
             }
         };
@@ -83,12 +83,12 @@ impl Session {
     }
 
     pub(super) async fn login(&mut self, id: u16, username: Bytes, token: Option<Bytes>) {
-        if let Some(online) = self.shared.hub.online(&username) {
+        if let Some(online) = self.deps.hub.online(&username) {
             let ip = self.conn.ip().to_string();
-            self.shared.hub.notify_duplicate_session(&online, &ip);
+            self.deps.hub.notify_duplicate_session(&online, &ip);
             return self.err(id, ErrorCode::DupSess).await;
         }
-        let epoch = self.shared.hub.user_epoch();
+        let epoch = self.deps.hub.user_epoch();
         let loaded = match self.load_user(&username).await {
             Ok(l) => l,
             Err(code) => return self.err(id, code).await,
@@ -113,7 +113,7 @@ impl Session {
         if !self.conn.is_secure() {
             return self.err(id, ErrorCode::NoSecure).await;
         }
-        let code = match self.shared.hub.check_token(&username, token) {
+        let code = match self.deps.hub.check_token(&username, token) {
             Ok(()) => return self.complete_login(id, username, loaded, None, epoch).await,
             Err(TokenError::NotFound) => ErrorCode::NotFound,
             Err(TokenError::Pending) => ErrorCode::Invalid,
@@ -147,7 +147,7 @@ impl Session {
     pub(super) async fn verify(&mut self, id: u16, username: Bytes, answer: &Bytes) {
         // The user is read again, as the deployed server's gate does: a ban, a deregistration
         // or a permission change made since LOGIN applies to this VERIF.
-        let epoch = self.shared.hub.user_epoch();
+        let epoch = self.deps.hub.user_epoch();
         let loaded = match self.load_user(&username).await {
             Ok(l) => l,
             Err(code) => {
@@ -159,7 +159,7 @@ impl Session {
                 return self.err(id, code).await;
             }
         };
-        let timeout = std::time::Duration::from_secs(self.shared.config.login_timeout_secs);
+        let timeout = std::time::Duration::from_secs(self.deps.config.login_timeout_secs);
         let Some(pending) = self.pending.take() else {
             return self.err(id, ErrorCode::Invalid).await;
         };
@@ -202,56 +202,56 @@ impl Session {
             loaded.key,
             loaded.permission,
         ));
-        if !self.shared.hub.add_online(user.clone()) {
+        if !self.deps.hub.add_online(user.clone()) {
             return self.err(id, ErrorCode::DupSess).await;
         }
-        if self.shared.hub.user_epoch() != epoch {
+        if self.deps.hub.user_epoch() != epoch {
             match self.load_user(&username).await {
                 Ok(fresh) if fresh.record.id == user.user_id => {
                     user.set_permission(fresh.permission);
                 }
                 Ok(_) => {
-                    self.shared.hub.remove_online(&username, self.conn.id());
+                    self.deps.hub.remove_online(&username, self.conn.id());
                     return self.err(id, ErrorCode::Invalid).await;
                 }
                 Err(code) => {
-                    self.shared.hub.remove_online(&username, self.conn.id());
+                    self.deps.hub.remove_online(&username, self.conn.id());
                     return self.err(id, code).await;
                 }
             }
         }
         if let Some(secret) = token {
-            self.shared
+            self.deps
                 .hub
                 .bind_token(username.clone(), secret, self.conn.id());
         }
         self.user = Some(user.clone());
-        crate::metrics::Metrics::inc(&self.shared.metrics.logins);
+        crate::metrics::Metrics::inc(&self.deps.metrics.logins);
         tracing::info!(conn = self.conn.id(), user = %String::from_utf8_lossy(&username), secure = self.conn.is_secure(), "logged in");
         if let Ok(bytes) = Response::new_login(username, user.permission())
             .to_packet(0)
             .to_bytes()
         {
-            self.shared.hub.notify(Hook::NewLogin, &bytes, None);
+            self.deps.hub.notify(Hook::NewLogin, &bytes, None);
         }
         self.ok(id).await;
         // Someone who logs in after a shutdown was announced is told too.
-        if let Some((_, stamp)) = self.shared.hub.scheduled_shutdown() {
+        if let Some((_, stamp)) = self.deps.shutdown.scheduled() {
             self.reply(0, Response::Shtdwn { stamp: Some(stamp) }).await;
         }
     }
 
     pub(super) async fn deregister(&mut self, id: u16, user: &Arc<OnlineUser>) {
-        match self.shared.store.deregister(&user.name).await {
+        match self.deps.store.deregister(&user.name).await {
             Ok(_) => {
                 tracing::info!(user = %String::from_utf8_lossy(&user.name), "deregistered");
                 // Logged out first, so the token is not activated after its revocation.
                 self.end_session();
-                self.shared.hub.user_deregistered(&user.name);
+                self.deps.hub.user_deregistered(&user.name);
                 self.ok(id).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, "deregistration failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "deregistration failed");
                 self.err(id, ErrorCode::Server).await;
             }
         }

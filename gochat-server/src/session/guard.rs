@@ -42,12 +42,12 @@ impl Session {
                 .pending
                 .as_ref()
                 .is_some_and(|p| p.username == *username);
-        if answers_own_challenge || self.shared.admission.allow_auth(self.conn.ip()) {
+        if answers_own_challenge || self.deps.admission.allow_auth(self.conn.ip()) {
             return true;
         }
-        self.shared.metrics.limit_hit(Limit::AuthRate);
-        Metrics::inc(&self.shared.metrics.login_failures);
-        if let Some(suppressed) = self.shared.admission.log_auth_limited() {
+        self.deps.metrics.limit_hit(Limit::AuthRate);
+        Metrics::inc(&self.deps.metrics.login_failures);
+        if let Some(suppressed) = self.deps.admission.log_auth_limited() {
             tracing::warn!(
                 conn = self.conn.id(),
                 ip = %self.conn.ip(),
@@ -75,7 +75,7 @@ impl Session {
         let Some(code) = last.checked_sub(1).and_then(ErrorCode::from_code) else {
             return;
         };
-        Metrics::inc(&self.shared.metrics.login_failures);
+        Metrics::inc(&self.deps.metrics.login_failures);
         tracing::warn!(
             conn = self.conn.id(),
             ip = %self.conn.ip(),
@@ -95,10 +95,10 @@ impl Session {
     /// connection gets `ERR(LOGIN)` (ID 0) and is closed.
     fn count_auth_failure(&mut self) {
         self.auth_failures = self.auth_failures.saturating_add(1);
-        if self.auth_failures < self.shared.config.max_auth_failures {
+        if self.auth_failures < self.deps.config.max_auth_failures {
             return;
         }
-        self.shared.metrics.limit_hit(Limit::AuthFailures);
+        self.deps.metrics.limit_hit(Limit::AuthFailures);
         tracing::warn!(
             conn = self.conn.id(),
             ip = %self.conn.ip(),

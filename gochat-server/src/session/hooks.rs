@@ -8,11 +8,11 @@ impl Session {
     pub(super) async fn subscribe(&self, id: u16, hook: Hook) {
         if hook == Hook::All {
             for single in Hook::SINGLE {
-                self.shared.hub.subscribe(single, &self.conn);
+                self.deps.hub.subscribe(single, &self.conn);
             }
             return self.ok(id).await;
         }
-        if self.shared.hub.subscribe(hook, &self.conn) {
+        if self.deps.hub.subscribe(hook, &self.conn) {
             self.ok(id).await;
         } else {
             self.err(id, ErrorCode::Exists).await;
@@ -21,10 +21,10 @@ impl Session {
 
     pub(super) async fn unsubscribe(&self, id: u16, hook: Hook) {
         if hook == Hook::All {
-            self.shared.hub.unsubscribe_all(self.conn.id());
+            self.deps.hub.unsubscribe_all(self.conn.id());
             return self.ok(id).await;
         }
-        if self.shared.hub.unsubscribe(hook, self.conn.id()) {
+        if self.deps.hub.unsubscribe(hook, self.conn.id()) {
             self.ok(id).await;
         } else {
             self.err(id, ErrorCode::NotFound).await;

@@ -9,7 +9,7 @@ use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 use super::{Deferred, Session};
 use crate::hub::OnlineUser;
 use crate::metrics::Metrics;
-use crate::store::{NewMessage, StoredMessage};
+use crate::store::{NewMessage, Recipient, StoredMessage};
 
 /// How long an online delivery may take before the message is stored instead.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,8 +29,11 @@ fn rows_for(max_bytes: usize, average: usize) -> u32 {
 }
 
 /// Delivered catch-up batches that may wait for their deletion (bounds what a crash of the
-/// server could deliver twice, and the ids held).
-const DELETE_BACKLOG: usize = 2;
+/// server could deliver twice, and the ids held). With 2, the writer waited for MariaDB's
+/// delete commits and a 10,000-message catch-up took three times as long; at 16 (4 MiB of
+/// `RECIV`s at the default batch size) the deletes no longer hold the writer back
+/// (docs/PERFORMANCE.md, "loadgen before/after").
+const DELETE_BACKLOG: usize = 16;
 
 impl Session {
     pub(super) async fn message(
@@ -49,7 +52,7 @@ impl Session {
         let Ok(unix) = decode_stamp(&stamp) else {
             return self.err(id, ErrorCode::Args).await;
         };
-        let recipient_id = match self.shared.hub.online(&to) {
+        let recipient_id = match self.deps.hub.online(&to) {
             Some(recipient) => {
                 let reciv = Response::Reciv {
                     from: sender.name.clone(),
@@ -72,28 +75,20 @@ impl Session {
                 // Not in the recipient's socket: keep it for catch-up.
                 recipient.user_id
             }
-            None => match self.shared.hub.recipient_id(&to) {
-                Some(cached) => cached,
-                None => match self.shared.store.user(&to).await {
-                    Ok(Some(r)) if r.public_key.is_none() => {
-                        return self.err(id, ErrorCode::Dereg).await;
-                    }
-                    Ok(Some(r)) => {
-                        self.shared.hub.remember_recipient(to.clone(), r.id);
-                        r.id
-                    }
-                    Ok(None) => return self.err(id, ErrorCode::NotFound).await,
-                    Err(e) => {
-                        tracing::error!(error = %e, "recipient lookup failed");
-                        return self.err(id, ErrorCode::Server).await;
-                    }
-                },
+            None => match self.deps.store.recipient(&to).await {
+                Ok(Recipient::Registered(recipient_id)) => recipient_id,
+                Ok(Recipient::Deregistered) => return self.err(id, ErrorCode::Dereg).await,
+                Ok(Recipient::Unknown) => return self.err(id, ErrorCode::NotFound).await,
+                Err(e) => {
+                    tracing::error!(error = %crate::error_chain::Chain(&e), "recipient lookup failed");
+                    return self.err(id, ErrorCode::Server).await;
+                }
             },
         };
         // Answered once committed; meanwhile the session reads on, so consecutive messages
         // share one transaction.
         let committed = self
-            .shared
+            .deps
             .sink
             .submit(NewMessage {
                 sender_id: sender.user_id,
@@ -116,13 +111,13 @@ impl Session {
         if take.wait.is_zero() {
             return;
         }
-        Metrics::inc(&self.shared.metrics.msg_throttled);
+        Metrics::inc(&self.deps.metrics.msg_throttled);
         if take.started {
             tracing::info!(
                 conn = self.conn.id(),
                 user = %String::from_utf8_lossy(&sender.name),
-                rate = self.shared.config.msg_rate,
-                burst = self.shared.config.msg_burst,
+                rate = self.deps.config.msg_rate,
+                burst = self.deps.config.msg_burst,
                 "MSG rate limit reached, slowing the sender down"
             );
         }
@@ -142,15 +137,15 @@ impl Session {
     /// behind. A slow reader makes steady progress, a dropped one resumes after the last
     /// packet it was sent, and memory stays at a few batches.
     pub(super) async fn catch_up(&self, id: u16, user: &Arc<OnlineUser>) {
-        let store = &self.shared.store;
-        let max_bytes = self.shared.config.catch_up_batch_bytes;
+        let store = &self.deps.store;
+        let max_bytes = self.deps.config.catch_up_batch_bytes;
         let fetch =
             |after: i64, rows: u32| store.pending_batch(user.user_id, after, rows, max_bytes);
         let mut batch = match fetch(0, rows_for(max_bytes, TYPICAL_RECIV)).await {
             Ok(b) if b.is_empty() => return self.err(id, ErrorCode::Empty).await,
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, "fetching stored messages failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "fetching stored messages failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -166,7 +161,7 @@ impl Session {
                 let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
                 let rows = rows_for(max_bytes, bytes / count.max(1));
                 let (written, next) = tokio::join!(self.write_batch(batch), fetch(after, rows));
-                Metrics::inc(&self.shared.metrics.catch_up_batches);
+                Metrics::inc(&self.deps.metrics.catch_up_batches);
                 let complete = written.len() == count;
                 // Waits while the deleter is DELETE_BACKLOG batches behind.
                 if delivered.send(written).await.is_err()
@@ -178,7 +173,7 @@ impl Session {
                     Ok(b) if complete && !b.is_empty() => batch = b,
                     Ok(_) => return,
                     Err(e) => {
-                        tracing::error!(error = %e, "fetching stored messages failed");
+                        tracing::error!(error = %crate::error_chain::Chain(&e), "fetching stored messages failed");
                         return;
                     }
                 }
@@ -212,7 +207,7 @@ impl Session {
             };
             let mut out = BytesMut::new();
             if let Err(e) = reciv.to_packet(0).encode(&mut out) {
-                tracing::error!(error = %e, id = message.id, "stored message cannot be framed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), id = message.id, "stored message cannot be framed");
                 sent.push((message.id, None));
                 continue;
             }
@@ -239,11 +234,11 @@ impl Session {
         if ids.is_empty() {
             return true;
         }
-        if let Err(e) = self.shared.store.delete_messages(recipient_id, ids).await {
-            tracing::error!(error = %e, "deleting delivered messages failed");
+        if let Err(e) = self.deps.store.delete_messages(recipient_id, ids).await {
+            tracing::error!(error = %crate::error_chain::Chain(&e), "deleting delivered messages failed");
             return false;
         }
-        self.shared
+        self.deps
             .metrics
             .messages_caught_up
             .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -18,11 +18,14 @@ use bytes::{Bytes, BytesMut};
 use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Response};
 use zeroize::Zeroizing;
 
+use crate::admission::Admission;
+use crate::config::Config;
 use crate::conn::{ConnHandle, ReadHalf};
-use crate::hub::OnlineUser;
+use crate::hub::{Hub, OnlineUser};
 use crate::metrics::{Limit, Metrics};
-use crate::server::Shared;
-use crate::store::{StoreOutcome, UserRecord};
+use crate::shutdown::Shutdown;
+use crate::sink::MessageSink;
+use crate::store::{Store, StoreOutcome, UserRecord};
 
 /// A login in progress on this connection (keyed by connection, so no one else can touch it).
 struct PendingLogin {
@@ -46,9 +49,45 @@ enum Deferred {
 /// Most replies held back before the session waits for them.
 const MAX_DEFERRED: usize = 256;
 
+/// What sessions work with: each an explicit dependency, handed over once by the server.
+pub struct Deps {
+    hub: Arc<Hub>,
+    store: Arc<dyn Store>,
+    sink: MessageSink,
+    config: Config,
+    metrics: Arc<Metrics>,
+    admission: Arc<Admission>,
+    shutdown: Arc<Shutdown>,
+}
+
+impl Deps {
+    /// Sessions on `hub` and `store` (offline messages written through `sink`), with the
+    /// limits in `config`, counting into `metrics`, rate-limiting logins with `admission`,
+    /// ending at `shutdown` (which an admin may schedule).
+    pub fn new(
+        hub: Arc<Hub>,
+        store: Arc<dyn Store>,
+        sink: MessageSink,
+        config: Config,
+        metrics: Arc<Metrics>,
+        admission: Arc<Admission>,
+        shutdown: Arc<Shutdown>,
+    ) -> Self {
+        Self {
+            hub,
+            store,
+            sink,
+            config,
+            metrics,
+            admission,
+            shutdown,
+        }
+    }
+}
+
 /// The state of one connection.
 pub struct Session {
-    shared: Arc<Shared>,
+    deps: Arc<Deps>,
     conn: ConnHandle,
     user: Option<Arc<OnlineUser>>,
     pending: Option<PendingLogin>,
@@ -67,10 +106,10 @@ pub struct Session {
 
 impl Session {
     /// A session for a connection that has been greeted.
-    pub fn new(shared: Arc<Shared>, conn: ConnHandle) -> Self {
-        let msg_rate = msg_rate::TokenBucket::new(shared.config.msg_rate, shared.config.msg_burst);
+    pub fn new(deps: Arc<Deps>, conn: ConnHandle) -> Self {
+        let msg_rate = msg_rate::TokenBucket::new(deps.config.msg_rate, deps.config.msg_burst);
         Session {
-            shared,
+            deps,
             conn,
             user: None,
             pending: None,
@@ -90,7 +129,7 @@ impl Session {
 
     /// Serves the connection until it ends, then logs the user out.
     pub async fn run(mut self, mut read: ReadHalf) {
-        let idle = self.shared.config.idle_timeout();
+        let idle = self.deps.config.idle_timeout();
         // The idle timer counts whole packets: bytes of a packet not yet complete don't
         // restart it (one byte every few seconds keeps nothing open).
         let mut idle_deadline = tokio::time::Instant::now() + idle;
@@ -116,8 +155,8 @@ impl Session {
                 Ok(None) => self.flush_deferred().await,
                 Err(e) => {
                     self.flush_deferred().await;
-                    Metrics::inc(&self.shared.metrics.malformed);
-                    tracing::info!(conn = self.conn.id(), error = %e, "malformed packet, closing");
+                    Metrics::inc(&self.deps.metrics.malformed);
+                    tracing::info!(conn = self.conn.id(), error = %crate::error_chain::Chain(&e), "malformed packet, closing");
                     self.send_final(e.error_code()).await;
                     break;
                 }
@@ -142,7 +181,7 @@ impl Session {
             let result = tokio::select! {
                 r = tokio::time::timeout_at(deadline, read_more) => r,
                 () = self.conn.closed() => break,
-                () = self.shared.shutdown.cancelled() => {
+                () = self.deps.shutdown.requested() => {
                     if self.user.is_some() {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
@@ -156,7 +195,7 @@ impl Session {
             };
             match result {
                 Err(_) => {
-                    self.shared.metrics.limit_hit(limit);
+                    self.deps.metrics.limit_hit(limit);
                     if limit == Limit::LoginGrace {
                         tracing::info!(conn = self.conn.id(), ip = %self.conn.ip(), "not logged in within the login grace time, closing");
                     } else {
@@ -174,7 +213,7 @@ impl Session {
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    tracing::debug!(conn = self.conn.id(), error = %e, "read failed");
+                    tracing::debug!(conn = self.conn.id(), error = %crate::error_chain::Chain(&e), "read failed");
                     self.send_final(ErrorCode::Conn).await;
                     break;
                 }
@@ -223,12 +262,12 @@ impl Session {
                 Deferred::Commit(id, committed) => self.committed(id, committed.await),
                 Deferred::Delivery(id, delivery, message) => match delivery.wait().await {
                     Ok(()) => {
-                        Metrics::inc(&self.shared.metrics.messages_delivered);
+                        Metrics::inc(&self.deps.metrics.messages_delivered);
                         Response::Ok.to_packet(id)
                     }
                     // Not in the recipient's socket: keep it for catch-up.
                     Err(_) => {
-                        let committed = self.shared.sink.submit(*message).await.await;
+                        let committed = self.deps.sink.submit(*message).await.await;
                         self.committed(id, committed)
                     }
                 },
@@ -246,11 +285,11 @@ impl Session {
     ) -> Packet {
         let code = match result {
             Ok(Some(StoreOutcome::Stored)) => {
-                Metrics::inc(&self.shared.metrics.messages_stored);
+                Metrics::inc(&self.deps.metrics.messages_stored);
                 return Response::Ok.to_packet(id);
             }
             Ok(Some(StoreOutcome::MailboxFull)) => {
-                Metrics::inc(&self.shared.metrics.mailbox_full);
+                Metrics::inc(&self.deps.metrics.mailbox_full);
                 ErrorCode::MaxSize
             }
             Ok(Some(StoreOutcome::RecipientDeregistered)) => ErrorCode::Dereg,
@@ -266,7 +305,7 @@ impl Session {
         let bytes = match packet.to_bytes() {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = %e, action = %packet.action, "reply cannot be encoded");
+                tracing::warn!(error = %crate::error_chain::Chain(&e), action = %packet.action, "reply cannot be encoded");
                 match Packet::error(ErrorCode::Packet, id).to_bytes() {
                     Ok(b) => b,
                     Err(_) => return,
@@ -374,17 +413,17 @@ impl Session {
     /// tells NEWLOGOUT subscribers.
     fn end_session(&mut self) {
         let conn = self.conn.id();
-        self.shared.hub.unsubscribe_all(conn);
+        self.deps.hub.unsubscribe_all(conn);
         self.pending = None;
         if let Some(user) = self.user.take() {
-            self.shared.hub.activate_token(&user.name, conn);
-            if self.shared.hub.remove_online(&user.name, conn) {
+            self.deps.hub.activate_token(&user.name, conn);
+            if self.deps.hub.remove_online(&user.name, conn) {
                 tracing::info!(conn, user = %String::from_utf8_lossy(&user.name), "logged out");
                 if let Ok(bytes) = Response::new_logout(user.name.clone())
                     .to_packet(0)
                     .to_bytes()
                 {
-                    self.shared.hub.notify(Hook::NewLogout, &bytes, None);
+                    self.deps.hub.notify(Hook::NewLogout, &bytes, None);
                 }
             }
         }

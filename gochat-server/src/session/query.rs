@@ -10,11 +10,11 @@ use crate::metrics::Metrics;
 
 impl Session {
     pub(super) async fn request_key(&self, id: u16, username: &Bytes) {
-        let record = match self.shared.store.user(username).await {
+        let record = match self.deps.store.user(username).await {
             Ok(Some(r)) => r,
             Ok(None) => return self.err(id, ErrorCode::NotFound).await,
             Err(e) => {
-                tracing::error!(error = %e, "user lookup failed");
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
                 return self.err(id, ErrorCode::Server).await;
             }
         };
@@ -40,7 +40,7 @@ impl Session {
     pub(super) async fn list_users(&self, id: u16, kind: UserList) {
         let mut packer = UserListPacker::new(kind.with_perms());
         if kind.online_only() {
-            for u in self.shared.hub.online_users().iter() {
+            for u in self.deps.hub.online_users().iter() {
                 if !packer.push(&u.name, u.permission().code()) {
                     break;
                 }
@@ -58,8 +58,8 @@ impl Session {
                     after = row_id;
                     packer.push(name, level)
                 };
-                if let Err(e) = self.shared.store.visit_users(from, page, visit).await {
-                    tracing::error!(error = %e, "listing users failed");
+                if let Err(e) = self.deps.store.visit_users(from, page, visit).await {
+                    tracing::error!(error = %crate::error_chain::Chain(&e), "listing users failed");
                     return self.err(id, ErrorCode::Server).await;
                 }
                 if rows < page || packer.overflowed() {
@@ -69,7 +69,7 @@ impl Session {
             }
         }
         if packer.overflowed() {
-            Metrics::inc(&self.shared.metrics.user_lists_too_long);
+            Metrics::inc(&self.deps.metrics.user_lists_too_long);
             return self.err(id, ErrorCode::Packet).await;
         }
         let Some(args) = packer.finish() else {

@@ -1,9 +1,19 @@
-//! Persistent state of the server: users and stored (offline) messages, behind one trait
-//! with two backends (MariaDB/MySQL and SQLite), each with its own migrations.
+//! Persistent state of the server: users and stored (offline) messages, behind the
+//! [`Store`] trait, on MariaDB/MySQL or SQLite, each with its own migrations.
+//!
+//! One implementation serves both: [`SqlStore<D>`](SqlStore), generic over a [`Dialect`].
+//! It runs the shared SQL text (`sql.rs`) and reads the rows with `#[derive(FromRow)]`
+//! types (`rows.rs`, which hold the one encoding of a permission level and of a counter).
+//! A dialect (`sqlite.rs`, `mysql.rs`) supplies only what really differs: opening the pool,
+//! how a write transaction starts (`BEGIN IMMEDIATE`; or a plain `BEGIN` with `FOR UPDATE`
+//! row locks and a deadlock retry) and the few statements whose SQL differs.
 
 mod import;
 mod mailbox;
 mod mysql;
+mod rows;
+mod sql;
+mod sql_store;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -11,8 +21,10 @@ use gochat_proto::wire::Permission;
 
 pub use import::{ImportBatch, ImportMessage, ImportUser, MessageDigest};
 pub use mailbox::{MailboxUsage, Quota, StoreOutcome};
-pub use mysql::MySqlStore;
-pub use sqlite::SqliteStore;
+pub use mysql::{MySqlDialect, MySqlStore};
+pub use sql::Dialect;
+pub use sql_store::SqlStore;
+pub use sqlite::{SqliteDialect, SqliteStore};
 
 /// A registered (or deregistered) user row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +44,17 @@ impl UserRecord {
     pub fn permission(&self) -> Option<Permission> {
         Permission::from_code(self.permission)
     }
+}
+
+/// A message recipient, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// A registered user, by row id.
+    Registered(i64),
+    /// The name was registered once; its user deregistered.
+    Deregistered,
+    /// No user ever had the name.
+    Unknown,
 }
 
 /// A message stored for a user who was offline.
@@ -89,16 +112,19 @@ pub enum RegisterError {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be reached or a query failed.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Sqlx(#[from] sqlx::Error),
     /// Migrations failed.
-    #[error("database migration failed: {0}")]
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The URL is not one we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
     UnsupportedUrl(String),
+    /// Creating the SQLite database file (private to its owner) failed.
+    #[error(transparent)]
+    File(#[from] gochat_proto::private_file::PrivateFileError),
     /// Local filesystem problem (SQLite directory).
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
@@ -130,6 +156,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a user up by exact name, deregistered ones included.
     async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Who a message to `username` goes to. The default looks the user up each time;
+    /// [`crate::recipients::CachedRecipients`] remembers the answer.
+    async fn recipient(&self, username: &[u8]) -> Result<Recipient, StoreError> {
+        Ok(match self.user(username).await? {
+            None => Recipient::Unknown,
+            Some(user) if user.public_key.is_none() => Recipient::Deregistered,
+            Some(user) => Recipient::Registered(user.id),
+        })
+    }
 
     /// Removes the user's key (the row and name stay, so the name is never reused).
     /// Also drops messages stored for them. Returns whether the user exists.
@@ -218,93 +254,6 @@ pub trait Store: Send + Sync + 'static {
     async fn apply_import(&self, batch: &ImportBatch) -> Result<(), StoreError>;
 }
 
-/// Rows per multi-row `INSERT` and ids per `IN (...)` list: 500 × 4 placeholders stays far
-/// below both MySQL's (65,535) and SQLite's (32,766) limits.
-const CHUNK: usize = 500;
-
-/// `INSERT INTO messages (...) VALUES (?,?,?,?),...` for `rows` rows (both backends use `?`).
-fn insert_messages_sql(rows: usize) -> String {
-    const HEAD: &str = "INSERT INTO messages (sender_id, recipient_id, stamp, ciphertext) VALUES ";
-    let mut sql = String::with_capacity(HEAD.len() + rows * 10);
-    sql.push_str(HEAD);
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?,?,?,?)");
-    }
-    sql
-}
-
-/// `head` followed by `(?,?,...)` with `n` placeholders and then `tail`.
-fn in_list_sql(head: &str, n: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + n * 2 + 1 + tail.len());
-    sql.push_str(head);
-    sql.push('(');
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('?');
-    }
-    sql.push(')');
-    sql.push_str(tail);
-    sql
-}
-
-/// `DELETE FROM messages WHERE recipient_id = ? AND id IN (?,...)` for `n` ids.
-fn delete_messages_sql(n: usize) -> String {
-    in_list_sql(
-        "DELETE FROM messages WHERE recipient_id = ? AND id IN ",
-        n,
-        "",
-    )
-}
-
-/// Count and total ciphertext bytes of the rows [`delete_messages_sql`] would delete
-/// (`lock` is appended: ` FOR UPDATE` on MariaDB).
-fn measure_messages_sql(n: usize, lock: &str) -> String {
-    in_list_sql(
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(LENGTH(ciphertext)), 0) AS SIGNED) AS b \
-         FROM messages WHERE recipient_id = ? AND id IN ",
-        n,
-        lock,
-    )
-}
-
-/// Lowers a mailbox's counters (never below zero).
-const RELEASE_MAILBOX_SQL_SQLITE: &str = "UPDATE users SET stored_messages = max(stored_messages - ?, 0), \
-     stored_bytes = max(stored_bytes - ?, 0) WHERE id = ?";
-
-/// [`RELEASE_MAILBOX_SQL_SQLITE`] for MariaDB.
-const RELEASE_MAILBOX_SQL_MYSQL: &str = "UPDATE users SET stored_messages = GREATEST(stored_messages - ?, 0), \
-     stored_bytes = GREATEST(stored_bytes - ?, 0) WHERE id = ?";
-
-/// Raises the counters of `n` mailboxes by per-mailbox amounts, in one statement:
-/// binds `id, count` × n, `id, bytes` × n, then the n ids.
-fn charge_mailboxes_sql(n: usize) -> String {
-    let mut sql = String::from("UPDATE users SET stored_messages = stored_messages + CASE id");
-    for _ in 0..n {
-        sql.push_str(" WHEN ? THEN ?");
-    }
-    sql.push_str(" ELSE 0 END, stored_bytes = stored_bytes + CASE id");
-    for _ in 0..n {
-        sql.push_str(" WHEN ? THEN ?");
-    }
-    sql.push_str(" ELSE 0 END WHERE id IN ");
-    in_list_sql(&sql, n, "")
-}
-
-/// Liveness and mailbox counters of `n` users (locked with `lock` appended on MariaDB).
-fn mailboxes_sql(n: usize, lock: &str) -> String {
-    in_list_sql(
-        "SELECT id, CAST(public_key IS NOT NULL AS SIGNED) AS live, stored_messages, stored_bytes \
-         FROM users WHERE id IN ",
-        n,
-        &format!(" ORDER BY id{lock}"),
-    )
-}
-
 /// Whether `e` is a unique-constraint violation reported by the database.
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -318,11 +267,6 @@ fn register_conflict(existing: Option<UserRecord>) -> RegisterError {
         Some(_) => RegisterError::NameTaken,
         None => RegisterError::KeyTaken,
     }
-}
-
-/// A stored count as `u64` (counts are never negative; a nonsensical value reads as 0).
-fn count_to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing) or `mysql://…`

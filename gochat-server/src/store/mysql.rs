@@ -6,25 +6,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use gochat_proto::wire::Permission;
-use sqlx::Row;
-use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
-
-use std::collections::HashMap;
-
-use futures::TryStreamExt;
-
-use super::mailbox::{Mailbox, admit, recipients};
-use super::{
-    CHUNK, MailboxUsage, NewMessage, Quota, RELEASE_MAILBOX_SQL_MYSQL, RegisterError, Store,
-    StoreError, StoreOutcome, StoredMessage, UserRecord, charge_mailboxes_sql, count_to_u64,
-    delete_messages_sql, insert_messages_sql, is_unique_violation, mailboxes_sql,
-    measure_messages_sql, register_conflict,
+use sqlx::mysql::{
+    MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlQueryResult,
 };
+use sqlx::{MySql, Pool, Transaction};
 
-/// Appended to the reads that take row locks for the rest of the transaction.
-const LOCK: &str = " FOR UPDATE";
+use super::sql::Dialect;
+use super::{SqlStore, StoreError};
 
 /// Migrations of the MariaDB schema, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -35,16 +23,50 @@ const MAX_CONNECTIONS: u32 = 16;
 /// How long a caller waits for a free connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often a transaction chosen as a deadlock victim is run again.
-const DEADLOCK_RETRIES: u32 = 3;
-
 /// `ER_LOCK_DEADLOCK`: the transaction was rolled back to break a deadlock.
 const ER_LOCK_DEADLOCK: u16 = 1213;
 
 /// The store on a MariaDB (or MySQL) database.
-#[derive(Debug, Clone)]
-pub struct MySqlStore {
-    pool: MySqlPool,
+pub type MySqlStore = SqlStore<MySqlDialect>;
+
+/// MariaDB/MySQL: reads inside a write transaction lock their rows with `FOR UPDATE`, and a
+/// transaction chosen as a deadlock victim (rolled back whole) runs again.
+#[derive(Debug)]
+pub enum MySqlDialect {}
+
+impl Dialect for MySqlDialect {
+    type Db = MySql;
+
+    const LOCK: &'static str = " FOR UPDATE";
+    const RELEASE_MAILBOX: &'static str = "UPDATE users SET \
+         stored_messages = GREATEST(stored_messages - ?, 0), \
+         stored_bytes = GREATEST(stored_bytes - ?, 0) WHERE id = ?";
+    const DELETE_MAILBOX_OF_NAME: &'static str =
+        "DELETE m FROM messages m JOIN users u ON u.id = m.recipient_id WHERE u.username = ?";
+    const RECOUNT_MAILBOXES: &'static str = "UPDATE users u LEFT JOIN \
+         (SELECT recipient_id, COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS b \
+          FROM messages GROUP BY recipient_id) m ON m.recipient_id = u.id \
+         SET u.stored_messages = COALESCE(m.n, 0), u.stored_bytes = COALESCE(m.b, 0)";
+    const WRITE_RETRIES: u32 = 3;
+
+    async fn begin_write(pool: &Pool<MySql>) -> Result<Transaction<'static, MySql>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    /// Whether `e` says the transaction was rolled back as a deadlock victim.
+    fn retry(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(db) => db
+                .try_downcast_ref::<MySqlDatabaseError>()
+                .is_some_and(|e| e.number() == ER_LOCK_DEADLOCK),
+            _ => false,
+        }
+    }
+
+    /// Matched rows, changed or not: sqlx sets `CLIENT_FOUND_ROWS`.
+    fn rows_affected(result: &MySqlQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 impl MySqlStore {
@@ -57,7 +79,7 @@ impl MySqlStore {
         }
         // No ping before each query: a dead connection fails that one request (ERR_SERVER)
         // and is dropped, instead of every request paying an extra round trip.
-        let pool = MySqlPoolOptions::new()
+        let pool: MySqlPool = MySqlPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -65,352 +87,6 @@ impl MySqlStore {
             .await?;
         super::import::refuse_go_schema(&pool).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
-    }
-
-    /// The underlying pool (for tests and offline tools).
-    pub fn pool(&self) -> &MySqlPool {
-        &self.pool
-    }
-
-    /// One attempt of [`Store::store_messages`]. The recipients' rows are locked first
-    /// (ascending id), so a concurrent store, delete or deregistration of the same recipient
-    /// waits for this one: the quota and the recipient check cannot be raced.
-    async fn try_store_messages(
-        &self,
-        messages: &[NewMessage],
-        quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let mut mailboxes = HashMap::new();
-        for chunk in recipients(messages).chunks(CHUNK) {
-            let sql = mailboxes_sql(chunk.len(), LOCK);
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                mailboxes.insert(row.try_get::<i64, _>("id")?, mailbox_from_row(&row)?);
-            }
-        }
-        let admission = admit(messages, &mailboxes, quota);
-        for chunk in admission.admitted(messages).chunks(CHUNK) {
-            let sql = insert_messages_sql(chunk.len());
-            insert_messages(&sql, chunk).execute(&mut *tx).await?;
-        }
-        for chunk in admission.charges.chunks(CHUNK) {
-            let sql = charge_mailboxes_sql(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.messages));
-            }
-            for (id, usage) in chunk {
-                query = query.bind(*id).bind(clamp_i64(usage.bytes));
-            }
-            for (id, _) in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(admission.outcomes)
-    }
-
-    /// One attempt of [`Store::delete_messages`]: locks the recipient's row first (the same
-    /// order as storing), then measures, deletes and releases the counters.
-    async fn try_delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
-            .bind(recipient_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (mut count, mut bytes) = (0i64, 0i64);
-        for chunk in ids.chunks(CHUNK) {
-            let sql = measure_messages_sql(chunk.len(), LOCK);
-            let mut query = sqlx::query(&sql).bind(recipient_id);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            let row = query.fetch_one(&mut *tx).await?;
-            count += row.try_get::<i64, _>("n")?;
-            bytes += row.try_get::<i64, _>("b")?;
-            let sql = delete_messages_sql(chunk.len());
-            let mut query = sqlx::query(&sql).bind(recipient_id);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        sqlx::query(RELEASE_MAILBOX_SQL_MYSQL)
-            .bind(count)
-            .bind(bytes)
-            .bind(recipient_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
-    }
-
-    /// One attempt of [`Store::deregister`].
-    async fn try_deregister(&self, username: &[u8]) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        // FOUND_ROWS is set by sqlx, so this counts matched rows, changed or not.
-        let updated = sqlx::query(
-            "UPDATE users SET public_key = NULL, key_fingerprint = NULL, \
-             stored_messages = 0, stored_bytes = 0 WHERE username = ?",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "DELETE m FROM messages m JOIN users u ON u.id = m.recipient_id WHERE u.username = ?",
-        )
-        .bind(username)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-}
-
-/// `sql` (from [`insert_messages_sql`] for `chunk.len()` rows) with `chunk` bound.
-fn insert_messages<'q>(
-    sql: &'q str,
-    chunk: &'q [&'q NewMessage],
-) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
-    let mut query = sqlx::query(sql);
-    for m in chunk {
-        query = query
-            .bind(m.sender_id)
-            .bind(m.recipient_id)
-            .bind(m.stamp)
-            .bind(&m.ciphertext[..]);
-    }
-    query
-}
-
-/// Whether `e` says the transaction was rolled back as a deadlock victim (safe to rerun).
-fn is_deadlock(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<MySqlDatabaseError>()
-            .is_some_and(|e| e.number() == ER_LOCK_DEADLOCK),
-        _ => false,
-    }
-}
-
-/// A `users` row as selected by [`USER_COLUMNS`].
-fn user_from_row(row: &MySqlRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        public_key: row.try_get("public_key")?,
-        permission: row.try_get("permission")?,
-    })
-}
-
-/// A row of [`mailboxes_sql`].
-fn mailbox_from_row(row: &MySqlRow) -> Result<Mailbox, sqlx::Error> {
-    Ok(Mailbox {
-        live: row.try_get::<i64, _>("live")? != 0,
-        usage: MailboxUsage {
-            messages: count_to_u64(row.try_get("stored_messages")?),
-            bytes: count_to_u64(row.try_get("stored_bytes")?),
-        },
-    })
-}
-
-/// A counter delta as a database integer.
-fn clamp_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// Columns read by [`user_from_row`].
-const USER_COLUMNS: &str = "id, username, public_key, permission";
-
-/// Runs `attempt` again (up to [`DEADLOCK_RETRIES`] times) when it was a deadlock victim;
-/// the transactions it runs are all-or-nothing, so a rerun is safe.
-macro_rules! retry_deadlock {
-    ($attempt:expr) => {{
-        let mut tries = 0;
-        loop {
-            match $attempt.await {
-                Err(e) if is_deadlock(&e) && tries < DEADLOCK_RETRIES => {
-                    tries += 1;
-                    tracing::debug!(tries, "database deadlock, retrying the transaction");
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-
-#[async_trait]
-impl Store for MySqlStore {
-    async fn register(
-        &self,
-        username: &[u8],
-        public_key: &[u8],
-        key_fingerprint: &[u8; 32],
-    ) -> Result<(), RegisterError> {
-        let result = sqlx::query(
-            "INSERT INTO users (username, public_key, key_fingerprint, permission) \
-             VALUES (?, ?, ?, 0)",
-        )
-        .bind(username)
-        .bind(public_key)
-        .bind(&key_fingerprint[..])
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(register_conflict(self.user(username).await?)),
-            Err(e) => Err(StoreError::from(e).into()),
-        }
-    }
-
-    async fn user(&self, username: &[u8]) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
-        let row = sqlx::query(&sql)
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
-    }
-
-    async fn deregister(&self, username: &[u8]) -> Result<bool, StoreError> {
-        Ok(retry_deadlock!(self.try_deregister(username))?)
-    }
-
-    async fn set_permission(&self, username: &[u8], level: Permission) -> Result<bool, StoreError> {
-        let updated = sqlx::query("UPDATE users SET permission = ? WHERE username = ?")
-            .bind(level.code())
-            .bind(username)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(updated > 0)
-    }
-
-    async fn visit_users(
-        &self,
-        after: i64,
-        limit: u32,
-        visit: &mut (dyn for<'n> FnMut(i64, &'n [u8], u8) -> bool + Send),
-    ) -> Result<(), StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT id, username, permission FROM users \
-             WHERE id > ? AND public_key IS NOT NULL ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            let name: Vec<u8> = row.try_get("username")?;
-            let level: u8 = row.try_get("permission")?;
-            if !visit(row.try_get("id")?, &name, level) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    async fn store_messages(
-        &self,
-        messages: &[NewMessage],
-        quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(retry_deadlock!(self.try_store_messages(messages, quota))?)
-    }
-
-    async fn pending_batch(
-        &self,
-        recipient_id: i64,
-        after: i64,
-        max_rows: u32,
-        max_bytes: usize,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT m.id, u.username, m.stamp, m.ciphertext \
-             FROM messages m JOIN users u ON u.id = m.sender_id \
-             WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?",
-        )
-        .bind(recipient_id)
-        .bind(after)
-        .bind(max_rows)
-        .fetch(&self.pool);
-        let mut batch = Vec::new();
-        let mut bytes = 0usize;
-        while bytes < max_bytes {
-            let Some(row) = rows.try_next().await? else {
-                break;
-            };
-            let message = StoredMessage {
-                id: row.try_get("id")?,
-                sender: row.try_get("username")?,
-                stamp: row.try_get("stamp")?,
-                ciphertext: row.try_get("ciphertext")?,
-            };
-            bytes = bytes.saturating_add(message.wire_size());
-            batch.push(message);
-        }
-        Ok(batch)
-    }
-
-    async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        Ok(retry_deadlock!(
-            self.try_delete_messages(recipient_id, ids)
-        )?)
-    }
-
-    async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
-        let row = sqlx::query("SELECT stored_messages, stored_bytes FROM users WHERE id = ?")
-            .bind(recipient_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(row) => MailboxUsage {
-                messages: count_to_u64(row.try_get("stored_messages")?),
-                bytes: count_to_u64(row.try_get("stored_bytes")?),
-            },
-            None => MailboxUsage::default(),
-        })
-    }
-
-    async fn count_pending(&self, recipient_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE recipient_id = ?")
-            .bind(recipient_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count_to_u64(n))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn all_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        super::import::all_users_mysql(&self.pool).await
-    }
-
-    async fn imported_go_messages(
-        &self,
-    ) -> Result<std::collections::HashSet<super::MessageDigest>, StoreError> {
-        super::import::imported_mysql(&self.pool).await
-    }
-
-    async fn apply_import(&self, batch: &super::ImportBatch) -> Result<(), StoreError> {
-        super::import::apply_mysql(&self.pool, batch).await
+        Ok(Self::from_pool(pool))
     }
 }

@@ -226,8 +226,8 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     /// The configuration the server runs with (database URL, control socket).
     pub config: Config,
-    /// The server's shared state (weak, so that stopping is not held up; see [`TestServer::shared`]).
-    shared: std::sync::Weak<gochat_server::server::Shared>,
+    /// A view of the server's in-memory state (hub, metrics, admission).
+    probe: gochat_server::server::Probe,
     /// The database URL the server uses (for tests that fill tables directly).
     pub database_url: String,
     shutdown: CancellationToken,
@@ -299,8 +299,8 @@ impl TestServer {
         let server = Server::start(config.clone()).await.expect("server starts");
         let plain = server.plain_addr.expect("plain listener");
         let tls = server.tls_addr;
-        let store = server.shared().store.clone();
-        let shared = Arc::downgrade(server.shared());
+        let store = server.store();
+        let probe = server.probe();
         let shutdown = server.shutdown_token();
         let task = tokio::spawn(server.run());
         TestServer {
@@ -309,7 +309,7 @@ impl TestServer {
             tls,
             store,
             config,
-            shared,
+            probe,
             database_url,
             shutdown,
             task: Some(task),
@@ -319,9 +319,9 @@ impl TestServer {
         }
     }
 
-    /// The running server's shared state (hub, metrics).
-    pub fn shared(&self) -> Arc<gochat_server::server::Shared> {
-        self.shared.upgrade().expect("server still running")
+    /// A view of the running server's in-memory state (hub, metrics, admission).
+    pub fn probe(&self) -> gochat_server::server::Probe {
+        self.probe.clone()
     }
 
     /// Stops the server and removes its database.

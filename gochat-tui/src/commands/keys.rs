@@ -4,8 +4,11 @@ use super::{Invocation, account_for, call, need_daemon, usage};
 use crate::app::{AccountKey, App, Level, PassPurpose, Popup};
 use crate::msg::{Call, Effect};
 
-/// `/import NAME FILE`: `/key import`.
+/// `/import NAME FILE`: `/key import`; `/import go-client PATH`: the Go client's data.
 pub(super) fn import(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
+    if inv.arg(0) == Some("go-client") {
+        return super::go_import::go_client(app, inv.text_after(1));
+    }
     sub(app, "import", inv.args)
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod admin;
 mod conversations;
+mod go_import;
 mod keys;
 mod servers;
 mod session;
@@ -257,7 +258,13 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "import",
         aliases: &[],
-        forms: &[form("NAME FILE", "same as /key import")],
+        forms: &[
+            form("NAME FILE", "same as /key import"),
+            form(
+                "go-client PATH",
+                "import the Go client's client.db: servers, accounts, contacts' keys, history",
+            ),
+        ],
         run: keys::import,
     },
     Command {

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod contacts;
+mod go_import;
 mod history;
 mod hooks;
 mod keys;
@@ -104,6 +105,11 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
             path,
             passphrase,
         } => keys::import(c, account, path, &passphrase).await,
+        Call::ImportGoClient {
+            path,
+            go_password,
+            passphrase,
+        } => go_import::run(c, path, &go_password, &passphrase).await,
         Call::Status => status::run(c).await,
     })
 }
@@ -160,6 +166,7 @@ pub fn reduce(app: &mut App, reply: Reply) -> Vec<Effect> {
             result,
         } => keys::reduce_export(app, account, path, result),
         Reply::Status(result) => status::reduce(app, result),
+        Reply::GoImported { path, result } => go_import::reduce(app, path, result),
     }
 }
 
@@ -252,6 +259,7 @@ pub fn describe(call: &Call) -> String {
         Call::ShowKey(_) => "showing the key".into(),
         Call::ExportKey { path, .. } => format!("export to {path}"),
         Call::ImportKey { path, .. } => format!("import of {path}"),
+        Call::ImportGoClient { path, .. } => format!("import of the Go client's {path}"),
         Call::Status => "status".into(),
     }
 }

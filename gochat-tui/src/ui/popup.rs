@@ -68,6 +68,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, popup: &Popup, area: Rect) {
                 PassPurpose::Unlock { account, .. } => {
                     ("Unlock", format!("Passphrase of {}:", account.label()))
                 }
+                PassPurpose::GoImport { path, go_password } => (
+                    "Import from the Go client",
+                    match (go_password, first) {
+                        (None, _) => format!("The Go client's password (for {path}):"),
+                        (Some(_), None) => {
+                            "New passphrase for the imported keys; empty: unencrypted.".to_owned()
+                        }
+                        (Some(_), Some(_)) => "Type the passphrase again.".to_owned(),
+                    },
+                ),
                 PassPurpose::Import { account, path } => (
                     "Import key",
                     if first.is_none() {

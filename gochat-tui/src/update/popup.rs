@@ -49,6 +49,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 PassPurpose::Import { account, .. } => {
                     format!("import of {} cancelled", account.label())
                 }
+                PassPurpose::GoImport { path, .. } => format!("import of {path} cancelled"),
             };
             app.notice_here(Level::Info, what);
         }
@@ -242,9 +243,28 @@ fn passphrase_entered(
     field: Secret,
     first: Option<Secret>,
 ) -> Vec<Effect> {
+    // The Go password comes first, asked once; then the new passphrase, asked twice.
+    let purpose = match purpose {
+        PassPurpose::GoImport {
+            path,
+            go_password: None,
+        } => {
+            app.popup = Some(Popup::Passphrase {
+                purpose: PassPurpose::GoImport {
+                    path,
+                    go_password: Some(field),
+                },
+                field: Secret::default(),
+                first: None,
+                error: None,
+            });
+            return Vec::new();
+        }
+        other => other,
+    };
     let twice = matches!(
         purpose,
-        PassPurpose::Register(_) | PassPurpose::Import { .. }
+        PassPurpose::Register(_) | PassPurpose::Import { .. } | PassPurpose::GoImport { .. }
     );
     if twice && first.is_none() {
         app.popup = Some(Popup::Passphrase {
@@ -297,6 +317,17 @@ fn passphrase_entered(
             Call::ImportKey {
                 account,
                 path,
+                passphrase: field,
+            }
+        }
+        PassPurpose::GoImport { path, go_password } => {
+            app.notice_here(
+                Level::Info,
+                format!("importing the Go client's data from {path}…"),
+            );
+            Call::ImportGoClient {
+                path,
+                go_password: go_password.unwrap_or_default(),
                 passphrase: field,
             }
         }

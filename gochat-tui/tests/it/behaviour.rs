@@ -591,6 +591,97 @@ fn tab_completes_short_command_names() {
     assert!(shown.split_whitespace().any(|n| n == "/h"), "{shown}");
 }
 
+/// `/import go-client PATH` asks for the Go password once, then a new passphrase twice, and
+/// calls the daemon with the absolute path; the report is shown and everything reloaded.
+#[test]
+fn import_go_client_asks_both_passwords_and_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("client.db");
+    std::fs::write(&db, b"not read by the TUI").expect("write");
+    let mut app = chat_app(100, 30);
+    feed(
+        &mut app,
+        typed(&format!("/import go-client {}", db.display())),
+    );
+    feed(&mut app, [key(KeyCode::Enter)]);
+    assert!(
+        matches!(
+            &app.popup,
+            Some(Popup::Passphrase {
+                purpose: gochat_tui::app::PassPurpose::GoImport {
+                    go_password: None,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{:?}",
+        app.popup
+    );
+    assert!(screen(&app).contains("Go client's password"));
+    feed(&mut app, typed("alice-pass-1"));
+    feed(&mut app, [key(KeyCode::Enter)]);
+    assert!(screen(&app).contains("New passphrase for the imported keys"));
+    feed(&mut app, typed("new"));
+    feed(&mut app, [key(KeyCode::Enter)]);
+    feed(&mut app, typed("new"));
+    let effects = feed(&mut app, [key(KeyCode::Enter)]);
+    match calls(&effects).as_slice() {
+        [
+            Call::ImportGoClient {
+                path,
+                go_password,
+                passphrase,
+            },
+        ] => {
+            assert_eq!(path, &db.display().to_string());
+            assert_eq!(go_password.expose(), "alice-pass-1");
+            assert_eq!(passphrase.expose(), "new");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(app.popup.is_none());
+
+    let report = gochat_proto::ipc::ImportGoClientReply {
+        servers: vec![gochat_proto::ipc::ImportedServer {
+            profile: Some(profile("Default", "127.0.0.1", 9037, false)),
+            go_name: "Default".into(),
+            created: true,
+        }],
+        accounts: vec![gochat_proto::ipc::ImportedAccount {
+            account: Some(account(
+                "Default",
+                "alice",
+                gochat_proto::ipc::LinkState::Backoff,
+                0,
+            )),
+            created: true,
+            contacts_pinned: vec!["bob".into(), "carol".into()],
+            messages_imported: 6,
+            ..Default::default()
+        }],
+    };
+    let effects = reply(
+        &mut app,
+        Reply::GoImported {
+            path: db.display().to_string(),
+            result: Ok(report),
+        },
+    );
+    assert!(
+        calls(&effects).iter().any(|c| matches!(c, Call::Reload)),
+        "reloads after an import"
+    );
+    let shown = screen(&app);
+    assert!(shown.contains("6 messages imported"), "{shown}");
+
+    // A missing file is refused before any password is asked.
+    feed(&mut app, typed("/import go-client /nonexistent/client.db"));
+    feed(&mut app, [key(KeyCode::Enter)]);
+    assert!(app.popup.is_none());
+    assert!(screen(&app).contains("no such file"));
+}
+
 /// A daemon error with `reason`, as the daemon sends it.
 fn daemon_error(reason: gochat_proto::ipc::ErrorReason, text: &str) -> DaemonError {
     DaemonError::from(gochat_proto::ipc::ErrorDetail::new(reason).into_status(text))

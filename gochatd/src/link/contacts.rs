@@ -72,6 +72,7 @@ pub async fn record_key(
         pending_pem: None,
         pending_fingerprint: None,
         permission,
+        key_origin: None,
     });
     contact.permission = permission;
     let outcome = match contact.fingerprint.as_deref() {

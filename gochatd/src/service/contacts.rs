@@ -78,6 +78,8 @@ impl Daemon {
         }
         contact.public_pem = contact.pending_pem.take();
         contact.fingerprint = contact.pending_fingerprint.take();
+        // The accepted key is the one the server reports now, whatever pinned the old one.
+        contact.key_origin = None;
         self.store.upsert_contact(&contact).await?;
         Ok(contact)
     }

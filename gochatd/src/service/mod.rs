@@ -5,5 +5,6 @@
 //! login, keys) still live in `daemon.rs`.
 
 pub mod contacts;
+pub mod go_import;
 pub mod messages;
 pub mod servers;

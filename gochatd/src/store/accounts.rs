@@ -143,11 +143,11 @@ impl Store {
     pub async fn upsert_contact(&self, c: &ContactRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO contacts (account_id, user, public_pem, fingerprint, pending_pem, \
-             pending_fingerprint, permission) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             pending_fingerprint, permission, key_origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
              ON CONFLICT (account_id, user) DO UPDATE SET public_pem = excluded.public_pem, \
              fingerprint = excluded.fingerprint, pending_pem = excluded.pending_pem, \
              pending_fingerprint = excluded.pending_fingerprint, \
-             permission = excluded.permission",
+             permission = excluded.permission, key_origin = excluded.key_origin",
         )
         .bind(c.account_id)
         .bind(&c.user)
@@ -156,6 +156,7 @@ impl Store {
         .bind(&c.pending_pem)
         .bind(&c.pending_fingerprint)
         .bind(i64::from(c.permission))
+        .bind(&c.key_origin)
         .execute(&self.pool)
         .await
         .map_err(|e| {

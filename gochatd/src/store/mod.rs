@@ -11,24 +11,26 @@
 
 mod accounts;
 mod events;
+mod imports;
 mod messages;
 mod rows;
 mod servers;
 mod write;
 
-use std::fs::{DirBuilder, OpenOptions, Permissions};
-use std::io::{self, ErrorKind};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use gochat_proto::private_file::{self, Prepared};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use imports::MessageKey;
 pub use messages::received_digest;
 pub use rows::{
-    AccountRow, ContactRow, ConversationRow, MessageRow, MessageState, NewMessage, ServerRow,
+    AccountRow, ContactRow, ConversationRow, KEY_ORIGIN_GO_CLIENT, MessageRow, MessageState,
+    NewMessage, ServerRow,
 };
 pub use write::WriteTx;
 
@@ -56,6 +58,9 @@ pub enum StoreError {
     /// Creating the database directory or file failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// Creating the database file (private to its owner) failed.
+    #[error(transparent)]
+    File(#[from] private_file::PrivateFileError),
     /// The server, account or message named does not exist.
     #[error("not found")]
     NotFound,
@@ -103,51 +108,17 @@ impl Store {
     }
 }
 
-/// Creates the parent directory (0700) and the database file (0600) if they are missing, so
-/// the file never exists with looser permissions. SQLite gives the `-wal` and `-shm` files
-/// the mode of the database file.
+/// Creates the database file private to its owner (see [`private_file::prepare`]), and says so
+/// in the log when an existing one had been reachable by group or others.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && !parent.exists()
-    {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(|e| with_context(e, "creating database directory", parent))?;
-        // The umask may have narrowed the mode; make sure it is exactly 0700.
-        std::fs::set_permissions(parent, Permissions::from_mode(0o700))
-            .map_err(|e| with_context(e, "setting the mode of", parent))?;
-    }
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(with_context(e, "creating database file", path).into()),
-    }
-    let mode = std::fs::metadata(path)
-        .map_err(|e| with_context(e, "reading the mode of", path))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
+    if let Prepared::Narrowed { old_mode } = private_file::prepare(path)? {
         tracing::warn!(
             path = %path.display(),
-            mode = format_args!("{:o}", mode & 0o777),
-            "database file was accessible by group or others; setting mode 0600"
+            mode = format_args!("{old_mode:o}"),
+            "database file was accessible by group or others; set its mode to 0600"
         );
-        std::fs::set_permissions(path, Permissions::from_mode(0o600))
-            .map_err(|e| with_context(e, "setting the mode of", path))?;
     }
     Ok(())
-}
-
-/// The same I/O error (same kind) with what was being done and on which path.
-fn with_context(e: io::Error, what: &str, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
 }
 
 /// Whether `e` is a UNIQUE (or PRIMARY KEY) constraint violation.

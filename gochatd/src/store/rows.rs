@@ -67,7 +67,14 @@ pub struct ContactRow {
     pub pending_fingerprint: Option<String>,
     /// The user's permission level, as last reported.
     pub permission: u8,
+    /// Where the pinned key came from: `None` when gochatd fetched it from the server,
+    /// [`KEY_ORIGIN_GO_CLIENT`] when it was imported from the Go client's store.
+    pub key_origin: Option<String>,
 }
+
+/// [`ContactRow::key_origin`] of a key imported from the Go client (which had fetched it
+/// from the server earlier).
+pub const KEY_ORIGIN_GO_CLIENT: &str = "go-client";
 
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +174,7 @@ pub(super) const ACCOUNT_COLUMNS: &str = "id, server_id, username, key_blob, key
 
 /// The columns of `contacts` that [`contact_from_row`] reads.
 pub(super) const CONTACT_COLUMNS: &str = "account_id, user, public_pem, fingerprint, \
-     pending_pem, pending_fingerprint, permission";
+     pending_pem, pending_fingerprint, permission, key_origin";
 
 /// The columns of `messages` that [`message_from_row`] reads.
 pub(super) const MESSAGE_COLUMNS: &str = "id, account_id, peer, outgoing, text, stamp, state, error, read, local_time_ms, \
@@ -231,6 +238,7 @@ pub(super) fn contact_from_row(row: &SqliteRow) -> Result<ContactRow, sqlx::Erro
         pending_pem: row.try_get("pending_pem")?,
         pending_fingerprint: row.try_get("pending_fingerprint")?,
         permission: int_column(row, "permission")?,
+        key_origin: row.try_get("key_origin")?,
     })
 }
 

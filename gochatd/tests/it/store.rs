@@ -56,6 +56,7 @@ fn contact(account_id: i64, user: &str) -> ContactRow {
         pending_pem: None,
         pending_fingerprint: None,
         permission: 0,
+        key_origin: None,
     }
 }
 
@@ -613,6 +614,7 @@ async fn contacts_upsert_get_list() {
         pending_pem: None,
         pending_fingerprint: None,
         permission: 0,
+        key_origin: None,
     };
     store.upsert_contact(&bob).await.expect("insert");
     assert_eq!(
