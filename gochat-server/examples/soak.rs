@@ -11,7 +11,7 @@
 //! (`target/<profile>/gochat-server`); `--server-bin` picks another. The run prints one line
 //! per cycle and ends with a `RESULT soak ...` line; the exit status is 0 only if no
 //! acknowledged message was lost or duplicated. What it does and checks is described in
-//! `examples/support/soak/`; `tests/soak.rs` runs a short version in the test suite.
+//! `examples/support/soak/`; `tests/it/soak.rs` runs a short version in the test suite.
 //!
 //! Ctrl-C or SIGTERM stop the run; the server child is killed with it.
 

@@ -206,7 +206,7 @@ fn default_socket_path(url: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."));
     dir.join(format!(
         "control-{:016x}.sock",
-        fnv1a(crate::cli::redact(url).as_bytes())
+        fnv1a(crate::config::redact(url).as_bytes())
     ))
 }
 

@@ -163,7 +163,7 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
     // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
     let pieces = tokio::task::spawn_blocking(move || {
         let key = EncryptingKey::new(&key)?;
-        crate::service::messages::split(&rest, key.max_plaintext())
+        gochat_proto::crypto::split_text(&rest, key.max_plaintext())
             .into_iter()
             .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
             .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()

@@ -17,13 +17,6 @@ const DEFAULT_HISTORY: u32 = 50;
 const DEFAULT_SEARCH: u32 = 100;
 const MAX_PAGE: u32 = 10_000;
 
-/// Cuts `text` into pieces of at most `limit` bytes, never inside a UTF-8 character: into
-/// messages of one RSA-4096 block when a text is queued, and into the blocks of a smaller
-/// recipient key when the outbox sends one.
-pub fn split(text: &str, limit: usize) -> Vec<&str> {
-    gochat_proto::crypto::split_text(text, limit)
-}
-
 /// Messages of one account.
 #[derive(Debug, Clone)]
 pub struct Messages {
@@ -86,7 +79,9 @@ impl Daemon {
         // Every piece and its event in one transaction: all are queued, or none.
         let mut rows: Vec<MessageRow> = Vec::new();
         let mut batch = self.events.batch().await?;
-        for piece in split(text, MAX_PLAINTEXT) {
+        // The one splitting rule (UTF-8 boundaries), also used by the outbox for the blocks of
+        // a recipient key smaller than RSA-4096.
+        for piece in gochat_proto::crypto::split_text(text, MAX_PLAINTEXT) {
             let row = batch
                 .store()
                 .insert_message(&NewMessage {

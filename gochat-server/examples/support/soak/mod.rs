@@ -1,4 +1,4 @@
-//! The kill -9 soak, shared by `examples/soak.rs` (long runs) and `tests/soak.rs` (a short run
+//! The kill -9 soak, shared by `examples/soak.rs` (long runs) and `tests/it/soak.rs` (a short run
 //! in the test suite).
 //!
 //! It runs the real `gochat-server` binary as a child process on a fresh database, drives it
@@ -418,8 +418,7 @@ impl Shared {
 async fn soak(config: &Config, dir: &Path, url: &str) -> Result<Report> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let port = free_port()?;
-    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    let addr = free_addr()?;
     let log = dir.join("server.log");
     let mut server = Server::start(&config.server_bin, addr, url, &log).await?;
 
@@ -519,10 +518,18 @@ fn random_between(rng: &mut StdRng, low: Duration, high: Duration) -> Duration {
     low + Duration::from_micros(rng.random_range(0..=span))
 }
 
-/// A port on 127.0.0.1 that was free a moment ago (the server reuses it across restarts).
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("bind")?;
-    Ok(listener.local_addr().context("local_addr")?.port())
+/// The server's own loopback address: no client of the soak binds a source there, and other
+/// programs on the machine (the other tests of the test binary, for one) bind 127.0.0.1, so
+/// nobody takes the server's port in the moments between a kill and the restart.
+const SERVER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 2, 1);
+
+/// An address that was free a moment ago (the server reuses it across restarts): a port on
+/// [`SERVER_IP`], or on 127.0.0.1 if the system has no such loopback address.
+fn free_addr() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind((SERVER_IP, 0))
+        .or_else(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .context("bind")?;
+    listener.local_addr().context("local_addr")
 }
 
 /// The end of the server log, for error messages.

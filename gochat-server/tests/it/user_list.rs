@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestServer, assert_err, key};
+use crate::common::{Backend, TestServer, assert_err, key};
 use gochat_proto::wire::{Action, ErrorCode, Request, UserList};
 use gochat_server::store::{MySqlStore, SqliteStore};
 

@@ -13,8 +13,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../examples/support/soak/mod.rs"]
-mod soak;
+#[path = "../../examples/support/soak/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,8 +44,8 @@ fn keys() -> Vec<Arc<PrivateKey>> {
     keys
 }
 
-fn config(database: soak::Database, seed: u64) -> soak::Config {
-    soak::Config {
+fn config(database: support::Database, seed: u64) -> support::Config {
+    support::Config {
         server_bin: PathBuf::from(env!("CARGO_BIN_EXE_gochat-server")),
         database,
         keys: keys(),
@@ -53,7 +53,7 @@ fn config(database: soak::Database, seed: u64) -> soak::Config {
         uptime: (Duration::from_millis(300), Duration::from_millis(1500)),
         window: 8,
         burst_pause: Duration::from_millis(30),
-        hostile: soak::Hostile::default(),
+        hostile: support::Hostile::default(),
         // Far above the ~15 s a run takes, for a machine busy with other builds.
         deadline: Duration::from_secs(600),
         seed,
@@ -65,10 +65,10 @@ fn config(database: soak::Database, seed: u64) -> soak::Config {
 /// Runs the short soak. `strict`: no duplicate at all; otherwise duplicates explained by a
 /// kill during a catch-up are allowed (see the module comment) and everything else must be
 /// exact.
-async fn short_soak(database: soak::Database, strict: bool) {
+async fn short_soak(database: support::Database, strict: bool) {
     let seed = rand::random();
     eprintln!("soak seed {seed}");
-    let report = soak::run(config(database, seed))
+    let report = support::run(config(database, seed))
         .await
         .expect("the soak ran");
     eprintln!("{}", report.result_line());
@@ -98,8 +98,8 @@ async fn short_soak(database: soak::Database, strict: bool) {
     assert!(report.hostile_connections > 0, "{}", report.result_line());
 }
 
-fn mariadb() -> soak::Database {
-    soak::Database::MySql(
+fn mariadb() -> support::Database {
+    support::Database::MySql(
         std::env::var("GOCHAT_TEST_MYSQL_URL")
             .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
     )
@@ -107,7 +107,7 @@ fn mariadb() -> soak::Database {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_soak_sqlite() {
-    short_soak(soak::Database::Sqlite, false).await;
+    short_soak(support::Database::Sqlite, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,6 +123,6 @@ async fn kill_9_soak_mariadb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a kill -9 during a catch-up duplicates stored messages; see docs/PERFORMANCE.md"]
 async fn kill_9_soak_strict_exactly_once() {
-    short_soak(soak::Database::Sqlite, true).await;
+    short_soak(support::Database::Sqlite, true).await;
     short_soak(mariadb(), true).await;
 }

@@ -3,12 +3,10 @@
 //! subscriber) leave a subscriber that is not reading connected, with a bounded number of
 //! hooks, and it still gets its messages.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, Client, Options, TestServer, key, login_req};
 use bytes::Bytes;
-use common::{Backend, Client, Options, TestServer, key, login_req};
 use futures::StreamExt;
 use gochat_proto::wire::{Action, ErrorCode, GochatCodec, Hook, Request};
 use tokio::io::AsyncWriteExt;
@@ -76,7 +74,7 @@ async fn flood_leaves_subscriber_connected(backend: Backend) {
                 c.outbound_queue = 64;
                 c.hook_rate = 20;
                 c.hook_burst = 50;
-                // The per-IP LOGIN rate limit (tests/limits.rs) would stop the flood early:
+                // The per-IP LOGIN rate limit (limits.rs) would stop the flood early:
                 // lift it, so the hook path alone has to hold.
                 c.auth_per_minute_per_ip = 0;
                 c.max_auth_failures = u32::MAX;

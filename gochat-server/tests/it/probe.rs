@@ -2,12 +2,10 @@
 //! and TLS, on both backends), against things that are not a gochat server, and its exit
 //! codes (0 healthy, 1 not, 2 usage).
 
-mod common;
-
 use std::process::Output;
 use std::time::Duration;
 
-use common::{Backend, MOTD, TestServer};
+use crate::common::{Backend, MOTD, TestServer};
 use gochat_server::probe::{ProbeError, ProbeTarget, probe};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;

@@ -7,8 +7,6 @@
 //!
 //! Set `GOCHAT_TEST_MYSQL_URL` to use another MariaDB server (URL without a database name).
 
-#[path = "../common/mod.rs"]
-mod common;
 mod go_config;
 mod scenarios;
 
@@ -17,8 +15,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::common::{self, Backend, Client, assert_ok, key, login_req};
 use bytes::Bytes;
-use common::{Backend, Client, assert_ok, key, login_req};
 use gochat_proto::crypto::PrivateKey;
 use gochat_proto::wire::{Action, ErrorCode, Permission, Request, decode_stamp};
 use gochat_server::config::Config;

@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::{
+    Backend, Client, Options, READ_TIMEOUT, TestServer, assert_err, assert_ok, key, pem,
+};
 use bytes::{Bytes, BytesMut};
-use common::{Backend, Client, Options, READ_TIMEOUT, TestServer, assert_err, assert_ok, key, pem};
 use gochat_proto::wire::{
     Action, Direction, EMPTY_INFO, ErrorCode, Header, Packet, Request, UserList,
 };

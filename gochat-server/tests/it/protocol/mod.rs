@@ -5,16 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod admin;
-#[path = "../common/mod.rs"]
-mod common;
 mod messaging;
 mod sessions;
 
-use bytes::Bytes;
-use common::{
+use crate::common::{
     Backend, Client, MOTD, TestServer, assert_err, assert_ok, key, login_req, now, pem, req,
     vector_file,
 };
+use bytes::Bytes;
 use gochat_proto::crypto::{EncryptingKey, PrivateKey};
 use gochat_proto::wire::{
     Action, AdminOp, AdminRequest, ErrorCode, Hook, Permission, PublicKey, Request, UserList,

@@ -5,13 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::{self, Backend, Client, Options, READ_TIMEOUT, TestServer, assert_ok, key};
 use bytes::Bytes;
-use common::{Backend, Client, Options, READ_TIMEOUT, TestServer, assert_ok, key};
 use gochat_proto::wire::{Action, AdminRequest, ErrorCode, Permission, Request};
 use tokio::net::TcpSocket;
 

@@ -5,16 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::common::{self, Backend, Client, Options, TestServer, assert_err, key, login_req};
 use bytes::{Bytes, BytesMut};
-use common::{Backend, Client, Options, TestServer, assert_err, key, login_req};
 use gochat_proto::wire::{Action, Direction, ErrorCode, Packet, Request, UserList};
 use gochat_server::metrics::Limit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -98,11 +96,42 @@ fn keep(id: u16) -> Bytes {
     Packet::new(Action::Keep, id).to_bytes().expect("encodes")
 }
 
-/// File descriptors this process (test and server) holds now.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
+/// File descriptors this process (test and server) holds now for TCP sockets with `port` at
+/// either end: the server's listener and both ends of its connections. Other tests of the
+/// binary, running beside this one, open and close sockets of their own; they are not counted.
+fn open_fds(port: u16) -> usize {
+    let inodes: std::collections::HashSet<u64> = std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
-        .count()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_str()?.to_owned();
+            link.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .filter(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let has_port = |field: Option<&&str>| {
+                        field
+                            .and_then(|f| f.rsplit_once(':'))
+                            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+                            == Some(port)
+                    };
+                    let inode = fields.get(9).and_then(|i| i.parse::<u64>().ok());
+                    (has_port(fields.get(1)) || has_port(fields.get(2)))
+                        && inode.is_some_and(|i| inodes.contains(&i))
+                })
+                .count()
+        })
+        .sum()
 }
 
 fn hits(s: &TestServer, limit: Limit) -> u64 {
@@ -221,7 +250,7 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
     .await;
     let mut served = connect_from(s.plain, None).await;
     expect_hello(&mut served, "the one served connection").await;
-    let base = open_fds();
+    let base = open_fds(s.plain.port());
     let mut waiters = Vec::new();
     for _ in 0..WAITERS {
         waiters.push(connect_from(s.plain, None).await);
@@ -232,7 +261,7 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
     })
     .await;
     assert!(
-        open_fds() >= base + 2 * WAITERS,
+        open_fds(s.plain.port()) >= base + 2 * WAITERS,
         "both ends of each waiter are open"
     );
     drop(waiters);
@@ -240,9 +269,12 @@ async fn waiters_whose_peer_closes_free_their_fd_at_once() {
         probe.admission().waiting() == 0
     })
     .await;
-    // Both ends are gone: the server holds no fd for a waiter whose peer left. Other
-    // tests in this process open sockets too, hence the margin (far below WAITERS).
-    wait_until("the waiters' fds are closed", || open_fds() < base + 50).await;
+    // Both ends are gone: the server holds no fd for a waiter whose peer left (the margin
+    // stays far below WAITERS).
+    wait_until("the waiters' fds are closed", || {
+        open_fds(s.plain.port()) < base + 50
+    })
+    .await;
     // The slot still goes to the next client.
     drop(served);
     let mut next = connect_from(s.plain, None).await;
@@ -438,7 +470,9 @@ async fn login_and_reg_are_rate_limited_per_ip(backend: Backend) {
     s.stop().await;
 }
 
-/// Log lines written by the server in this test process.
+/// Log lines written by the servers in this test process. The subscriber is global: once
+/// installed, every server of the test binary logs here, so a test looks only for the lines
+/// carrying its own (random) user names.
 fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {

@@ -4,7 +4,7 @@
 //!
 //! Set `GOCHAT_TEST_MYSQL_URL` to use another server (URL without a database name).
 //! Throughput measurement (ignored by default):
-//! `cargo test --release -p gochat-server --test store -- --ignored --nocapture throughput`.
+//! `cargo test --release -p gochat-server --test it store::throughput -- --ignored --nocapture`.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -163,7 +163,7 @@ fn message(sender_id: i64, recipient_id: i64, i: usize) -> NewMessage {
 
 async fn register_conflicts(store: Arc<dyn Store>) {
     let store = &*store;
-    let alice_pem = include_bytes!("../../proto/tests/vectors/keys/alice.pub.reg.pem");
+    let alice_pem = include_bytes!("../../../proto/tests/vectors/keys/alice.pub.reg.pem");
     let alice = PublicKey::parse(alice_pem).expect("alice's key parses");
     store
         .register(b"alice", alice_pem, &alice.fingerprint())
@@ -528,7 +528,7 @@ async fn mariadb_stored_permission_levels() {
 }
 
 /// Generates one SQLite and one MariaDB test per scenario.
-macro_rules! both_backends {
+macro_rules! store_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -549,7 +549,7 @@ macro_rules! both_backends {
     };
 }
 
-both_backends!(
+store_both_backends!(
     register_conflicts,
     concurrent_registrations,
     exact_case_lookup,

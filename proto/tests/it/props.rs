@@ -1,7 +1,5 @@
 //! Property tests of the framing, the codec, the timestamp varint and text splitting.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use bytes::{Bytes, BytesMut};
 use gochat_proto::crypto::{MAX_PLAINTEXT, split_text};
 use gochat_proto::wire::{

@@ -2,13 +2,11 @@
 //! its control socket: changes apply to live sessions within a second, the tool says whether
 //! a running server applied them, and deregistration leaves no cache behind.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::{self, Backend, Client, TestServer, key};
 use bytes::Bytes;
-use common::{Backend, Client, TestServer, key};
 use gochat_proto::wire::{AdminOp, ErrorCode, Hook, Permission, Request};
 use gochat_server::control::Request as Control;
 use gochat_server::control::client::{AdminError, Outcome, apply};

@@ -18,12 +18,13 @@ fn mysql_parts() -> (String, u16, String, String) {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// Two different ports on 127.0.0.1 that were free a moment ago (both held until both are
+/// chosen, so they differ).
+fn free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (a, b) = (bind(), bind());
+    let port = |l: &std::net::TcpListener| l.local_addr().expect("addr").port();
+    (port(&a), port(&b))
 }
 
 /// The fixture's Go config with free ports, a generated certificate, and `database.*` naming
@@ -92,7 +93,7 @@ async fn go_config_serves_the_imported_store() {
     drop(store);
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let (plain, tls) = (free_port(), free_port());
+    let (plain, tls) = free_ports();
     let (config, connector) = go_config_for(dir.path(), &target.name, plain, tls);
     let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
     let _server = Child(
@@ -134,7 +135,8 @@ async fn go_config_serves_the_imported_store() {
     }
 
     // Pointed at the Go database, the server refuses to start and writes nothing there.
-    let (config, _) = go_config_for(dir.path(), &source.name, free_port(), free_port());
+    let (plain, tls) = free_ports();
+    let (config, _) = go_config_for(dir.path(), &source.name, plain, tls);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gochat-server"))
         .arg("--go-config")
         .arg(&config)

@@ -1,10 +1,8 @@
 //! VERIF reads the user again: a ban, deregistration or demotion made between LOGIN and
 //! VERIF (by an online admin, or in the database directly) applies to that login.
 
-mod common;
-
+use crate::common::{Backend, Client, TestServer, key};
 use bytes::Bytes;
-use common::{Backend, Client, TestServer, key};
 use gochat_proto::wire::{AdminOp, ErrorCode, Permission, Request};
 
 fn admin(op: AdminOp, args: &[&[u8]]) -> Request {

@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, Client, Options, READ_TIMEOUT, TestServer, assert_ok, key};
+use crate::common::{Backend, Client, Options, READ_TIMEOUT, TestServer, assert_ok, key};
 use gochat_proto::wire::{Action, ErrorCode, Packet, Request, UserList};
 use gochat_server::store::{NewMessage, Quota};
 use tokio::net::TcpSocket;

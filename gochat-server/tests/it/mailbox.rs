@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, Client, Options, TestServer, assert_err, assert_ok, key};
 use bytes::Bytes;
-use common::{Backend, Client, Options, TestServer, assert_err, assert_ok, key};
 use gochat_proto::wire::{Action, ErrorCode, Request};
 use gochat_server::config::Config;
 use gochat_server::store::{MailboxUsage, NewMessage, Quota, StoreOutcome};
