@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gochat_client::autostart::{self, Launch};
+use gochat_client::errors::chain;
 use gochat_client::socket::{self, ConnectError};
 use gochat_proto::ipc::{self, DaemonClient};
 
@@ -51,20 +52,6 @@ pub async fn connect(socket: &Path, explicit: bool, autostart: bool) -> Result<D
             .map_err(|e| e.context("gochatd is not running and could not be started")),
         Err(e) => Err(connect_error(&e)),
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Starts the daemon for `socket` and returns a client once it answers `Status`.

@@ -1,9 +1,12 @@
 //! Errors and the documented exit codes (see `docs/CLI.md`).
 //!
-//! Daemon errors arrive as gRPC statuses; [`CliError::from`] maps them onto the exit codes,
-//! keeping the daemon's message (which says what to do).
+//! Daemon errors arrive as gRPC statuses carrying a typed reason; [`Kind::of`] maps the
+//! reason onto the exit codes, and the daemon's message (which says what to do) is kept.
 
 use std::io::{self, Write};
+
+use gochat_client::errors::DaemonError;
+use gochat_proto::ipc::{ErrorReason, ServerError};
 
 /// Exit codes, stable and documented in `docs/CLI.md`.
 pub mod exit {
@@ -54,6 +57,38 @@ impl Kind {
             Kind::Offline => exit::OFFLINE,
             Kind::Interrupted => exit::INTERRUPTED,
             Kind::BrokenPipe => exit::SUCCESS,
+        }
+    }
+
+    /// The exit code's kind for a daemon error, from the reason in its details.
+    pub fn of(e: &DaemonError) -> Kind {
+        match e.reason {
+            ErrorReason::Locked | ErrorReason::BadPassphrase => Kind::Auth,
+            ErrorReason::NotOnline => Kind::Offline,
+            ErrorReason::AmbiguousAccount
+            | ErrorReason::AmbiguousServer
+            | ErrorReason::InvalidArgument => Kind::Usage,
+            ErrorReason::NotFound => Kind::NotFound,
+            ErrorReason::Refused => match e.server_error {
+                ServerError::NotFound => Kind::NotFound,
+                ServerError::Handshake | ServerError::Login | ServerError::Dereg => Kind::Auth,
+                _ => Kind::Refused,
+            },
+            ErrorReason::KeyChanged => Kind::Refused,
+            ErrorReason::AlreadyExists | ErrorReason::BadServerData | ErrorReason::Internal => {
+                Kind::Other
+            }
+            ErrorReason::Unspecified if e.transport => Kind::Unreachable,
+            ErrorReason::Unspecified => Kind::Other,
+        }
+    }
+
+    /// The exit code's kind for a message that failed with `reason`: no such recipient, or
+    /// refused.
+    pub fn of_message(reason: ErrorReason) -> Kind {
+        match reason {
+            ErrorReason::NotFound => Kind::NotFound,
+            _ => Kind::Refused,
         }
     }
 }
@@ -126,98 +161,56 @@ impl From<io::Error> for CliError {
     }
 }
 
-/// Refusals relayed from the server start with this text (see gochatd `ApiError::Refused`).
-const REFUSED_PREFIX: &str = "server refused";
-
 impl From<tonic::Status> for CliError {
     fn from(status: tonic::Status) -> Self {
-        use tonic::Code;
-        let message = status.message().to_owned();
-        let refused = message.starts_with(REFUSED_PREFIX);
-        // Statuses made on this side of the socket carry the transport error as their source;
-        // the daemon's own statuses never do.
-        let transport = std::error::Error::source(&status).is_some();
-        let kind = match status.code() {
-            Code::NotFound => Kind::NotFound,
-            Code::Unauthenticated => Kind::Auth,
-            Code::PermissionDenied => Kind::Refused,
-            Code::InvalidArgument | Code::OutOfRange if refused => Kind::Refused,
-            Code::InvalidArgument | Code::OutOfRange => Kind::Usage,
-            // gochatd reports a locked key and "other" server refusals both as
-            // FAILED_PRECONDITION; only the latter start with "server refused".
-            Code::FailedPrecondition if refused => Kind::Refused,
-            Code::FailedPrecondition => Kind::Auth,
-            Code::AlreadyExists if refused => Kind::Refused,
-            Code::Unavailable | Code::Unknown | Code::Cancelled if transport => Kind::Unreachable,
-            Code::Unavailable => Kind::Offline,
-            _ => Kind::Other,
-        };
-        let message = if transport {
-            let mut text = String::from("lost the connection to gochatd");
-            let mut source = std::error::Error::source(&status);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            text
-        } else if message.is_empty() {
-            format!("gochatd failed: {}", status.code())
-        } else {
-            message
-        };
-        CliError::new(kind, message)
+        CliError::from(DaemonError::from(status))
+    }
+}
+
+impl From<DaemonError> for CliError {
+    fn from(e: DaemonError) -> Self {
+        CliError::new(Kind::of(&e), e.message)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gochat_proto::ipc::ErrorDetail;
+
+    fn code(detail: ErrorDetail) -> u8 {
+        CliError::from(detail.into_status("some text")).kind.code()
+    }
 
     #[test]
-    fn statuses_map_to_documented_codes() {
-        let code = |s: tonic::Status| CliError::from(s).kind.code();
-        assert_eq!(
-            code(tonic::Status::not_found("no account")),
-            exit::NOT_FOUND
-        );
-        assert_eq!(
-            code(tonic::Status::failed_precondition(
-                "account \"a\" is locked"
-            )),
-            exit::AUTH
-        );
-        assert_eq!(
-            code(tonic::Status::failed_precondition("server refused: ERR_X")),
-            exit::REFUSED
-        );
-        assert_eq!(
-            code(tonic::Status::unauthenticated("server refused: ERR_LOGIN")),
-            exit::AUTH
-        );
-        assert_eq!(
-            code(tonic::Status::permission_denied(
-                "server refused: ERR_PERMS"
-            )),
-            exit::REFUSED
-        );
-        assert_eq!(
-            code(tonic::Status::unavailable("not online")),
-            exit::OFFLINE
-        );
-        assert_eq!(
-            code(tonic::Status::invalid_argument("several accounts")),
-            exit::USAGE
-        );
-        assert_eq!(
-            code(tonic::Status::already_exists("server refused: ERR_EXISTS")),
-            exit::REFUSED
-        );
-        assert_eq!(
-            code(tonic::Status::already_exists("profile exists")),
-            exit::OTHER
-        );
-        assert_eq!(code(tonic::Status::internal("boom")), exit::OTHER);
+    fn reasons_map_to_documented_codes() {
+        let reason = |r| code(ErrorDetail::new(r));
+        assert_eq!(reason(ErrorReason::NotFound), exit::NOT_FOUND);
+        assert_eq!(reason(ErrorReason::Locked), exit::AUTH);
+        assert_eq!(reason(ErrorReason::BadPassphrase), exit::AUTH);
+        assert_eq!(reason(ErrorReason::NotOnline), exit::OFFLINE);
+        assert_eq!(reason(ErrorReason::AmbiguousAccount), exit::USAGE);
+        assert_eq!(reason(ErrorReason::AmbiguousServer), exit::USAGE);
+        assert_eq!(reason(ErrorReason::InvalidArgument), exit::USAGE);
+        assert_eq!(reason(ErrorReason::AlreadyExists), exit::OTHER);
+        assert_eq!(reason(ErrorReason::Internal), exit::OTHER);
+        let refused = |c| code(ErrorDetail::refused(c));
+        assert_eq!(refused(ServerError::Perms), exit::REFUSED);
+        assert_eq!(refused(ServerError::Exists), exit::REFUSED);
+        assert_eq!(refused(ServerError::Args), exit::REFUSED);
+        assert_eq!(refused(ServerError::Unspecified), exit::REFUSED);
+        assert_eq!(refused(ServerError::NotFound), exit::NOT_FOUND);
+        assert_eq!(refused(ServerError::Login), exit::AUTH);
+        assert_eq!(refused(ServerError::Dereg), exit::AUTH);
+    }
+
+    #[test]
+    fn the_text_does_not_pick_the_code() {
+        // A locked-sounding text without the reason is just a failure.
+        let bare = tonic::Status::failed_precondition("account \"a\" is locked");
+        assert_eq!(CliError::from(bare).kind.code(), exit::OTHER);
+        let locked = ErrorDetail::new(ErrorReason::Locked).into_status("server refused");
+        assert_eq!(CliError::from(locked).kind.code(), exit::AUTH);
     }
 
     #[test]

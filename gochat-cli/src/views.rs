@@ -225,6 +225,10 @@ pub struct MessageJson {
     pub stored_at: i64,
     pub state: &'static str,
     pub error: Option<String>,
+    /// Why it failed, for scripts (`not_found`, `refused`, `key_changed`, …).
+    pub failure_reason: Option<String>,
+    /// With `failure_reason` `refused`: the server's code (`ERR_…`).
+    pub failure_server_error: Option<String>,
     pub read: bool,
 }
 
@@ -242,6 +246,8 @@ impl From<&ipc::Message> for MessageJson {
             stored_at: m.local_time,
             state: message_state(m.state),
             error: none_if_empty(&m.error),
+            failure_reason: gochat_client::names::reason_name(m.failure_reason()),
+            failure_server_error: gochat_client::names::server_error_name(m.failure_server_error()),
             read: m.read,
         }
     }

@@ -6,9 +6,11 @@
 //!   runs as us;
 //! - [`autostart`]: finding and starting gochatd, its log opened safely;
 //! - [`files`]: writing private files (keys, backups) without loosening an existing file;
-//! - [`names`]: display names of the daemon's enumerations.
+//! - [`names`]: display names of the daemon's enumerations;
+//! - [`errors`]: daemon errors with the typed reason frontends branch on.
 
 pub mod autostart;
+pub mod errors;
 pub mod files;
 pub mod names;
 pub mod socket;

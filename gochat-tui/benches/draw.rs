@@ -49,6 +49,7 @@ fn message(id: i64, peer: &str, text: String) -> Message {
         error: String::new(),
         read: true,
         local_time: (START + id * 97) * 1000,
+        ..Default::default()
     }
 }
 

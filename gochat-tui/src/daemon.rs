@@ -13,6 +13,7 @@ use std::time::Duration;
 use gochat_client::autostart::{self, Launch};
 use gochat_client::socket::{self, ConnectError};
 
+use gochat_client::errors::{DaemonError, chain};
 use gochat_proto::ipc::{self, DaemonClient, Empty, SubscribeRequest};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -171,13 +172,13 @@ async fn reach(
         .started_at
         .is_some_and(|t| t.elapsed() < RESTART_AFTER);
     if !starter.running() && !recently {
-        autostart::prepare_socket_dir(&options.socket).map_err(|e| error_chain(&e))?;
+        autostart::prepare_socket_dir(&options.socket).map_err(|e| chain(&e))?;
         let (child, binary) = autostart::start(&Launch {
             program: options.binary.as_deref(),
             socket: Some(&options.socket),
             log: &options.daemon_log,
         })
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| chain(&e))?;
         tracing::info!(binary = %binary.display(), "waiting for the started gochatd");
         starter.child = Some(child);
         starter.started_at = Some(Instant::now());
@@ -221,32 +222,18 @@ enum Probe {
     Down(String),
 }
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text = format!("{text}: {s_text}");
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// Connects (only to a daemon of ours, in a private directory) and checks that it answers.
 async fn probe(options: &DaemonOptions) -> Result<DaemonClient, Probe> {
     let mut client = socket::connect(&options.socket)
         .await
         .map_err(|e| match e {
             ConnectError::Untrusted(u) => Probe::Refused(format!("refusing gochatd: {u}")),
-            ConnectError::Unreachable(e) => Probe::Down(error_chain(&e)),
+            ConnectError::Unreachable(e) => Probe::Down(chain(&e)),
         })?;
     tokio::time::timeout(Duration::from_secs(5), client.status(Empty {}))
         .await
         .map_err(|_| Probe::Down("gochatd does not answer".to_owned()))?
-        .map_err(|s| Probe::Down(crate::ops::status_text(&s)))?;
+        .map_err(|s| Probe::Down(crate::ops::status_error(&s).to_string()))?;
     Ok(client)
 }
 
@@ -258,7 +245,7 @@ async fn attach(
     let status = client
         .status(Empty {})
         .await
-        .map_err(|s| crate::ops::status_text(&s))?
+        .map_err(|s| crate::ops::status_error(&s).to_string())?
         .into_inner();
     // Event ids come from the daemon's store and survive restarts; a store that is behind
     // ours is another one, so start from its present.
@@ -271,9 +258,11 @@ async fn attach(
     let stream = client
         .subscribe(SubscribeRequest { since })
         .await
-        .map_err(|s| crate::ops::status_text(&s))?
+        .map_err(|s| crate::ops::status_error(&s).to_string())?
         .into_inner();
-    let snapshot = crate::ops::reload::snapshot(&mut client).await?;
+    let snapshot = crate::ops::reload::snapshot(&mut client)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok((snapshot, stream))
 }
 
@@ -313,7 +302,7 @@ async fn serve(
                     }
                 }
                 Ok(None) => break Some("gochatd closed the connection".to_owned()),
-                Err(s) => break Some(crate::ops::status_text(&s)),
+                Err(s) => break Some(crate::ops::status_error(&s).to_string()),
             },
             call = calls.recv() => match call {
                 None => break None,
@@ -344,8 +333,11 @@ const NOT_REACHABLE: &str = "gochatd is not reachable";
 
 /// The reply to a call made while detached.
 fn refused(call: Call) -> Option<Reply> {
-    fn err<T>() -> Result<T, String> {
-        Err(NOT_REACHABLE.to_owned())
+    fn err<T>() -> Result<T, DaemonError> {
+        Err(DaemonError {
+            transport: true,
+            ..DaemonError::local(NOT_REACHABLE)
+        })
     }
     Some(match call {
         Call::Reload | Call::MarkRead { .. } => return None,

@@ -3,6 +3,7 @@
 //! back as messages ([`Reply`]), so `update` never waits and never does I/O.
 
 use crossterm::event::{KeyEvent, MouseEvent};
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{
     Account, Contact, ConversationList, Event, ImportGoClientReply, KeyInfo, Message, MessageList,
     ServerProfile, StatusReply, User, admin_request,
@@ -223,11 +224,11 @@ impl Call {
     }
 }
 
-/// The result of a [`Call`] (errors as the daemon worded them).
+/// The result of a [`Call`] (errors with the daemon's reason and wording).
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// For [`Call::Reload`].
-    Snapshot(Result<Box<Snapshot>, String>),
+    Snapshot(Result<Box<Snapshot>, DaemonError>),
     /// For [`Call::Send`].
     Sent {
         /// Account.
@@ -235,7 +236,7 @@ pub enum Reply {
         /// Peer.
         to: String,
         /// The stored messages.
-        result: Result<Vec<Message>, String>,
+        result: Result<Vec<Message>, DaemonError>,
     },
     /// For [`Call::History`].
     History {
@@ -246,7 +247,7 @@ pub enum Reply {
         /// The page asked for.
         before: i64,
         /// The page.
-        result: Result<MessageList, String>,
+        result: Result<MessageList, DaemonError>,
     },
     /// For [`Call::ListUsers`].
     Users {
@@ -257,7 +258,7 @@ pub enum Reply {
         /// Printed rather than shown in the pane.
         print: bool,
         /// The users.
-        result: Result<Vec<User>, String>,
+        result: Result<Vec<User>, DaemonError>,
     },
     /// For [`Call::RequestKey`] and [`Call::AcceptKey`].
     Contact {
@@ -270,7 +271,7 @@ pub enum Reply {
         /// Accepted (AcceptKey) rather than requested.
         accepted: bool,
         /// The contact.
-        result: Result<Contact, String>,
+        result: Result<Contact, DaemonError>,
     },
     /// For account operations (login, logout, unlock, lock, register, import).
     Account {
@@ -279,7 +280,7 @@ pub enum Reply {
         /// Which operation.
         op: AccountOp,
         /// The account afterwards.
-        result: Result<Account, String>,
+        result: Result<Account, DaemonError>,
     },
     /// For calls with nothing to return.
     Done {
@@ -292,7 +293,7 @@ pub enum Reply {
         /// Say nothing on success.
         quiet: bool,
         /// Outcome.
-        result: Result<(), String>,
+        result: Result<(), DaemonError>,
     },
     /// For [`Call::Search`].
     Search {
@@ -301,14 +302,14 @@ pub enum Reply {
         /// The query.
         query: String,
         /// Matches.
-        result: Result<Vec<Message>, String>,
+        result: Result<Vec<Message>, DaemonError>,
     },
     /// For [`Call::ShowKey`].
     Key {
         /// Account.
         account: AccountKey,
         /// The public key.
-        result: Result<KeyInfo, String>,
+        result: Result<KeyInfo, DaemonError>,
     },
     /// For [`Call::ExportKey`].
     Exported {
@@ -317,16 +318,16 @@ pub enum Reply {
         /// The file written.
         path: String,
         /// Outcome.
-        result: Result<(), String>,
+        result: Result<(), DaemonError>,
     },
     /// For [`Call::Status`].
-    Status(Result<StatusReply, String>),
+    Status(Result<StatusReply, DaemonError>),
     /// For [`Call::ImportGoClient`].
     GoImported {
         /// The database.
         path: String,
         /// What was imported.
-        result: Result<ImportGoClientReply, String>,
+        result: Result<ImportGoClientReply, DaemonError>,
     },
 }
 

@@ -116,14 +116,16 @@ fn hook(h: i32) -> std::result::Result<wire::Hook, ApiError> {
         .ok_or_else(|| ApiError::Invalid(format!("unknown hook {h}")))
 }
 
+/// A reply of the wrong kind from the chat server.
+fn unexpected(reply: &Response) -> ApiError {
+    ApiError::BadServerData(format!("unexpected reply {}", reply.action()))
+}
+
 impl ApiService {
     async fn expect_ok(&self, account: Option<&AccountRef>, request: Request) -> Result<Empty> {
         match self.daemon.call(account, request).await? {
             Response::Ok => ok(Empty {}),
-            other => Err(Status::internal(format!(
-                "unexpected reply {}",
-                other.action()
-            ))),
+            other => Err(unexpected(&other).into()),
         }
     }
 }
@@ -234,6 +236,11 @@ impl DaemonApi for ApiService {
         ok(AccountList { accounts })
     }
 
+    async fn resolve_account(&self, r: Rpc<AccountRef>) -> Result<Account> {
+        let (server, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
+        ok(self.daemon.account_view(&server, &account).await)
+    }
+
     async fn change_passphrase(&self, r: Rpc<ChangePassphraseRequest>) -> Result<Account> {
         let mut r = r.into_inner();
         let (old, new) = (secret(&mut r.old_passphrase), secret(&mut r.new_passphrase));
@@ -266,12 +273,7 @@ impl DaemonApi for ApiService {
             .await?
         {
             Response::Users { list } => vec![list],
-            other => {
-                return Err(Status::internal(format!(
-                    "unexpected reply {}",
-                    other.action()
-                )));
-            }
+            other => return Err(unexpected(&other).into()),
         };
         let mut users = Vec::new();
         for list in packet_args {
@@ -413,7 +415,7 @@ impl DaemonApi for ApiService {
     async fn show_key(&self, r: Rpc<AccountRef>) -> Result<KeyInfo> {
         let (_, account) = self.daemon.resolve_account(Some(r.get_ref())).await?;
         let key = PublicKey::parse(account.public_pem.as_bytes())
-            .map_err(|e| Status::data_loss(e.to_string()))?;
+            .map_err(|e| ApiError::internal_from("the stored public key is unusable", e))?;
         ok(KeyInfo {
             fingerprint: key.fingerprint_hex(),
             public_pem: key.to_pem(),

@@ -1,7 +1,9 @@
-//! Conversions from store rows to API messages.
+//! Conversions from the daemon's domain types (store rows, failure reasons) to API messages.
 
-use gochat_proto::ipc::{self, AccountRef};
+use gochat_proto::ipc::{self, AccountRef, ErrorDetail, ErrorReason, ServerError};
+use gochat_proto::wire::ErrorCode;
 
+use crate::reason::Reason;
 use crate::store::{MessageRow, MessageState};
 
 /// The API form of a stored message.
@@ -17,6 +19,11 @@ pub fn message(row: &MessageRow, account: &AccountRef) -> ipc::Message {
         error: row.error.clone().unwrap_or_default(),
         read: row.read,
         local_time: row.local_time_ms,
+        failure_reason: row.failure.map_or(ErrorReason::Unspecified, error_reason) as i32,
+        failure_server_error: row
+            .failure
+            .map_or(ServerError::Unspecified, |r| server_error(r.server_code()))
+            as i32,
     }
 }
 
@@ -27,5 +34,77 @@ pub fn message_state(state: MessageState) -> ipc::MessageState {
         MessageState::Sent => ipc::MessageState::Sent,
         MessageState::Failed => ipc::MessageState::Failed,
         MessageState::Received => ipc::MessageState::Received,
+    }
+}
+
+/// The detail an error status carries.
+pub fn error_detail(reason: Reason) -> ErrorDetail {
+    match reason {
+        Reason::Refused(code) => ErrorDetail::refused(server_error(code)),
+        other => ErrorDetail::new(error_reason(other)),
+    }
+}
+
+/// The API form of a reason.
+pub fn error_reason(reason: Reason) -> ErrorReason {
+    match reason {
+        Reason::Locked => ErrorReason::Locked,
+        Reason::BadPassphrase => ErrorReason::BadPassphrase,
+        Reason::NotOnline => ErrorReason::NotOnline,
+        Reason::AmbiguousAccount => ErrorReason::AmbiguousAccount,
+        Reason::AmbiguousServer => ErrorReason::AmbiguousServer,
+        Reason::NotFound => ErrorReason::NotFound,
+        Reason::AlreadyExists => ErrorReason::AlreadyExists,
+        Reason::Refused(_) => ErrorReason::Refused,
+        Reason::InvalidArgument => ErrorReason::InvalidArgument,
+        Reason::KeyChanged => ErrorReason::KeyChanged,
+        Reason::BadServerData => ErrorReason::BadServerData,
+        Reason::Internal => ErrorReason::Internal,
+    }
+}
+
+/// The API form of a server error code.
+pub fn server_error(code: Option<ErrorCode>) -> ServerError {
+    let Some(code) = code else {
+        return ServerError::Unspecified;
+    };
+    match code {
+        ErrorCode::Undefined => ServerError::Undefined,
+        ErrorCode::Invalid => ServerError::Invalid,
+        ErrorCode::NotFound => ServerError::NotFound,
+        ErrorCode::Version => ServerError::Version,
+        ErrorCode::Handshake => ServerError::Handshake,
+        ErrorCode::Args => ServerError::Args,
+        ErrorCode::MaxSize => ServerError::MaxSize,
+        ErrorCode::Header => ServerError::Header,
+        ErrorCode::NoSess => ServerError::NoSess,
+        ErrorCode::Login => ServerError::Login,
+        ErrorCode::Conn => ServerError::Conn,
+        ErrorCode::Empty => ServerError::Empty,
+        ErrorCode::Packet => ServerError::Packet,
+        ErrorCode::Perms => ServerError::Perms,
+        ErrorCode::Server => ServerError::Server,
+        ErrorCode::Idle => ServerError::Idle,
+        ErrorCode::Exists => ServerError::Exists,
+        ErrorCode::Dereg => ServerError::Dereg,
+        ErrorCode::DupSess => ServerError::DupSess,
+        ErrorCode::NoSecure => ServerError::NoSecure,
+        ErrorCode::Corrupted => ServerError::Corrupted,
+        ErrorCode::Option => ServerError::Option,
+        ErrorCode::Discn => ServerError::Discn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_are_the_wire_code_plus_one() {
+        for byte in 0..=u8::MAX {
+            if let Some(code) = ErrorCode::from_code(byte) {
+                assert_eq!(server_error(Some(code)) as i32, i32::from(byte) + 1);
+            }
+        }
     }
 }

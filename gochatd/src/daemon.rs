@@ -39,6 +39,18 @@ pub struct Daemon {
     keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
 }
 
+/// A key that cannot be opened: a wrong or missing passphrase is the user's to fix, anything
+/// else (a corrupt blob, a failing KDF) is internal.
+fn key_error(what: &str, e: crate::keys::KeyError) -> ApiError {
+    use crate::keys::KeyError;
+    match e {
+        KeyError::WrongPassphrase | KeyError::PassphraseRequired => {
+            ApiError::BadPassphrase(format!("{what}: {e}"))
+        }
+        other => ApiError::internal_from(what, other),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -205,7 +217,7 @@ impl Daemon {
             None if servers.is_empty() => Err(ApiError::NotFound(
                 "no server profile yet: add one with `gochat-cli server add NAME HOST`".into(),
             )),
-            None => Err(ApiError::Invalid(
+            None => Err(ApiError::AmbiguousServer(
                 "several server profiles exist: name one".into(),
             )),
         }
@@ -237,7 +249,7 @@ impl Daemon {
                     )));
                 }
                 _ => {
-                    return Err(ApiError::Invalid(format!(
+                    return Err(ApiError::AmbiguousAccount(format!(
                         "account {:?} exists on several servers: name the server",
                         r.username
                     )));
@@ -272,13 +284,13 @@ impl Daemon {
                 accounts
                     .into_iter()
                     .next()
-                    .ok_or_else(|| ApiError::Internal("account vanished".into()))?,
+                    .ok_or_else(|| ApiError::internal("account vanished"))?,
             )),
             0 => Err(ApiError::NotFound(format!(
                 "no account on server {:?}: register one with `gochat-cli account register NAME`",
                 server.name
             ))),
-            _ => Err(ApiError::Invalid(format!(
+            _ => Err(ApiError::AmbiguousAccount(format!(
                 "several accounts on server {:?}: name one with --account",
                 server.name
             ))),
@@ -325,8 +337,8 @@ impl Daemon {
         }
         let key = tokio::task::spawn_blocking(PrivateKey::generate)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal_from("key generation stopped", e))?
+            .map_err(|e| ApiError::internal_from("cannot generate a key", e))?;
         self.register_key(&server, &account.username, key, passphrase)
             .await
     }
@@ -348,10 +360,10 @@ impl Daemon {
             .store
             .account(server.id, username)
             .await?
-            .ok_or_else(|| ApiError::Internal("the new account vanished".into()))?;
+            .ok_or_else(|| ApiError::internal("the new account vanished"))?;
         let link = self
             .link(account.id)
-            .ok_or_else(|| ApiError::Internal("the new account has no link".into()))?;
+            .ok_or_else(|| ApiError::internal("the new account has no link"))?;
         if let Err(e) = link.register(pem).await {
             link.shutdown().await;
             lock(&self.links).remove(&account.id);
@@ -383,8 +395,8 @@ impl Daemon {
             seal(&sealing, pass.as_deref().map(String::as_str))
         })
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal_from("sealing the key stopped", e))?
+        .map_err(|e| ApiError::internal_from("cannot seal the key", e))?;
         let row = self
             .store
             .add_account(&AccountRow {
@@ -458,7 +470,7 @@ impl Daemon {
         link.set_wanted(true).await;
         let status = link.wait_settled(LOGIN_WAIT).await;
         if status.state != ipc::LinkState::Online {
-            return Err(ApiError::Offline(format!(
+            return Err(ApiError::NotOnline(format!(
                 "login did not complete: {}",
                 status.detail
             )));
@@ -520,8 +532,8 @@ impl Daemon {
             unseal(&sealed, Some(pass.as_str()).filter(|p| !p.is_empty()))
         })
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Locked(format!("cannot unlock: {e}")))?;
+        .map_err(|e| ApiError::internal_from("unlocking stopped", e))?
+        .map_err(|e| key_error("cannot unlock", e))?;
         let key = Arc::new(key);
         lock(&self.keys).insert(account.id, key.clone());
         let link = self.ensure_link(&account).await?;
@@ -554,8 +566,8 @@ impl Daemon {
             )
         })
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Locked(format!("cannot change the passphrase: {e}")))?;
+        .map_err(|e| ApiError::internal_from("changing the passphrase stopped", e))?
+        .map_err(|e| key_error("cannot change the passphrase", e))?;
         account.key_blob = resealed.blob;
         account.key_encrypted = resealed.encrypted;
         self.store.update_account(&account).await?;
@@ -575,7 +587,7 @@ impl Daemon {
     /// The link of an account that must be online for the operation.
     pub fn online_link(&self, account: &AccountRow) -> Result<LinkHandle, ApiError> {
         let link = self.link(account.id).ok_or_else(|| {
-            ApiError::Offline(format!("account {:?} is not logged in", account.username))
+            ApiError::NotOnline(format!("account {:?} is not logged in", account.username))
         })?;
         let status = link.status();
         if status.state != ipc::LinkState::Online {
@@ -584,7 +596,7 @@ impl Daemon {
             } else {
                 status.detail
             };
-            return Err(ApiError::Offline(format!(
+            return Err(ApiError::NotOnline(format!(
                 "account {:?} is not online ({why}); log in first",
                 account.username
             )));
@@ -622,7 +634,7 @@ impl Daemon {
         })?;
         let pem = key
             .to_pkcs1_pem()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::internal_from("cannot encode the key", e))?;
         Ok(pem.as_str().to_owned())
     }
 

@@ -38,7 +38,7 @@ pub enum DatabaseLockError {
         holder: Holder,
     },
     /// The lock file cannot be created, locked or written.
-    #[error("cannot lock the database with {}: {source}", path.display())]
+    #[error("cannot lock the database with {}", path.display())]
     Io {
         /// The lock file.
         path: PathBuf,

@@ -137,7 +137,7 @@ impl EventBus {
     /// Publishes, logging instead of failing (for paths that cannot report errors).
     pub async fn emit(&self, kind: event::Kind) {
         if let Err(e) = self.publish(kind).await {
-            tracing::error!(error = %e, "cannot record event");
+            tracing::error!(error = %crate::report::chain(&e), "cannot record event");
         }
     }
 
@@ -185,7 +185,7 @@ impl EventBus {
                         let batch = match store.events_after(last, 500).await {
                             Ok(b) => b,
                             Err(e) => {
-                                tracing::error!(error = %e, "reading the event log failed");
+                                tracing::error!(error = %crate::report::chain(&e), "reading the event log failed");
                                 return;
                             }
                         };

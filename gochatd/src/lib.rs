@@ -16,6 +16,8 @@ pub mod events;
 pub mod goclient;
 pub mod keys;
 pub mod link;
+pub mod reason;
+pub mod report;
 pub mod run;
 pub mod service;
 pub mod socket;

@@ -45,9 +45,10 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let store = Store::open(&db)
         .await
         .with_context(|| format!("cannot open the store {}", db.display()))?;
+    // `context` keeps the cause chain: main prints it whole with `{:#}`.
     let daemon = Daemon::start(store, config)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("cannot load the accounts and start their links")?;
     tracing::info!(socket = %socket_path.display(), "gochatd ready");
     serve(daemon, bound).await
 }

@@ -41,7 +41,7 @@ pub enum SocketError {
     #[error("another gochatd is already running for this user (socket {0})")]
     AlreadyRunning(PathBuf),
     /// Filesystem problems.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,

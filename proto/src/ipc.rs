@@ -13,6 +13,8 @@ mod generated {
 
 pub use generated::*;
 
+mod error;
+
 /// Client for the daemon API over a Unix socket.
 pub type DaemonClient = daemon_client::DaemonClient<Channel>;
 
@@ -23,7 +25,7 @@ pub const SOCKET_ENV: &str = "GOCHAT_SOCKET";
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// Nothing listens on the socket (or it does not exist).
-    #[error("gochatd is not reachable at {path}: {source}")]
+    #[error("gochatd is not reachable at {path}")]
     Unreachable {
         /// Socket path.
         path: PathBuf,

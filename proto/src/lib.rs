@@ -1,10 +1,17 @@
-//! `gochat-proto`: the gochat v1 wire protocol shared by the server, the daemon and tests.
+//! `gochat-proto`: the gochat v1 wire protocol shared by the server, the daemon and tests,
+//! and the daemon's local API.
 //!
-//! - [`wire`]: header, framing, packets, encodings, typed commands and a tokio codec;
-//! - [`crypto`]: RSA-4096 OAEP-SHA256 on aws-lc-rs and the Go client's key files.
+//! - [`wire`] (feature `wire`, on by default): header, framing, packets, encodings, typed
+//!   commands and a tokio codec;
+//! - [`crypto`] (feature `wire`): RSA-4096 OAEP-SHA256 on aws-lc-rs and the Go client's key
+//!   files;
+//! - `ipc` (feature `ipc`): gochatd's gRPC API, its typed errors and the frontends'
+//!   `connect`. Frontends enable only this feature: they never speak the wire protocol.
 
+#[cfg(feature = "wire")]
 pub mod crypto;
 #[cfg(feature = "ipc")]
 pub mod ipc;
 pub mod private_file;
+#[cfg(feature = "wire")]
 pub mod wire;

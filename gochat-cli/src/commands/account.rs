@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::os::unix::fs::DirBuilderExt;
 
 use clap::Subcommand;
+use gochat_client::errors::DaemonError;
 use gochat_client::files::{self, FileError, Overwrite};
 use gochat_client::term;
 use gochat_proto::ipc;
 
 use crate::context::Ctx;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
 use crate::output::{Cell, DIM, PEER, Table};
 use crate::views::{self, AccountJson, account_line};
 use crate::{prompt, time};
@@ -237,77 +238,14 @@ pub async fn list(ctx: &mut Ctx) -> Result<Vec<ipc::Account>> {
         .accounts)
 }
 
-/// Resolves an account reference the way the daemon does: a username alone is looked up on
-/// every server; otherwise the named (or default, or only) server, then the named (or only)
-/// account on it.
+/// The account `r` names, resolved by the daemon (the same rules as every other RPC).
 pub async fn resolve(ctx: &mut Ctx, r: &ipc::AccountRef) -> Result<ipc::Account> {
-    let accounts = list(ctx).await?;
-    let name_of = |a: &ipc::Account| a.r#ref.clone().unwrap_or_default();
-    let server = if r.server.is_empty() && !r.username.is_empty() {
-        let mut found: Vec<ipc::Account> = accounts
-            .into_iter()
-            .filter(|a| name_of(a).username == r.username)
-            .collect();
-        return match found.len() {
-            1 => Ok(found.remove(0)),
-            0 => Err(CliError::not_found(format!(
-                "no account called {:?}",
-                r.username
-            ))),
-            _ => Err(CliError::usage(format!(
-                "account {:?} exists on several servers: name the server with --server",
-                r.username
-            ))),
-        };
-    } else if !r.server.is_empty() {
-        r.server.clone()
-    } else {
-        let servers = crate::commands::server::list(ctx).await?;
-        match servers
-            .iter()
-            .find(|s| s.is_default)
-            .or(if servers.len() == 1 {
-                servers.first()
-            } else {
-                None
-            }) {
-            Some(s) => s.name.clone(),
-            None if servers.is_empty() => {
-                return Err(CliError::not_found(
-                    "no server profile yet: add one with `gochat-cli server add NAME HOST`",
-                ));
-            }
-            None => {
-                return Err(CliError::usage(
-                    "several server profiles exist: name one with --server",
-                ));
-            }
-        }
-    };
-    let mut on_server: Vec<ipc::Account> = accounts
-        .into_iter()
-        .filter(|a| {
-            name_of(a).server == server
-                && (r.username.is_empty() || name_of(a).username == r.username)
-        })
-        .collect();
-    match on_server.len() {
-        1 => Ok(on_server.remove(0)),
-        0 if r.username.is_empty() => Err(CliError::not_found(format!(
-            "no account on server {server:?}: register one with `gochat-cli account register NAME`"
-        ))),
-        0 => Err(CliError::not_found(format!(
-            "no account {:?} on server {server:?}",
-            r.username
-        ))),
-        _ => Err(CliError::usage(format!(
-            "several accounts on server {server:?}: name one with --account"
-        ))),
-    }
-}
-
-fn is_locked_error(e: &CliError) -> bool {
-    e.kind == Kind::Auth && e.message.contains("locked")
+    Ok(ctx
+        .client()
+        .await?
+        .resolve_account(r.clone())
+        .await?
+        .into_inner())
 }
 
 /// Logs in, asking for the passphrase when the key is locked.
@@ -315,9 +253,9 @@ pub async fn login(ctx: &mut Ctx, account: ipc::AccountRef) -> Result<ipc::Accou
     match ctx.client().await?.login(account.clone()).await {
         Ok(reply) => Ok(reply.into_inner()),
         Err(status) => {
-            let e = CliError::from(status);
-            if !is_locked_error(&e) {
-                return Err(e);
+            let e = DaemonError::from(status);
+            if !e.is_locked() {
+                return Err(e.into());
             }
             unlock(ctx, account.clone()).await?;
             Ok(ctx.client().await?.login(account).await?.into_inner())

@@ -112,13 +112,8 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
         .iter()
         .find(|m| m.state == ipc::MessageState::Failed as i32)
     {
-        let kind = if failed.error.starts_with("no user called") {
-            Kind::NotFound
-        } else {
-            Kind::Refused
-        };
         return Err(CliError::new(
-            kind,
+            Kind::of_message(failed.failure_reason()),
             format!(
                 "message to {} failed: {}",
                 crate::views::user(&failed.peer),

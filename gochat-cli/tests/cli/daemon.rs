@@ -58,10 +58,21 @@ fn autostart_then_status_and_stop() {
 fn version_works_without_a_daemon() {
     let home = Home::new();
     let version = home.cli(&["--json", "version"]).json();
-    assert_eq!(version["protocol_version"], 1);
+    // The CLI does not speak the wire protocol: only the daemon knows its version.
+    assert!(version["protocol_version"].is_null());
     assert!(version["daemon_version"].is_null());
     assert!(
         !home.socket_path().exists(),
         "version does not start the daemon"
     );
+}
+
+#[test]
+fn version_takes_the_protocol_version_from_the_daemon() {
+    let home = Home::with_daemon();
+    let version = home.cli(&["--json", "version"]).json();
+    assert_eq!(version["protocol_version"], 1);
+    assert_eq!(version["daemon_version"], env!("CARGO_PKG_VERSION"));
+    let text = home.cli(&["version"]);
+    assert!(text.ok().contains("gochat protocol version 1"), "{text}");
 }

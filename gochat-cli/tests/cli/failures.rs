@@ -58,7 +58,11 @@ fn unknown_names_offline_and_usage_errors() {
 
     // Back online: the recipient does not exist.
     home.cli(&["account", "login"]).ok();
-    home.cli(&["send", "--wait", "nobody", "hello"]).fails(4);
+    let run = home.cli(&["--json", "send", "--wait", "nobody", "hello"]);
+    assert!(run.fails(4).contains("no user called nobody"), "{run}");
+    let sent: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("JSON");
+    assert_eq!(sent["messages"][0]["state"], "failed", "{run}");
+    assert_eq!(sent["messages"][0]["failure_reason"], "not_found", "{run}");
 
     // Usage errors are exit 2.
     assert_eq!(home.cli(&["send"]).code, 2);
@@ -162,4 +166,67 @@ c gochat-cli send --wa"#;
     assert!(dir.join("gochat-cli-send.1").exists());
     let help = home.cli(&["--help"]).ok().to_owned();
     assert!(help.contains("Exit codes"), "{help}");
+}
+
+/// The exit codes come from the reason gochatd puts in its error details; the message is
+/// the daemon's, saying what to do.
+#[test]
+fn locked_not_found_and_ambiguous_accounts() {
+    let server = TestServer::start();
+    let other = TestServer::start();
+    let home = Home::with_daemon();
+    home.add_server(&server);
+    let pass = home.dir.path().join("pass");
+    std::fs::write(&pass, "correct horse\n").expect("passphrase file");
+    let pass = pass.to_str().expect("utf-8");
+    home.cli(&["--passphrase-file", pass, "account", "register", "alice"])
+        .ok();
+
+    // Locked: exporting the key needs it in memory (exit 5).
+    home.cli(&["account", "lock"]).ok();
+    let backup = home.dir.path().join("backup");
+    let run = home.cli(&[
+        "account",
+        "backup",
+        "--dir",
+        backup.to_str().expect("utf-8"),
+    ]);
+    assert!(run.fails(5).contains("locked"), "{run}");
+    // A login on a locked key unlocks it first, with the passphrase from the file.
+    let online = home
+        .cli(&["--json", "--passphrase-file", pass, "account", "login"])
+        .json();
+    assert_eq!(online["state"], "online", "{online}");
+
+    // Not found (exit 4), with the daemon's words.
+    let run = home.cli(&["--account", "ghost", "users"]);
+    assert!(
+        run.fails(4).contains("no account called \"ghost\""),
+        "{run}"
+    );
+    let run = home.cli(&["--server", "nope", "account", "login"]);
+    assert!(run.fails(4).contains("no server profile called"), "{run}");
+
+    // Ambiguous (exit 2): two accounts on the default server…
+    home.register("bob");
+    let run = home.cli(&["users"]);
+    assert!(run.fails(2).contains("several accounts"), "{run}");
+    // …and one name on two servers.
+    let port = other.port.to_string();
+    home.cli(&["server", "add", "other", "127.0.0.1", "--port", &port])
+        .ok();
+    home.cli(&[
+        "--server",
+        "other",
+        "account",
+        "register",
+        "alice",
+        "--no-passphrase",
+    ])
+    .ok();
+    let run = home.cli(&["--account", "alice", "users"]);
+    assert!(run.fails(2).contains("several servers"), "{run}");
+    // The shell's prompt and `send --wait` resolve through the daemon too.
+    let run = home.cli(&["--account", "alice", "send", "--wait", "bob", "hi"]);
+    assert!(run.fails(2).contains("several servers"), "{run}");
 }

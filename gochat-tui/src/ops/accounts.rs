@@ -1,9 +1,10 @@
 //! Account operations: login, logout, unlock, lock, registration, deregistration. Each
 //! reply (and the import's, from `keys`) carries the account as it is afterwards.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{self, DaemonClient, RegisterRequest, UnlockRequest};
 
-use super::{short_fp, some_ref, status_text};
+use super::{short_fp, some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level, PassPurpose, Popup, permission_name};
 use crate::msg::{AccountOp, Call, Effect, Reply};
 use crate::secret::Secret;
@@ -18,7 +19,7 @@ fn reply(
         op,
         result: result
             .map(tonic::Response::into_inner)
-            .map_err(|s| status_text(&s)),
+            .map_err(|s| status_error(&s)),
     }
 }
 
@@ -72,11 +73,14 @@ pub(super) async fn register(
 }
 
 /// Deletes the account on the server and locally.
-pub(super) async fn deregister(c: &mut DaemonClient, account: &AccountKey) -> Result<(), String> {
+pub(super) async fn deregister(
+    c: &mut DaemonClient,
+    account: &AccountKey,
+) -> Result<(), DaemonError> {
     c.deregister(account.to_ref())
         .await
         .map(|_| ())
-        .map_err(|s| status_text(&s))
+        .map_err(|s| status_error(&s))
 }
 
 /// Stores the account as it is now and says what happened (or asks again for a passphrase).
@@ -84,7 +88,7 @@ pub(super) fn reduce(
     app: &mut App,
     account: AccountKey,
     op: AccountOp,
-    result: Result<ipc::Account, String>,
+    result: Result<ipc::Account, DaemonError>,
 ) -> Vec<Effect> {
     let server = BufferKey::Server(account.server.clone());
     match result {
@@ -136,17 +140,15 @@ pub(super) fn reduce(
                 AccountOp::Register => "registration",
                 AccountOp::Import => "import",
             };
-            if let AccountOp::Unlock { login } = op {
+            match op {
                 // A wrong passphrase: ask again, saying why.
-                app.popup = Some(Popup::Passphrase {
-                    purpose: PassPurpose::Unlock {
-                        account: account.clone(),
-                        login,
-                    },
-                    field: Default::default(),
-                    first: None,
-                    error: Some(e.clone()),
-                });
+                AccountOp::Unlock { login } if e.is_bad_passphrase() => {
+                    ask_passphrase(app, &account, login, Some(e.to_string()));
+                }
+                // The key was locked meanwhile (by another frontend, say): unlock, then
+                // log in, instead of failing.
+                AccountOp::Login if e.is_locked() => return unlock_and_log_in(app, account),
+                _ => {}
             }
             let text = format!("{what} of {} failed: {e}", account.label());
             if app.buffer(&server).is_some() && app.active != server {
@@ -157,4 +159,34 @@ pub(super) fn reduce(
             Vec::new()
         }
     }
+}
+
+/// Unlocks `account` and logs it in: with a passphrase from the dialog, or directly for a
+/// key stored without one.
+fn unlock_and_log_in(app: &mut App, account: AccountKey) -> Vec<Effect> {
+    let protected = app
+        .account(&account)
+        .is_none_or(|a| a.info.passphrase_protected);
+    if protected {
+        ask_passphrase(app, &account, true, None);
+        return Vec::new();
+    }
+    vec![Effect::Call(Call::Unlock {
+        account,
+        passphrase: Default::default(),
+        login: true,
+    })]
+}
+
+/// Opens the passphrase dialog to unlock `account` (and log it in after, when `login`).
+fn ask_passphrase(app: &mut App, account: &AccountKey, login: bool, error: Option<String>) {
+    app.popup = Some(Popup::Passphrase {
+        purpose: PassPurpose::Unlock {
+            account: account.clone(),
+            login,
+        },
+        field: Default::default(),
+        first: None,
+        error,
+    });
 }

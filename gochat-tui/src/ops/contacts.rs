@@ -1,8 +1,9 @@
 //! Contacts: fetching a user's key and permission, and trusting a changed key.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{Contact, DaemonClient, KeyState, UserRef};
 
-use super::{short_fp, some_ref, status_text};
+use super::{short_fp, some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level, permission_name};
 use crate::msg::{Effect, Reply};
 
@@ -20,7 +21,7 @@ pub(super) async fn request(
         })
         .await
         .map(tonic::Response::into_inner)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Contact {
         account,
         user,
@@ -39,7 +40,7 @@ pub(super) async fn accept(c: &mut DaemonClient, account: AccountKey, user: Stri
         })
         .await
         .map(tonic::Response::into_inner)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Contact {
         account,
         user,
@@ -56,7 +57,7 @@ pub(super) fn reduce(
     user: String,
     print: bool,
     accepted: bool,
-    result: Result<Contact, String>,
+    result: Result<Contact, DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(c) => {

@@ -1,9 +1,10 @@
 //! Importing a Go client's client.db (`/import go-client PATH`): the call, and a notice
 //! saying what was imported.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, ImportGoClientReply, ImportGoClientRequest};
 
-use super::status_text;
+use super::status_error;
 use crate::app::{App, Level};
 use crate::msg::{Call, Effect, Reply};
 use crate::secret::Secret;
@@ -24,7 +25,7 @@ pub(super) async fn run(
         })
         .await
         .map(tonic::Response::into_inner)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::GoImported { path, result }
 }
 
@@ -75,7 +76,7 @@ pub fn summary(path: &str, reply: &ImportGoClientReply) -> String {
 pub(super) fn reduce(
     app: &mut App,
     path: String,
-    result: Result<ImportGoClientReply, String>,
+    result: Result<ImportGoClientReply, DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(reply) => {

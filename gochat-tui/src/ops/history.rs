@@ -1,8 +1,9 @@
 //! A conversation's history: pages of older messages, and the read marker.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, HistoryRequest, MarkReadRequest, MessageList};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, History, Level};
 use crate::msg::{Effect, Reply};
 
@@ -23,7 +24,7 @@ pub(super) async fn page(
         })
         .await
         .map(tonic::Response::into_inner)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::History {
         account,
         peer,
@@ -38,7 +39,7 @@ pub(super) async fn mark_read(
     account: &AccountKey,
     peer: String,
     up_to: i64,
-) -> Result<(), String> {
+) -> Result<(), DaemonError> {
     c.mark_read(MarkReadRequest {
         account: some_ref(account),
         peer,
@@ -46,7 +47,7 @@ pub(super) async fn mark_read(
     })
     .await
     .map(|_| ())
-    .map_err(|s| status_text(&s))
+    .map_err(|s| status_error(&s))
 }
 
 /// Merges a page into the conversation and moves its cursor.
@@ -55,7 +56,7 @@ pub(super) fn reduce(
     account: AccountKey,
     peer: String,
     before: i64,
-    result: Result<MessageList, String>,
+    result: Result<MessageList, DaemonError>,
 ) -> Vec<Effect> {
     let Some(conv) = app.conversation_mut(&account, &peer) else {
         return Vec::new();

@@ -1,8 +1,9 @@
 //! Hook subscriptions and administrative operations: both answer only "done" or why not.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{self, DaemonClient, HookRequest, admin_request};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::AccountKey;
 
 /// Subscribes to the hook (`gochat_proto::ipc::Hook` value), or unsubscribes.
@@ -11,7 +12,7 @@ pub(super) async fn hook(
     account: &AccountKey,
     hook: i32,
     subscribe: bool,
-) -> Result<(), String> {
+) -> Result<(), DaemonError> {
     let request = HookRequest {
         account: some_ref(account),
         hook,
@@ -21,7 +22,7 @@ pub(super) async fn hook(
     } else {
         c.unsubscribe_hook(request).await
     };
-    result.map(|_| ()).map_err(|s| status_text(&s))
+    result.map(|_| ()).map_err(|s| status_error(&s))
 }
 
 /// Runs an administrative operation as the account.
@@ -29,12 +30,12 @@ pub(super) async fn admin(
     c: &mut DaemonClient,
     account: &AccountKey,
     op: admin_request::Op,
-) -> Result<(), String> {
+) -> Result<(), DaemonError> {
     c.admin(ipc::AdminRequest {
         account: some_ref(account),
         op: Some(op),
     })
     .await
     .map(|_| ())
-    .map_err(|s| status_text(&s))
+    .map_err(|s| status_error(&s))
 }

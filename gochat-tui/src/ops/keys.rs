@@ -1,11 +1,12 @@
 //! The account's own key: showing it, exporting it to a file, importing a Go client's key.
 
+use gochat_client::errors::DaemonError;
 use std::path::Path;
 
 use gochat_client::files::{self, Overwrite};
 use gochat_proto::ipc::{DaemonClient, ExportKeyRequest, ImportKeyRequest, KeyInfo};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, Level};
 use crate::msg::{AccountOp, Effect, Reply};
 use crate::secret::Secret;
@@ -16,7 +17,7 @@ pub(super) async fn show(c: &mut DaemonClient, account: AccountKey) -> Reply {
         .show_key(account.to_ref())
         .await
         .map(tonic::Response::into_inner)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Key { account, result }
 }
 
@@ -29,7 +30,7 @@ pub(super) async fn export(c: &mut DaemonClient, account: AccountKey, path: Stri
         .await
     {
         Ok(r) => write_private(&path, r.into_inner().private_pem).await,
-        Err(s) => Err(status_text(&s)),
+        Err(s) => Err(status_error(&s)),
     };
     Reply::Exported {
         account,
@@ -54,8 +55,8 @@ pub(super) async fn import(
             })
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| status_text(&s)),
-        Err(err) => Err(format!("cannot read {path}: {err}")),
+            .map_err(|s| status_error(&s)),
+        Err(err) => Err(DaemonError::local(format!("cannot read {path}: {err}"))),
     };
     Reply::Account {
         account,
@@ -65,22 +66,22 @@ pub(super) async fn import(
 }
 
 /// Writes a private key to a new 0600 file (never over an existing file).
-async fn write_private(path: &str, pem: String) -> Result<(), String> {
+async fn write_private(path: &str, pem: String) -> Result<(), DaemonError> {
     let path = path.to_owned();
     let pem = zeroize::Zeroizing::new(pem);
     tokio::task::spawn_blocking(move || {
         files::write_private(Path::new(&path), pem.as_bytes(), Overwrite::Refuse)
-            .map_err(|e| crate::daemon::error_chain(&e))
+            .map_err(|e| DaemonError::local(gochat_client::errors::chain(&e)))
     })
     .await
-    .map_err(|e| e.to_string())?
+    .map_err(|e| DaemonError::local(e.to_string()))?
 }
 
 /// Prints the fingerprint.
 pub(super) fn reduce_show(
     app: &mut App,
     account: AccountKey,
-    result: Result<KeyInfo, String>,
+    result: Result<KeyInfo, DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(k) => app.notice_here(
@@ -102,7 +103,7 @@ pub(super) fn reduce_export(
     app: &mut App,
     account: AccountKey,
     path: String,
-    result: Result<(), String>,
+    result: Result<(), DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(()) => app.notice_here(

@@ -16,6 +16,7 @@ mod servers;
 mod status;
 mod users;
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{self, AccountRef, DaemonClient};
 
 use crate::app::{AccountKey, App, BufferKey, Level};
@@ -176,7 +177,7 @@ fn reduce_done(
     account: Option<AccountKey>,
     reload: bool,
     quiet: bool,
-    result: Result<(), String>,
+    result: Result<(), DaemonError>,
 ) -> Vec<Effect> {
     let target = account.map_or(app.active.clone(), |a| {
         if matches!(&app.active, BufferKey::Conv(k, _) if *k == a) {
@@ -263,13 +264,9 @@ pub fn describe(call: &Call) -> String {
     }
 }
 
-/// A daemon error as the user should read it.
-pub fn status_text(s: &tonic::Status) -> String {
-    if s.message().is_empty() {
-        format!("{:?}", s.code())
-    } else {
-        s.message().to_owned()
-    }
+/// A daemon error with its reason (which the reducers branch on) and its text.
+pub fn status_error(s: &tonic::Status) -> DaemonError {
+    DaemonError::from(s)
 }
 
 fn some_ref(a: &AccountKey) -> Option<AccountRef> {

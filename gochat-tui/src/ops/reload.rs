@@ -1,9 +1,10 @@
 //! The snapshot: everything the screen needs after attaching, fetched again after a change
 //! to the server or account lists.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, Empty};
 
-use super::status_text;
+use super::status_error;
 use crate::app::{AccountKey, App, BufferKey, Level};
 use crate::msg::{Effect, Reply, Snapshot};
 
@@ -13,8 +14,8 @@ pub(super) async fn run(c: &mut DaemonClient) -> Reply {
 }
 
 /// Everything the screen needs after attaching.
-pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, String> {
-    let e = |s: tonic::Status| status_text(&s);
+pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, DaemonError> {
+    let e = |s: tonic::Status| status_error(&s);
     let status = client.status(Empty {}).await.map_err(e)?.into_inner();
     let servers = client
         .list_servers(Empty {})
@@ -48,7 +49,7 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, String> {
 }
 
 /// Shows the snapshot, or says why there is none.
-pub(super) fn reduce(app: &mut App, result: Result<Box<Snapshot>, String>) -> Vec<Effect> {
+pub(super) fn reduce(app: &mut App, result: Result<Box<Snapshot>, DaemonError>) -> Vec<Effect> {
     match result {
         Ok(snapshot) => crate::update::apply_snapshot(app, *snapshot),
         Err(e) => {

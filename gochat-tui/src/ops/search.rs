@@ -1,8 +1,9 @@
 //! Full-text search of the account's messages.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, Message, SearchRequest};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, Level};
 use crate::clock;
 use crate::msg::{Effect, Reply};
@@ -27,7 +28,7 @@ pub(super) async fn run(
         })
         .await
         .map(|r| r.into_inner().messages)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Search {
         account,
         query,
@@ -40,7 +41,7 @@ pub(super) fn reduce(
     app: &mut App,
     account: AccountKey,
     query: String,
-    result: Result<Vec<Message>, String>,
+    result: Result<Vec<Message>, DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(messages) => {

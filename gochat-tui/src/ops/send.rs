@@ -1,8 +1,9 @@
 //! Sending a message: the stored messages come back and show like live ones.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, Message, SendRequest};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level};
 use crate::msg::{Effect, Reply};
 
@@ -22,7 +23,7 @@ pub(super) async fn run(
         })
         .await
         .map(|r| r.into_inner().messages)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Sent {
         account,
         to,
@@ -35,7 +36,7 @@ pub(super) fn reduce(
     app: &mut App,
     account: AccountKey,
     to: String,
-    result: Result<Vec<Message>, String>,
+    result: Result<Vec<Message>, DaemonError>,
 ) -> Vec<Effect> {
     match result {
         Ok(messages) => {

@@ -1,8 +1,9 @@
 //! The daemon's status: versions and every link.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, Empty, LinkState, StatusReply};
 
-use super::status_text;
+use super::status_error;
 use crate::app::{AccountKey, App, Level, link_state_name, permission_name};
 use crate::msg::{Effect, Reply};
 
@@ -12,12 +13,12 @@ pub(super) async fn run(c: &mut DaemonClient) -> Reply {
         c.status(Empty {})
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| status_text(&s)),
+            .map_err(|s| status_error(&s)),
     )
 }
 
 /// Prints versions and links.
-pub(super) fn reduce(app: &mut App, result: Result<StatusReply, String>) -> Vec<Effect> {
+pub(super) fn reduce(app: &mut App, result: Result<StatusReply, DaemonError>) -> Vec<Effect> {
     match result {
         Ok(s) => {
             let mut lines = vec![format!(

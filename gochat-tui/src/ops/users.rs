@@ -1,8 +1,9 @@
 //! The user list of a server: the pane's, or printed on demand.
 
+use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{DaemonClient, ListUsersRequest, User};
 
-use super::{some_ref, status_text};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level, permission_name};
 use crate::msg::{Effect, Reply};
 
@@ -22,7 +23,7 @@ pub(super) async fn run(
         })
         .await
         .map(|r| r.into_inner().users)
-        .map_err(|s| status_text(&s));
+        .map_err(|s| status_error(&s));
     Reply::Users {
         account,
         online_only,
@@ -37,7 +38,7 @@ pub(super) fn reduce(
     account: AccountKey,
     online_only: bool,
     print: bool,
-    result: Result<Vec<User>, String>,
+    result: Result<Vec<User>, DaemonError>,
 ) -> Vec<Effect> {
     if !print {
         if let Some(acc) = app.account_mut(&account) {

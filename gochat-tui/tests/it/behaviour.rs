@@ -1,10 +1,11 @@
 //! What `update` does with messages: the effects it asks for and the model it leaves.
 
 use crossterm::event::KeyCode;
-use gochat_proto::ipc::{MessageList, MessageState, ReadMarker, event};
-use gochat_tui::app::{BufferKey, Focus, History, Popup, Scroll};
+use gochat_client::errors::DaemonError;
+use gochat_proto::ipc::{ErrorReason, LinkState, MessageList, MessageState, ReadMarker, event};
+use gochat_tui::app::{BufferKey, Focus, History, PassPurpose, Popup, Scroll};
 use gochat_tui::config::Config;
-use gochat_tui::msg::{Call, DaemonMsg, Effect, Msg, Reply};
+use gochat_tui::msg::{AccountOp, Call, DaemonMsg, Effect, Msg, Reply};
 use gochat_tui::update::update;
 
 use crate::common::*;
@@ -679,4 +680,82 @@ fn import_go_client_asks_both_passwords_and_reports() {
     feed(&mut app, [key(KeyCode::Enter)]);
     assert!(app.popup.is_none());
     assert!(screen(&app).contains("no such file"));
+}
+
+/// A daemon error with `reason`, as the daemon sends it.
+fn daemon_error(reason: gochat_proto::ipc::ErrorReason, text: &str) -> DaemonError {
+    DaemonError::from(gochat_proto::ipc::ErrorDetail::new(reason).into_status(text))
+}
+
+fn online_app() -> gochat_tui::app::App {
+    let mut app = new_app(80, 24);
+    let snap = snapshot(
+        vec![profile("local", "127.0.0.1", 9037, false)],
+        vec![account("local", "alice", LinkState::Online, 0)],
+        vec![],
+    );
+    attach(&mut app, snap);
+    app
+}
+
+#[test]
+fn a_login_refused_as_locked_asks_for_the_passphrase() {
+    let mut app = online_app();
+    reply(
+        &mut app,
+        Reply::Account {
+            account: alice(),
+            op: AccountOp::Login,
+            // The text says nothing about a lock: only the reason does.
+            result: Err(daemon_error(ErrorReason::Locked, "no")),
+        },
+    );
+    assert!(
+        matches!(
+            &app.popup,
+            Some(Popup::Passphrase {
+                purpose: PassPurpose::Unlock { login: true, .. },
+                error: None,
+                ..
+            })
+        ),
+        "{:?}",
+        app.popup
+    );
+}
+
+#[test]
+fn only_a_bad_passphrase_asks_again() {
+    let mut app = online_app();
+    reply(
+        &mut app,
+        Reply::Account {
+            account: alice(),
+            op: AccountOp::Unlock { login: false },
+            result: Err(daemon_error(
+                ErrorReason::Internal,
+                "gochatd failed internally",
+            )),
+        },
+    );
+    assert!(app.popup.is_none(), "{:?}", app.popup);
+    reply(
+        &mut app,
+        Reply::Account {
+            account: alice(),
+            op: AccountOp::Unlock { login: false },
+            result: Err(daemon_error(
+                ErrorReason::BadPassphrase,
+                "cannot unlock: wrong passphrase",
+            )),
+        },
+    );
+    assert!(
+        matches!(
+            &app.popup,
+            Some(Popup::Passphrase { error: Some(e), .. }) if e.contains("wrong passphrase")
+        ),
+        "{:?}",
+        app.popup
+    );
 }

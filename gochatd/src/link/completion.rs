@@ -56,6 +56,7 @@ mod tests {
             stamp: 1,
             state,
             error: None,
+            failure: None,
             read: true,
             local_time_ms: 0,
         }

@@ -37,7 +37,7 @@ impl Actor {
     async fn open(&mut self) -> Result<(Client, client::Unsolicited), String> {
         let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::report::chain(&e))?;
         let (client, mut unsolicited) =
             Client::start(stream, CALL_TIMEOUT, &self.tasks, self.session.clone());
         match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {

@@ -55,8 +55,9 @@ pub async fn record_key(
     key: &PublicKey,
     permission: u8,
 ) -> Result<KeyCheck, LinkError> {
-    let store_err =
-        |e: crate::store::StoreError| LinkError::NotOnline(format!("local store failed: {e}"));
+    let store_err = |e: crate::store::StoreError| {
+        LinkError::NotOnline(format!("local store failed: {}", crate::report::chain(&e)))
+    };
     let fingerprint = key.fingerprint_hex();
     let existing = ctx
         .store

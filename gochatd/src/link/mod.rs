@@ -340,7 +340,7 @@ impl Actor {
             Err(e) => Err(e),
         };
         if let Err(e) = saved {
-            tracing::error!(error = %e, "cannot save the account's login preference");
+            tracing::error!(error = %crate::report::chain(&e), "cannot save the account's login preference");
         }
     }
 
@@ -695,7 +695,7 @@ impl Actor {
         // Committed before anyone is told. The server has already let go of the message, so
         // a store that fails (a full disk) is retried from memory until it succeeds.
         if let Err(e) = store_received(&self.ctx, &new, &digest, error).await {
-            tracing::error!(error = %e, "cannot store a received message; retrying from memory");
+            tracing::error!(error = %crate::report::chain(&e), "cannot store a received message; retrying from memory");
             // When too many wait already, stop reading from the server until one is stored.
             let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
                 return;
@@ -712,11 +712,11 @@ impl Actor {
                     match store_received(&ctx, &new, &digest, error).await {
                         Ok(()) => return,
                         Err(e) if stopping => {
-                            tracing::error!(error = %e, "link stopped: a received message that could not be stored is lost");
+                            tracing::error!(error = %crate::report::chain(&e), "link stopped: a received message that could not be stored is lost");
                             return;
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "still cannot store a received message")
+                            tracing::warn!(error = %crate::report::chain(&e), "still cannot store a received message")
                         }
                     }
                 }
@@ -745,7 +745,11 @@ async fn store_received(
     if let Some(e) = error {
         row = batch
             .store()
-            .set_message_state(row.id, MessageState::Received, Some(e))
+            .set_message_state(
+                row.id,
+                MessageState::Received,
+                Some((crate::reason::Reason::BadServerData, e)),
+            )
             .await?;
     }
     let message = crate::convert::message(&row, &ctx.account_ref());

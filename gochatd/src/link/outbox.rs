@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::contacts::{KeyCheck, fetch_key};
 use super::{CallError, Caller, Completions, LinkContext, LinkError, describe};
+use crate::reason::Reason;
 use crate::store::{MessageRow, MessageState};
 
 /// Pause before retrying after a request timed out.
@@ -24,7 +25,7 @@ pub async fn run(ctx: LinkContext, caller: Caller, wake: Arc<Notify>, completion
             let queued = match ctx.store.queued_messages(ctx.account.id).await {
                 Ok(q) => q,
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot read the outbox");
+                    tracing::error!(error = %crate::report::chain(&e), "cannot read the outbox");
                     break;
                 }
             };
@@ -35,13 +36,13 @@ pub async fn run(ctx: LinkContext, caller: Caller, wake: Arc<Notify>, completion
             for message in queued {
                 match send_one(&ctx, &caller, &message).await {
                     Ok(()) => finish(&ctx, &completions, &message, MessageState::Sent, None).await,
-                    Err(Outcome::Failed(why)) => {
+                    Err(Outcome::Failed(reason, why)) => {
                         finish(
                             &ctx,
                             &completions,
                             &message,
                             MessageState::Failed,
-                            Some(&why),
+                            Some((reason, &why)),
                         )
                         .await
                     }
@@ -61,7 +62,8 @@ pub async fn run(ctx: LinkContext, caller: Caller, wake: Arc<Notify>, completion
 }
 
 enum Outcome {
-    Failed(String),
+    /// Will not be delivered: why, for programs and for humans.
+    Failed(Reason, String),
     Retry,
 }
 
@@ -71,11 +73,13 @@ async fn finish(
     completions: &Completions,
     message: &MessageRow,
     state: MessageState,
-    error: Option<&str>,
+    error: Option<(Reason, &str)>,
 ) {
     match record_state(ctx, message.id, state, error).await {
         Ok(row) => completions.resolve(&row),
-        Err(e) => tracing::error!(error = %e, "cannot record a message's state"),
+        Err(e) => {
+            tracing::error!(error = %crate::report::chain(&e), "cannot record a message's state")
+        }
     }
 }
 
@@ -84,7 +88,7 @@ async fn record_state(
     ctx: &LinkContext,
     id: i64,
     state: MessageState,
-    error: Option<&str>,
+    error: Option<(Reason, &str)>,
 ) -> Result<MessageRow, crate::store::StoreError> {
     let mut batch = ctx.events.batch().await?;
     let row = batch.store().set_message_state(id, state, error).await?;
@@ -96,8 +100,11 @@ async fn record_state(
 
 fn link_outcome(e: LinkError) -> Outcome {
     match e {
-        LinkError::Refused(code) => Outcome::Failed(format!("server refused: {}", describe(code))),
-        LinkError::Call(CallError::BadReply(why)) => Outcome::Failed(why),
+        LinkError::Refused(code) => Outcome::Failed(
+            Reason::Refused(code),
+            format!("server refused: {}", describe(code)),
+        ),
+        LinkError::Call(CallError::BadReply(why)) => Outcome::Failed(Reason::BadServerData, why),
         LinkError::Call(_) | LinkError::NotOnline(_) => Outcome::Retry,
     }
 }
@@ -108,36 +115,44 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
         Ok(_) => match fetch_key(ctx, caller, &message.peer).await {
             Ok(KeyCheck::Trusted(c) | KeyCheck::Changed(c)) => c,
             Err(LinkError::Refused(Some(ErrorCode::NotFound))) => {
-                return Err(Outcome::Failed(format!(
-                    "no user called {} on this server",
-                    message.peer
-                )));
+                return Err(no_such_user(&message.peer));
             }
             Err(LinkError::Refused(Some(ErrorCode::Dereg))) => {
-                return Err(Outcome::Failed(format!(
-                    "{} has deregistered",
-                    message.peer
-                )));
+                return Err(deregistered(&message.peer));
             }
             Err(e) => return Err(link_outcome(e)),
         },
-        Err(e) => return Err(Outcome::Failed(format!("local store failed: {e}"))),
+        Err(e) => {
+            // The cause stays in the log: message errors reach every frontend.
+            tracing::error!(error = %crate::report::chain(&e), "cannot read a recipient's key");
+            return Err(Outcome::Failed(
+                Reason::Internal,
+                "gochatd failed to read the recipient's key; its log has the details".to_owned(),
+            ));
+        }
     };
     if contact.pending_fingerprint.is_some() {
-        return Err(Outcome::Failed(format!(
-            "{}'s key changed; check the new fingerprint and accept it before sending",
-            message.peer
-        )));
+        return Err(Outcome::Failed(
+            Reason::KeyChanged,
+            format!(
+                "{}'s key changed; check the new fingerprint and accept it before sending",
+                message.peer
+            ),
+        ));
     }
     let pem = contact.public_pem.unwrap_or_default();
-    let key = PublicKey::parse(pem.as_bytes())
-        .map_err(|e| Outcome::Failed(format!("pinned key of {} is unusable: {e}", message.peer)))?;
+    let key = PublicKey::parse(pem.as_bytes()).map_err(|e| {
+        Outcome::Failed(
+            Reason::BadServerData,
+            format!("pinned key of {} is unusable: {e}", message.peer),
+        )
+    })?;
     // Resume after the pieces the server already acknowledged: a piece must never reach the
     // recipient twice.
     let acknowledged = match ctx.store.sent_bytes(message.id).await {
         Ok(n) => floor_char_boundary(&message.text, n),
         Err(e) => {
-            tracing::error!(error = %e, "cannot read a message's delivery progress");
+            tracing::error!(error = %crate::report::chain(&e), "cannot read a message's delivery progress");
             return Err(Outcome::Retry);
         }
     };
@@ -154,8 +169,8 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
             .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
     })
     .await
-    .map_err(|e| Outcome::Failed(e.to_string()))?
-    .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
+    .map_err(|e| Outcome::Failed(Reason::Internal, format!("cannot encrypt: {e}")))?
+    .map_err(|e| Outcome::Failed(Reason::BadServerData, format!("cannot encrypt: {e}")))?;
     let mut sent = acknowledged;
     for (len, ciphertext) in pieces {
         let request = Request::Msg {
@@ -168,10 +183,26 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
         // Recorded for the last piece too: should recording SENT fail, the next attempt
         // finds every byte acknowledged and sends nothing again.
         if let Err(e) = ctx.store.set_sent_bytes(message.id, sent).await {
-            tracing::error!(error = %e, "cannot record a message's delivery progress");
+            tracing::error!(error = %crate::report::chain(&e), "cannot record a message's delivery progress");
         }
     }
     Ok(())
+}
+
+/// The recipient does not exist on the server (ERR_NOTFOUND).
+fn no_such_user(peer: &str) -> Outcome {
+    Outcome::Failed(
+        Reason::NotFound,
+        format!("no user called {peer} on this server"),
+    )
+}
+
+/// The recipient deregistered (ERR_DEREG).
+fn deregistered(peer: &str) -> Outcome {
+    Outcome::Failed(
+        Reason::Refused(Some(ErrorCode::Dereg)),
+        format!("{peer} has deregistered"),
+    )
 }
 
 /// The largest char boundary of `text` at or below `n`.
@@ -186,22 +217,18 @@ fn floor_char_boundary(text: &str, n: usize) -> usize {
 async fn deliver(caller: &Caller, request: &Request, peer: &str) -> Result<(), Outcome> {
     match caller.call(request).await {
         Ok(Response::Ok) => Ok(()),
-        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(Outcome::Failed(format!(
-            "no user called {peer} on this server"
-        ))),
-        Ok(Response::Err(Some(ErrorCode::Dereg))) => {
-            Err(Outcome::Failed(format!("{peer} has deregistered")))
-        }
+        Ok(Response::Err(Some(ErrorCode::NotFound))) => Err(no_such_user(peer)),
+        Ok(Response::Err(Some(ErrorCode::Dereg))) => Err(deregistered(peer)),
         // The server's database is down or full: the message was not taken, try again.
         Ok(Response::Err(Some(ErrorCode::Server))) => Err(Outcome::Retry),
-        Ok(Response::Err(code)) => Err(Outcome::Failed(format!(
-            "server refused: {}",
-            describe(code)
-        ))),
-        Ok(other) => Err(Outcome::Failed(format!(
-            "unexpected reply {}",
-            other.action()
-        ))),
+        Ok(Response::Err(code)) => Err(Outcome::Failed(
+            Reason::Refused(code),
+            format!("server refused: {}", describe(code)),
+        )),
+        Ok(other) => Err(Outcome::Failed(
+            Reason::BadServerData,
+            format!("unexpected reply {}", other.action()),
+        )),
         Err(e) => Err(link_outcome(LinkError::Call(e))),
     }
 }

@@ -29,7 +29,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
     /// TCP connect failed.
-    #[error("cannot connect to {addr}: {source}")]
+    #[error("cannot connect to {addr}")]
     Connect {
         /// host:port
         addr: String,
@@ -43,7 +43,7 @@ pub enum DialError {
     #[error("TLS setup failed: {0}")]
     TlsConfig(String),
     /// The TLS handshake failed (e.g. certificate not trusted).
-    #[error("TLS handshake with {addr} failed: {source}")]
+    #[error("TLS handshake with {addr} failed")]
     Handshake {
         /// host:port
         addr: String,

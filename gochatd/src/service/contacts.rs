@@ -39,7 +39,7 @@ impl Daemon {
                 ..
             } => (public_key, permission),
             other => {
-                return Err(ApiError::Internal(format!(
+                return Err(ApiError::BadServerData(format!(
                     "unexpected reply {}",
                     other.action()
                 )));

@@ -151,7 +151,7 @@ impl Daemon {
             let profile = profiles
                 .get(&chosen.server.id)
                 .cloned()
-                .ok_or_else(|| ApiError::Internal("an imported server vanished".into()))?;
+                .ok_or_else(|| ApiError::internal("an imported server vanished"))?;
             report.accounts.push(
                 self.import_user(db, profile, chosen, request.passphrase)
                     .await?,
@@ -432,9 +432,9 @@ async fn decrypt(user: &GoLocalUser, password: &str) -> Result<PrivateKey, ApiEr
     let password = zeroize::Zeroizing::new(password.to_owned());
     let opened = tokio::task::spawn_blocking(move || go_key::open(&blob, &password))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal_from("opening the Go key stopped", e))?;
     opened.map_err(|e| match e {
-        GoKeyError::WrongPassword => ApiError::Locked(format!(
+        GoKeyError::WrongPassword => ApiError::BadPassphrase(format!(
             "wrong Go client password for {:?}: nothing was imported",
             user.username
         )),
@@ -449,6 +449,6 @@ async fn seal(key: Arc<PrivateKey>, passphrase: &str) -> Result<crate::keys::Sea
         crate::keys::seal(&key, pass.as_deref().map(String::as_str))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))
+    .map_err(|e| ApiError::internal_from("sealing the key stopped", e))?
+    .map_err(|e| ApiError::internal_from("cannot seal the key", e))
 }

@@ -9,6 +9,7 @@ use super::{
     BEGIN_WRITE, ConversationRow, MessageRow, MessageState, NewMessage, Store, StoreError,
     is_foreign_key_violation, to_sql_int,
 };
+use crate::reason::Reason;
 
 /// [`MESSAGE_COLUMNS`] qualified with the table alias `m`.
 fn message_columns_m() -> String {
@@ -52,13 +53,13 @@ impl Store {
         insert_message_on(&self.pool, m).await
     }
 
-    /// Sets the state and error of message `id` and returns the updated message.
-    /// [`StoreError::NotFound`] if there is no such message.
+    /// Sets the state and error (why it failed, and the text for humans) of message `id`
+    /// and returns the updated message. [`StoreError::NotFound`] if there is no such message.
     pub async fn set_message_state(
         &self,
         id: i64,
         state: MessageState,
-        error: Option<&str>,
+        error: Option<(Reason, &str)>,
     ) -> Result<MessageRow, StoreError> {
         set_message_state_on(&self.pool, id, state, error).await
     }
@@ -312,18 +313,25 @@ pub(super) async fn set_message_state_on<'e, E>(
     exec: E,
     id: i64,
     state: MessageState,
-    error: Option<&str>,
+    error: Option<(Reason, &str)>,
 ) -> Result<MessageRow, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
     let sql = format!(
-        "UPDATE messages SET state = ?2, error = ?3 WHERE id = ?1 RETURNING {MESSAGE_COLUMNS}"
+        "UPDATE messages SET state = ?2, error = ?3, failure_reason = ?4, failure_code = ?5 \
+         WHERE id = ?1 RETURNING {MESSAGE_COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(id)
         .bind(state.as_i64())
-        .bind(error)
+        .bind(error.map(|(_, text)| text))
+        .bind(error.map(|(reason, _)| reason.name()))
+        .bind(
+            error
+                .and_then(|(reason, _)| reason.server_code())
+                .map(|c| i64::from(c.code())),
+        )
         .fetch_optional(exec)
         .await?
         .ok_or(StoreError::NotFound)?;

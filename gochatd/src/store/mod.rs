@@ -50,13 +50,13 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database reported an error (or a stored value did not decode).
-    #[error("database error: {0}")]
+    #[error("database error")]
     Sqlx(#[from] sqlx::Error),
     /// Applying the schema migrations failed.
-    #[error("database migration failed: {0}")]
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Creating the database directory or file failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
     /// Creating the database file (private to its owner) failed.
     #[error(transparent)]

@@ -1,6 +1,9 @@
 //! The rows the store reads and writes, and their mapping from SQLite rows.
 
+use gochat_proto::wire::ErrorCode;
 use sqlx::Row;
+
+use crate::reason::Reason;
 use sqlx::sqlite::SqliteRow;
 
 /// A server profile.
@@ -140,8 +143,11 @@ pub struct MessageRow {
     pub stamp: i64,
     /// Where the message is in its life.
     pub state: MessageState,
-    /// Why it failed, when it did.
+    /// Why it failed, when it did, for humans.
     pub error: Option<String>,
+    /// Why it failed, for programs (`None` for messages that failed before reasons were
+    /// stored, and for those that did not fail).
+    pub failure: Option<Reason>,
     /// Read by the local user (outgoing messages always are).
     pub read: bool,
     /// Unix milliseconds when the store inserted it.
@@ -171,8 +177,8 @@ pub(super) const CONTACT_COLUMNS: &str = "account_id, user, public_pem, fingerpr
      pending_pem, pending_fingerprint, permission, key_origin";
 
 /// The columns of `messages` that [`message_from_row`] reads.
-pub(super) const MESSAGE_COLUMNS: &str =
-    "id, account_id, peer, outgoing, text, stamp, state, error, read, local_time_ms";
+pub(super) const MESSAGE_COLUMNS: &str = "id, account_id, peer, outgoing, text, stamp, state, error, read, local_time_ms, \
+     failure_reason, failure_code";
 
 /// A decode error for column `column`.
 fn decode_error(column: &str, message: String) -> sqlx::Error {
@@ -236,6 +242,16 @@ pub(super) fn contact_from_row(row: &SqliteRow) -> Result<ContactRow, sqlx::Erro
     })
 }
 
+/// The failure reason of a message row (an unknown stored name reads as none).
+fn failure_from_row(row: &SqliteRow) -> Result<Option<Reason>, sqlx::Error> {
+    let name: Option<String> = row.try_get("failure_reason")?;
+    let code: Option<i64> = row.try_get("failure_code")?;
+    let code = code
+        .and_then(|c| u8::try_from(c).ok())
+        .and_then(ErrorCode::from_code);
+    Ok(name.and_then(|n| Reason::from_name(&n, code)))
+}
+
 /// Maps a row selected with [`MESSAGE_COLUMNS`].
 pub(super) fn message_from_row(row: &SqliteRow) -> Result<MessageRow, sqlx::Error> {
     let state: i64 = row.try_get("state")?;
@@ -250,6 +266,7 @@ pub(super) fn message_from_row(row: &SqliteRow) -> Result<MessageRow, sqlx::Erro
         stamp: row.try_get("stamp")?,
         state,
         error: row.try_get("error")?,
+        failure: failure_from_row(row)?,
         read: row.try_get("read")?,
         local_time_ms: row.try_get("local_time_ms")?,
     })

@@ -6,6 +6,7 @@ use sqlx::{Sqlite, Transaction};
 use super::events::append_event_on;
 use super::messages::{insert_message_on, insert_received_on, mark_read_on, set_message_state_on};
 use super::{BEGIN_WRITE, MessageRow, MessageState, NewMessage, Store, StoreError};
+use crate::reason::Reason;
 
 /// An open write transaction (it holds SQLite's write lock). Dropping it without
 /// [`commit`](WriteTx::commit) rolls every change back.
@@ -44,7 +45,7 @@ impl WriteTx {
         &mut self,
         id: i64,
         state: MessageState,
-        error: Option<&str>,
+        error: Option<(Reason, &str)>,
     ) -> Result<MessageRow, StoreError> {
         set_message_state_on(&mut *self.tx, id, state, error).await
     }

@@ -4,6 +4,7 @@ mod common;
 
 mod daemon;
 mod database_lock;
+mod errors;
 mod go_client;
 mod go_server_import;
 mod hostile_server;

@@ -87,6 +87,16 @@ pub fn message(
         },
         read: true,
         local_time: stamp * 1000,
+        failure_reason: if state == MessageState::Failed {
+            gochat_proto::ipc::ErrorReason::Refused as i32
+        } else {
+            0
+        },
+        failure_server_error: if state == MessageState::Failed {
+            gochat_proto::ipc::ServerError::NotFound as i32
+        } else {
+            0
+        },
     }
 }
 

@@ -1,5 +1,8 @@
 //! Messages: insert, state, outbox, history, conversations.
 
+use gochat_proto::wire::ErrorCode;
+use gochatd::reason::Reason;
+
 use super::*;
 
 #[tokio::test]
@@ -58,17 +61,37 @@ async fn messages_insert_state_and_outbox() {
         out2
     );
     let failed = store
-        .set_message_state(out3.id, MessageState::Failed, Some("no key for bob"))
+        .set_message_state(
+            out3.id,
+            MessageState::Failed,
+            Some((Reason::NotFound, "no key for bob")),
+        )
         .await
         .expect("state");
     assert_eq!(failed.error.as_deref(), Some("no key for bob"));
+    assert_eq!(failed.failure, Some(Reason::NotFound));
     assert_eq!(store.message(out3.id).await.expect("get"), Some(failed));
-    // Retrying clears the error.
+    // A refusal keeps the server's code.
+    let refused = store
+        .set_message_state(
+            out3.id,
+            MessageState::Failed,
+            Some((Reason::Refused(Some(ErrorCode::Perms)), "server refused")),
+        )
+        .await
+        .expect("state");
+    assert_eq!(
+        refused.failure,
+        Some(Reason::Refused(Some(ErrorCode::Perms)))
+    );
+    assert_eq!(store.message(out3.id).await.expect("get"), Some(refused));
+    // Retrying clears the error and its reason.
     let retried = store
         .set_message_state(out3.id, MessageState::Queued, None)
         .await
         .expect("state");
     assert_eq!(retried.error, None);
+    assert_eq!(retried.failure, None);
     assert_eq!(
         ids(&store.queued_messages(alice).await.expect("queued")),
         vec![out1.id, out3.id]
