@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::cli::Global;
 use crate::error::{CliError, Result};
+use crate::global::Global;
 
 /// The file's settings.
 #[derive(Debug, Default, Deserialize)]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use gochat_proto::ipc::{AccountRef, DaemonClient};
 
-use crate::cli::Global;
 use crate::connection;
 use crate::error::Result;
+use crate::global::Global;
 use crate::output::Output;
 
 /// The context of one command (or of the shell session).

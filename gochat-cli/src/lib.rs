@@ -9,7 +9,9 @@ mod commands;
 mod config;
 mod connection;
 mod context;
+mod dispatch;
 mod error;
+mod global;
 mod output;
 mod prompt;
 mod shell;
@@ -48,7 +50,7 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
     let mut ctx = context::Ctx::new(cli.global, runtime.handle().clone())?;
     match cli.command {
         // The shell blocks on line editing, so it drives the runtime itself.
-        cli::Command::Shell(args) => commands::shell::run(&args, &mut ctx),
-        command => runtime.block_on(commands::dispatch(command, &mut ctx)),
+        cli::Command::Shell(args) => shell::run(&args, &mut ctx),
+        command => runtime.block_on(dispatch::dispatch(command, &mut ctx)),
     }
 }

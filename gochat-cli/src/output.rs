@@ -12,8 +12,8 @@ use anstyle::{AnsiColor, Style};
 use gochat_client::term;
 use serde::Serialize;
 
-use crate::cli::ColorWhen;
 use crate::error::Result;
+use crate::global::ColorWhen;
 
 /// Bold.
 pub const BOLD: Style = Style::new().bold();

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use ratatui::style::Color;
 use serde::Deserialize;
 
+use crate::keymap::KeyList;
+
 /// Errors reading the configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,26 +54,6 @@ pub struct Config {
     pub keys: BTreeMap<String, KeyList>,
     /// Where the log goes.
     pub log: LogConfig,
-}
-
-/// One key or several, as written in the file.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum KeyList {
-    /// `quit = "ctrl-q"`.
-    One(String),
-    /// `quit = ["ctrl-q", "ctrl-c"]`; an empty list unbinds the action.
-    Many(Vec<String>),
-}
-
-impl KeyList {
-    /// The keys as a slice-like list.
-    pub fn keys(&self) -> Vec<&str> {
-        match self {
-            KeyList::One(k) => vec![k.as_str()],
-            KeyList::Many(ks) => ks.iter().map(String::as_str).collect(),
-        }
-    }
 }
 
 /// Layout and behaviour.

@@ -7,8 +7,27 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
 
-use crate::config::KeyList;
+/// One key or several, as written in the file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum KeyList {
+    /// `quit = "ctrl-q"`.
+    One(String),
+    /// `quit = ["ctrl-q", "ctrl-c"]`; an empty list unbinds the action.
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    /// The keys as a slice-like list.
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeyList::One(k) => vec![k.as_str()],
+            KeyList::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
 
 /// Something a key can be bound to, in every pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

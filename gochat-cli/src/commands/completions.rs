@@ -1,9 +1,7 @@
 //! `completions SHELL`: print a completion script for bash, zsh, fish, elvish or PowerShell.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::context::Ctx;
 use crate::error::Result;
 
@@ -16,8 +14,8 @@ pub struct Args {
     pub shell: Shell,
 }
 
-pub fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
-    let mut command = Cli::command();
+/// `command` is the whole command line's definition (`Cli::command()`).
+pub fn run(args: Args, mut command: clap::Command, ctx: &mut Ctx) -> Result<()> {
     // Generated into memory first: clap_complete panics when a write fails (a closed pipe).
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "gochat-cli", &mut script);

@@ -3,9 +3,6 @@
 
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
 
@@ -15,8 +12,8 @@ pub struct Args {
     pub dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
-    let command = Cli::command();
+/// `command` is the whole command line's definition (`Cli::command()`).
+pub fn run(args: Args, command: clap::Command, ctx: &mut Ctx) -> Result<()> {
     match args.dir {
         None => {
             let mut page = Vec::new();

@@ -1,9 +1,6 @@
 //! `shell`: an interactive prompt offering every command (and the Go client's shell command
 //! names), printing messages and events as they arrive. See `crate::shell`.
 
-use crate::context::Ctx;
-use crate::error::Result;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Do not print incoming messages and events.
@@ -12,8 +9,4 @@ pub struct Args {
     /// History file [default: $XDG_STATE_HOME/gochat/cli_history].
     #[arg(long, value_name = "FILE")]
     pub history_file: Option<std::path::PathBuf>,
-}
-
-pub fn run(args: &Args, ctx: &mut Ctx) -> Result<()> {
-    crate::shell::run(args, ctx)
 }

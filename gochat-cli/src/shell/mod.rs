@@ -19,10 +19,11 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
-use crate::cli::{Command, Global};
+use crate::cli::Command;
 use crate::commands::{self, account, shell::Args};
 use crate::context::Ctx;
 use crate::error::{CliError, Kind, Result};
+use crate::global::Global;
 use crate::output::{BAD, paint};
 use aliases::{BUILTINS, GO_COMMANDS, Line};
 use complete::{Names, ShellHelper};
@@ -248,7 +249,7 @@ impl Shell<'_> {
         let runtime = ctx.runtime.clone();
         let outcome = runtime.block_on(async {
             tokio::select! {
-                r = commands::dispatch(parsed.command, &mut ctx) => r,
+                r = crate::dispatch::dispatch(parsed.command, &mut ctx) => r,
                 _ = tokio::signal::ctrl_c() => Err(CliError::new(Kind::Interrupted, "interrupted")),
             }
         });

@@ -8,11 +8,13 @@
 mod buffers;
 mod popups;
 mod rows;
+mod switcher;
 mod tree;
 
 pub use buffers::*;
 pub use popups::*;
 pub use rows::*;
+pub use switcher::{SwitchItem, switcher_items};
 pub use tree::*;
 
 use std::collections::VecDeque;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use crate::app::{App, Ask, PassPurpose, Popup};
-use crate::update::{SwitchItem, switcher_items};
+use crate::app::{SwitchItem, switcher_items};
 use crate::wrap::{self, Piece};
 
 /// A rectangle of at most `w`×`h` centred in `area`.

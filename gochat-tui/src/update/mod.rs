@@ -17,7 +17,6 @@ use crate::msg::{Call, Effect, Msg};
 use crate::ui::layout::{areas, list_offset};
 
 pub(crate) use daemon::{apply_snapshot, on_message};
-pub use popup::{SwitchItem, switcher_items};
 
 /// Applies `msg` to `app` and returns what must be done outside.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
