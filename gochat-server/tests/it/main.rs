@@ -19,7 +19,6 @@ mod metrics;
 mod packaging_files;
 mod probe;
 mod protocol;
-mod soak;
 mod store;
 mod tls_reload;
 mod user_list;

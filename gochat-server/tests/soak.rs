@@ -7,13 +7,17 @@
 //! earlier copy arrived during a catch-up that a kill then cut (the stored message was written
 //! to the socket but not yet deleted). `kill_9_soak_strict_exactly_once` (ignored) shows it.
 //!
+//! Its own test binary, unlike the rest of the server's tests (`tests/it`): the soak kills and
+//! restarts a server under load, and its timing windows should not share the two cores with
+//! other tests running beside it in the same binary.
+//!
 //! Nothing here waits on a tuned sleep: the server lives a random 0.3–1.5 s between kills
 //! (any length is correct), each restart is awaited until HELLO, and the final collection
 //! logs every user in and reads until `ERR_EMPTY`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../../examples/support/soak/mod.rs"]
+#[path = "../examples/support/soak/mod.rs"]
 mod support;
 
 use std::path::PathBuf;
