@@ -3,7 +3,7 @@
 use super::{Invocation, account_for, call, need_daemon, usage};
 use crate::app::{App, Level};
 use crate::msg::{Call, Effect};
-use crate::update::{close_conversation, open_conversation};
+use crate::nav::{close_conversation, open_conversation};
 
 /// `/msg USER [TEXT]`: opens the conversation, and sends TEXT.
 pub(super) fn msg(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {

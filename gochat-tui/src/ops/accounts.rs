@@ -4,10 +4,11 @@
 use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{self, DaemonClient, RegisterRequest, UnlockRequest};
 
-use super::{short_fp, some_ref, status_error};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level, PassPurpose, Popup, permission_name};
 use crate::msg::{AccountOp, Call, Effect, Reply};
 use crate::secret::Secret;
+use crate::ui::short_fp;
 
 fn reply(
     account: AccountKey,

@@ -3,9 +3,10 @@
 use gochat_client::errors::DaemonError;
 use gochat_proto::ipc::{Contact, DaemonClient, KeyState, UserRef};
 
-use super::{short_fp, some_ref, status_error};
+use super::{some_ref, status_error};
 use crate::app::{AccountKey, App, BufferKey, Level, permission_name};
 use crate::msg::{Effect, Reply};
+use crate::ui::short_fp;
 
 /// Fetches (and pins on first use) the key and permission of `user`.
 pub(super) async fn request(

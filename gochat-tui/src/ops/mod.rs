@@ -272,13 +272,3 @@ pub fn status_error(s: &tonic::Status) -> DaemonError {
 fn some_ref(a: &AccountKey) -> Option<AccountRef> {
     Some(a.to_ref())
 }
-
-/// The first 16 digits of a fingerprint, in groups of four.
-pub(crate) fn short_fp(fp: &str) -> String {
-    let fp: String = fp.chars().take(16).collect();
-    fp.as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(":")
-}

@@ -51,7 +51,7 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, DaemonError
 /// Shows the snapshot, or says why there is none.
 pub(super) fn reduce(app: &mut App, result: Result<Box<Snapshot>, DaemonError>) -> Vec<Effect> {
     match result {
-        Ok(snapshot) => crate::update::apply_snapshot(app, *snapshot),
+        Ok(snapshot) => crate::events::apply_snapshot(app, *snapshot),
         Err(e) => {
             app.notice(
                 BufferKey::System,

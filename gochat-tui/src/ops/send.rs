@@ -42,7 +42,7 @@ pub(super) fn reduce(
         Ok(messages) => {
             let mut effects = Vec::new();
             for m in messages {
-                effects.extend(crate::update::on_message(app, m));
+                effects.extend(crate::events::on_message(app, m));
             }
             effects
         }

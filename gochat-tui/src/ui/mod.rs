@@ -217,3 +217,13 @@ fn placeholder(app: &App) -> String {
         _ => "/msg USER opens a conversation, Ctrl-K jumps to one, F1 for help".into(),
     }
 }
+
+/// The first 16 digits of a fingerprint, in groups of four.
+pub fn short_fp(fp: &str) -> String {
+    let fp: String = fp.chars().take(16).collect();
+    fp.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
+}

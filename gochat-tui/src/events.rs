@@ -1,19 +1,20 @@
-//! What the daemon says: attach/detach, snapshots, live events and the replies to calls,
-//! mirrored into the model.
+//! What the daemon says on its own: attach/detach, snapshots and live events (the replies to
+//! calls are reduced by their operation in `crate::ops`), mirrored into the model.
 
 use std::collections::HashMap;
 
 use gochat_proto::ipc::{self, Event, Hook, LinkState, Message, MessageState, event};
 
-use super::{mark_read_if_viewing, open_buffer};
 use crate::app::{
     AccountKey, AccountState, App, Banner, BufferKey, Conversation, DaemonState, History, Level,
     PassPurpose, Popup, ServerState, permission_name,
 };
 use crate::clock;
 use crate::msg::{Call, DaemonMsg, Effect, Snapshot};
-use crate::ops::short_fp;
+use crate::nav::{mark_read_if_viewing, open_buffer, refresh_users_if_unknown};
+use crate::ui::short_fp;
 
+/// Applies a message from the daemon connection (attach, detach, snapshot, event).
 pub fn on_daemon(app: &mut App, msg: DaemonMsg) -> Vec<Effect> {
     match msg {
         DaemonMsg::Connecting {
@@ -102,7 +103,8 @@ pub fn on_daemon(app: &mut App, msg: DaemonMsg) -> Vec<Effect> {
             apply_snapshot(app, *snapshot)
         }
         DaemonMsg::Event(ev) => on_event(app, *ev),
-        DaemonMsg::Reply(reply) => crate::ops::reduce(app, *reply),
+        // Replies are reduced by their operation (`crate::ops`), before this is called.
+        DaemonMsg::Reply(_) => Vec::new(),
     }
 }
 
@@ -112,7 +114,7 @@ fn set_banner(app: &mut App, banner: Banner) {
 }
 
 /// Mirrors a snapshot, keeping what only the TUI has (notices, loaded pages, scroll).
-pub(crate) fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
+pub fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
     let mut old: HashMap<String, ServerState> = std::mem::take(&mut app.servers)
         .into_iter()
         .map(|s| (s.profile.name.clone(), s))
@@ -230,7 +232,7 @@ pub(crate) fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
         }
         effects.extend(mark_read_if_viewing(app));
     }
-    effects.extend(super::refresh_users_if_unknown(app));
+    effects.extend(refresh_users_if_unknown(app));
     prompt_unlocks(app);
     effects
 }
@@ -409,7 +411,8 @@ fn bell(app: &App) -> Vec<Effect> {
     }
 }
 
-pub(crate) fn on_message(app: &mut App, m: Message) -> Vec<Effect> {
+/// Adds a new or changed message to its conversation.
+pub fn on_message(app: &mut App, m: Message) -> Vec<Effect> {
     let Some(account) = account_of(&m) else {
         return Vec::new();
     };
@@ -505,7 +508,7 @@ fn on_link(app: &mut App, link: ipc::Link) -> Vec<Effect> {
                     if link.secure { "TLS" } else { "plain TCP" }
                 ),
             );
-            effects.extend(super::refresh_users_if_unknown(app));
+            effects.extend(refresh_users_if_unknown(app));
         }
         LinkState::Backoff => app.notice(
             server,
