@@ -1,0 +1,265 @@
+//! Catch-up benchmark (issue 16): real daemons against a real server, in one process.
+//!
+//! For each N given on the command line (default 1000 and 10000):
+//! 1. bob logs out; alice logs out and queues N messages to bob;
+//! 2. alice logs in: the time until all N are SENT is the **outbox drain rate**;
+//! 3. bob logs in: the time until all N `MessageReceived` events arrived (each is announced
+//!    only once durable) is the **catch-up rate**; meanwhile bob's daemon is asked for its
+//!    `Status` every 20 ms and the slowest answer is reported.
+//!
+//! The machine's RSA-4096 decrypt limit is measured in the same run (one decrypting thread
+//! per core) and reported with the ratio.
+//!
+//! ```text
+//! cargo run --release -p gochatd --example catchup-bench -- 1000 10000
+//! ```
+//! `GOCHATD_BENCH_WORKERS=n` sets bob's decrypt pool size (default: the number of cores).
+
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use gochat_proto::crypto::{EncryptingKey, PrivateKey};
+use gochat_proto::ipc::{self, AccountRef, DaemonClient, event};
+use gochatd::config::DaemonConfig;
+use gochatd::daemon::Daemon;
+use gochatd::store::Store;
+
+struct Bench {
+    client: DaemonClient,
+    _daemon: Arc<Daemon>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_server(dir: &std::path::Path) -> Result<std::net::SocketAddr> {
+    let config = gochat_server::config::Config {
+        listen: Some("127.0.0.1:0".parse()?),
+        database: Some(format!("sqlite://{}", dir.join("server.db").display())),
+        motd: "bench".into(),
+        // Nothing but the machine limits the run.
+        msg_rate: 0,
+        mailbox_max_messages: 0,
+        mailbox_max_bytes: 0,
+        ..Default::default()
+    };
+    let server = gochat_server::server::Server::start(config)
+        .await
+        .context("server starts")?;
+    let addr = server.plain_addr.context("a plain listener")?;
+    tokio::spawn(server.run());
+    Ok(addr)
+}
+
+async fn start_daemon(workers: Option<usize>) -> Result<Bench> {
+    let dir = tempfile::tempdir()?;
+    let socket = dir.path().join("run").join("gochatd.sock");
+    let config = DaemonConfig {
+        socket: Some(socket.clone()),
+        database: Some(dir.path().join("data").join("gochatd.db")),
+        decrypt_workers: workers,
+        ..Default::default()
+    };
+    let bound = gochatd::socket::bind(&socket).await?;
+    let store = Store::open(&config.database_path()).await?;
+    let daemon = Daemon::start(store, config).await?;
+    let serving = daemon.clone();
+    tokio::spawn(async move { gochatd::run::serve(serving, bound).await });
+    let client = ipc::connect(&socket).await?;
+    Ok(Bench {
+        client,
+        _daemon: daemon,
+        _dir: dir,
+    })
+}
+
+async fn setup(d: &mut Bench, addr: std::net::SocketAddr, name: &str) -> Result<()> {
+    d.client
+        .add_server(ipc::ServerProfile {
+            name: "local".into(),
+            host: addr.ip().to_string(),
+            port: u32::from(addr.port()),
+            ..Default::default()
+        })
+        .await?;
+    d.client
+        .register(ipc::RegisterRequest {
+            account: Some(AccountRef {
+                server: String::new(),
+                username: name.into(),
+            }),
+            passphrase: String::new(),
+        })
+        .await
+        .with_context(|| format!("register {name}"))?;
+    Ok(())
+}
+
+/// RSA-4096 OAEP decryptions per second with one thread per core, for `secs` seconds.
+fn decrypt_limit(key: &Arc<PrivateKey>, threads: usize, secs: f64) -> Result<f64> {
+    let enc = EncryptingKey::new(key.public_key())?;
+    let ct = Arc::new(enc.encrypt(b"hello bob, you were away")?);
+    let start = Instant::now();
+    let done = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (key, ct) = (key.clone(), ct.clone());
+                s.spawn(move || {
+                    let mut n = 0u64;
+                    while start.elapsed().as_secs_f64() < secs {
+                        let _ = key.decrypt(&ct);
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(0))
+            .sum::<u64>()
+    });
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Counts events of one kind until `n` were seen.
+async fn count_events(
+    mut events: tonic::Streaming<ipc::Event>,
+    n: usize,
+    wanted: impl Fn(&event::Kind) -> bool,
+) -> Result<()> {
+    let mut seen = 0;
+    while seen < n {
+        let ev = tokio::time::timeout(Duration::from_secs(120), events.message())
+            .await
+            .context("no event for 120 s")??
+            .context("event stream ended")?;
+        if ev.kind.as_ref().is_some_and(&wanted) {
+            seen += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn round(alice: &mut Bench, bob: &mut Bench, n: usize) -> Result<(f64, f64, Duration)> {
+    let me = AccountRef::default();
+    bob.client.logout(me.clone()).await?;
+    alice.client.logout(me.clone()).await?;
+    // Queue N sends (a few RPCs in flight at once).
+    let queue = alice.client.clone();
+    let queued = futures::stream::iter(0..n)
+        .map(|i| {
+            let mut c = queue.clone();
+            async move {
+                c.send(ipc::SendRequest {
+                    account: None,
+                    to: "bob".into(),
+                    text: format!("message {i} while you were away"),
+                    wait: false,
+                })
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .filter(|r| futures::future::ready(r.is_err()))
+        .count()
+        .await;
+    if queued > 0 {
+        bail!("{queued} sends were refused");
+    }
+
+    // Outbox drain.
+    let events = alice
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await?
+        .into_inner();
+    let start = Instant::now();
+    alice.client.login(me.clone()).await?;
+    count_events(events, n, |k| {
+        matches!(k, event::Kind::MessageUpdated(m) if m.state == ipc::MessageState::Sent as i32)
+    })
+    .await?;
+    let drain = n as f64 / start.elapsed().as_secs_f64();
+
+    // Catch-up, with Status asked every 20 ms.
+    let events = bob
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await?
+        .into_inner();
+    let stop = Arc::new(AtomicBool::new(false));
+    let slowest = Arc::new(AtomicU64::new(0));
+    let probe = {
+        let (stop, slowest, mut c) = (stop.clone(), slowest.clone(), bob.client.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let asked = Instant::now();
+                let _ = c.status(ipc::Empty {}).await;
+                slowest.fetch_max(asked.elapsed().as_micros() as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let start = Instant::now();
+    bob.client.login(me.clone()).await?;
+    count_events(events, n, |k| matches!(k, event::Kind::MessageReceived(_))).await?;
+    let catch_up = n as f64 / start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let _ = probe.await;
+    Ok((
+        drain,
+        catch_up,
+        Duration::from_micros(slowest.load(Ordering::Relaxed)),
+    ))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().context("message counts"))
+        .collect::<Result<_>>()?;
+    let sizes = if sizes.is_empty() {
+        vec![1000, 10_000]
+    } else {
+        sizes
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = std::env::var("GOCHATD_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok());
+
+    let key = Arc::new(
+        tokio::task::spawn_blocking(PrivateKey::generate)
+            .await?
+            .context("RSA key")?,
+    );
+    let single = decrypt_limit(&key, 1, 3.0)?;
+    let limit = decrypt_limit(&key, cores, 3.0)?;
+    println!(
+        "machine: {cores} cores; RSA-4096 decrypt: {single:.0}/s on 1 thread, {limit:.0}/s on {cores}"
+    );
+
+    let server_dir = tempfile::tempdir()?;
+    let addr = start_server(server_dir.path()).await?;
+    let mut alice = start_daemon(None).await?;
+    let mut bob = start_daemon(workers).await?;
+    setup(&mut alice, addr, "alice").await?;
+    setup(&mut bob, addr, "bob").await?;
+    for n in sizes {
+        let (drain, catch_up, slowest) = round(&mut alice, &mut bob, n).await?;
+        println!(
+            "n={n}: outbox drain {drain:.0} msg/s; catch-up {catch_up:.0} msg/s = {:.0} % of the \
+             {cores}-core decrypt limit; slowest Status during catch-up {} ms",
+            100.0 * catch_up / limit,
+            slowest.as_millis()
+        );
+    }
+    let after = decrypt_limit(&key, cores, 3.0)?;
+    println!("RSA-4096 decrypt limit after the run: {after:.0}/s on {cores} threads");
+    Ok(())
+}
