@@ -145,17 +145,21 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
         return Ok(());
     }
     let rest = message.text[acknowledged..].to_owned();
-    // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
-    let pieces = tokio::task::spawn_blocking(move || {
-        let key = EncryptingKey::new(&key)?;
-        crate::service::messages::split(&rest, key.max_plaintext())
-            .into_iter()
-            .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
-            .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
-    })
-    .await
-    .map_err(|e| Outcome::Failed(e.to_string()))?
-    .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
+    // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys. They
+    // are encrypted on the crypto pool, beside the decryptions of received messages.
+    let pieces = ctx
+        .crypto
+        .start(move || {
+            let key = EncryptingKey::new(&key)?;
+            crate::service::messages::split(&rest, key.max_plaintext())
+                .into_iter()
+                .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
+                .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
+        })
+        .await
+        .await
+        .map_err(|e| Outcome::Failed(e.to_string()))?
+        .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
     let mut sent = acknowledged;
     for (len, ciphertext) in pieces {
         let request = Request::Msg {

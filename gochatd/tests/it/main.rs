@@ -3,6 +3,7 @@
 mod common;
 
 mod daemon;
+mod catch_up;
 mod database_lock;
 mod go_client;
 mod go_server_import;
