@@ -62,7 +62,10 @@ async fn catch_up_keeps_order_and_reports_progress() {
     }
     let expected: Vec<String> = (0..COUNT).map(|i| format!("message {i}")).collect();
     assert_eq!(texts, expected, "stored and announced in the order sent");
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "row ids follow arrival");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "row ids follow arrival"
+    );
     assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
 
     // Stored once each: the history holds exactly these.

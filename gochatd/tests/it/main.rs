@@ -2,8 +2,8 @@
 
 mod common;
 
-mod daemon;
 mod catch_up;
+mod daemon;
 mod database_lock;
 mod go_client;
 mod go_server_import;
