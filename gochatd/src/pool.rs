@@ -1,46 +1,86 @@
-//! The crypto pool: RSA work (decrypting received messages) runs on blocking threads, at
-//! most one job per worker at once, so a large catch-up uses every core and no more.
+//! The crypto pool: RSA work (decrypting received messages, encrypting outgoing ones) runs on
+//! a fixed set of worker threads, one per core by default, fed from one queue. Jobs wait in
+//! the queue rather than for a worker to be handed to them, so during a large catch-up every
+//! worker always has the next decryption ready and no core idles between two of them.
+//!
+//! The queue itself is unbounded: callers bound what they queue (the link's inbox holds at
+//! most a fixed number of received messages, the outbox one message at a time).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
-/// A bounded pool of blocking workers. Cheap to clone: clones share the bound.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A pool of worker threads. Cheap to clone; the workers stop once every clone is dropped
+/// and the jobs queued before have run.
 #[derive(Debug, Clone)]
 pub struct CryptoPool {
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Job>,
     size: usize,
 }
 
+/// Why a job yielded nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the crypto pool stopped before the job ran")]
+pub struct PoolStopped;
+
 impl CryptoPool {
-    /// A pool running at most `size` jobs at once (at least one).
+    /// A pool of `size` worker threads (at least one).
     pub fn new(size: usize) -> Self {
         let size = size.max(1);
-        CryptoPool {
-            permits: Arc::new(Semaphore::new(size)),
-            size,
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..size {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gochatd-crypto-{i}"))
+                .spawn(move || work(&jobs));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a crypto worker");
+            }
         }
+        CryptoPool { queue, size }
     }
 
-    /// How many jobs run at once.
+    /// How many workers run jobs.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Waits for a free worker, then starts `job` on it. The handle yields the job's result;
-    /// the worker is free again as soon as the job ends, whether or not anyone awaits it.
-    pub async fn start<T, F>(&self, job: F) -> JoinHandle<T>
+    /// Queues `job`; the returned future yields its result. Jobs start in the order queued.
+    pub fn start<T, F>(&self, job: F) -> impl Future<Output = Result<T, PoolStopped>> + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        // The semaphore is never closed; should it be, the job runs unbounded.
-        let permit = self.permits.clone().acquire_owned().await.ok();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        })
+        let (tx, rx) = oneshot::channel();
+        let queued = self.queue.send(Box::new(move || {
+            let _ = tx.send(job());
+        }));
+        async move {
+            queued.map_err(|_| PoolStopped)?;
+            rx.await.map_err(|_| PoolStopped)
+        }
+    }
+}
+
+/// A worker: runs queued jobs until the queue is closed.
+fn work(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let job = {
+            let jobs = jobs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            jobs.recv()
+        };
+        match job {
+            // A panicking job must not take the worker with it (its caller sees PoolStopped).
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            Err(_) => return,
+        }
     }
 }
 
@@ -57,22 +97,19 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
-    async fn runs_at_most_size_jobs_at_once() {
+    async fn runs_at_most_size_jobs_at_once_and_in_order() {
         let pool = CryptoPool::new(2);
         let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let mut jobs = Vec::new();
         for i in 0..8 {
             let (running, peak) = (running.clone(), peak.clone());
-            jobs.push(
-                pool.start(move || {
-                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    running.fetch_sub(1, Ordering::SeqCst);
-                    i
-                })
-                .await,
-            );
+            jobs.push(pool.start(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            }));
         }
         let mut results = Vec::new();
         for job in jobs {
@@ -83,6 +120,14 @@ mod tests {
             (0..8).collect::<Vec<_>>(),
             "results come back in order"
         );
-        assert!(peak.load(Ordering::SeqCst) <= 2);
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_spares_the_worker() {
+        let pool = CryptoPool::new(1);
+        let failed = pool.start(|| -> usize { panic!("job fails") });
+        assert_eq!(failed.await, Err(PoolStopped));
+        assert_eq!(pool.start(|| 7).await, Ok(7));
     }
 }

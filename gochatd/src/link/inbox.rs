@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use gochat_proto::crypto::PrivateKey;
 use gochat_proto::ipc::{self, event};
 use gochat_proto::wire::decode_stamp;
@@ -40,12 +41,13 @@ const STORE_RETRY: Duration = Duration::from_secs(5);
 const UNREADABLE: &str = "this message could not be decrypted with your key";
 
 type Plain = Result<zeroize::Zeroizing<Vec<u8>>, gochat_proto::crypto::CryptoError>;
+type Decrypting = BoxFuture<'static, Result<Plain, crate::pool::PoolStopped>>;
 
 /// A received message whose decryption is under way.
 struct Arrival {
     new: NewMessage,
     digest: [u8; 32],
-    plain: JoinHandle<Plain>,
+    plain: Decrypting,
 }
 
 /// A received message ready to be stored.
@@ -112,8 +114,7 @@ impl Inbox {
         let _ = self.storer.await;
     }
 
-    /// Takes a `RECIV`: starts its decryption on the pool (waiting for a free worker) and
-    /// queues it for the store. Returns the sender, or `None` for a sender name that breaks
+    /// Takes a `RECIV`: queues its decryption on the pool, and the result for the store. Returns the sender, or `None` for a sender name that breaks
     /// the username rule (nothing is stored then).
     pub async fn push(
         &self,
@@ -129,11 +130,7 @@ impl Inbox {
         let stamp = decode_stamp(stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
         let digest = crate::store::received_digest(&peer, &ciphertext);
         let key = key.clone();
-        let plain = self
-            .ctx
-            .crypto
-            .start(move || key.decrypt(&ciphertext))
-            .await;
+        let plain = Box::pin(self.ctx.crypto.start(move || key.decrypt(&ciphertext)));
         let new = NewMessage {
             account_id: self.ctx.account.id,
             peer: peer.clone(),

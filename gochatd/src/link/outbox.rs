@@ -157,7 +157,6 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
                 .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
         })
         .await
-        .await
         .map_err(|e| Outcome::Failed(e.to_string()))?
         .map_err(|e| Outcome::Failed(format!("cannot encrypt: {e}")))?;
     let mut sent = acknowledged;
