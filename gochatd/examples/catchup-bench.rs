@@ -9,7 +9,9 @@
 //!
 //! The machine's RSA-4096 decrypt limit is measured in the same run (one decrypting thread
 //! per core), for 2 s just before and just after each catch-up (other load on the machine
-//! moves it), and the catch-up is reported as a share of their mean.
+//! moves it), and the catch-up is reported as a share of their mean. Because other load moves
+//! that limit, the run also reports how much CPU the process used during the catch-up and
+//! which share of it was RSA decryption (N times the CPU time of one decryption).
 //!
 //! ```text
 //! cargo run --release -p gochatd --example catchup-bench -- 1000 10000
@@ -99,6 +101,42 @@ async fn setup(d: &mut Bench, addr: std::net::SocketAddr, name: &str) -> Result<
     Ok(())
 }
 
+/// CPU seconds (user + system) used so far by the process (`/proc/self/stat`) or by the
+/// calling thread (`/proc/thread-self/stat`), in 10 ms ticks.
+fn cpu_seconds(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU time of one RSA-4096 OAEP decryption, measured on one thread for `secs` seconds.
+fn decrypt_cpu(key: &Arc<PrivateKey>, secs: f64) -> Result<f64> {
+    let enc = EncryptingKey::new(key.public_key())?;
+    let ct = enc.encrypt(b"hello bob, you were away")?;
+    let key = key.clone();
+    std::thread::spawn(move || {
+        let (start, cpu) = (Instant::now(), cpu_seconds("/proc/thread-self/stat"));
+        let mut n = 0u32;
+        while start.elapsed().as_secs_f64() < secs {
+            let _ = key.decrypt(&ct);
+            n += 1;
+        }
+        (cpu_seconds("/proc/thread-self/stat") - cpu) / f64::from(n.max(1))
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("measuring thread failed"))
+}
+
 /// RSA-4096 OAEP decryptions per second with one thread per core, for `secs` seconds.
 fn decrypt_limit(key: &Arc<PrivateKey>, threads: usize, secs: f64) -> Result<f64> {
     let enc = EncryptingKey::new(key.public_key())?;
@@ -153,6 +191,11 @@ struct Round {
     /// The decrypt limit measured just before and just after the catch-up (other load on the
     /// machine moves it), averaged.
     limit: f64,
+    /// CPU seconds the whole process (server, both daemons, this client) used per second of
+    /// the catch-up.
+    cpu_per_second: f64,
+    /// CPU seconds the process used during the catch-up.
+    cpu: f64,
 }
 
 async fn round(
@@ -221,10 +264,27 @@ async fn round(
             }
         })
     };
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds("/proc/self/stat"));
     bob.client.login(me.clone()).await?;
-    count_events(events, n, |k| matches!(k, event::Kind::MessageReceived(_))).await?;
-    let catch_up = n as f64 / start.elapsed().as_secs_f64();
+    let unreadable = Arc::new(AtomicU64::new(0));
+    let seen = unreadable.clone();
+    count_events(events, n, move |k| match k {
+        event::Kind::MessageReceived(m) => {
+            if !m.error.is_empty() {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+            true
+        }
+        _ => false,
+    })
+    .await?;
+    let wall = start.elapsed().as_secs_f64();
+    let catch_up = n as f64 / wall;
+    let cpu = cpu_seconds("/proc/self/stat") - cpu;
+    let unreadable = unreadable.load(Ordering::Relaxed);
+    if unreadable > 0 {
+        bail!("{unreadable} messages did not decrypt");
+    }
     stop.store(true, Ordering::Relaxed);
     let _ = probe.await;
     // Let the catch-up's end (its last progress event) pass before measuring again.
@@ -235,6 +295,8 @@ async fn round(
         catch_up,
         slowest_status: Duration::from_micros(slowest.load(Ordering::Relaxed)),
         limit: (before + after) / 2.0,
+        cpu_per_second: cpu / wall,
+        cpu,
     })
 }
 
@@ -259,10 +321,13 @@ async fn main() -> Result<()> {
             .await?
             .context("RSA key")?,
     );
+    let per_decrypt = decrypt_cpu(&key, 3.0)?;
     let single = decrypt_limit(&key, 1, 3.0)?;
     let limit = decrypt_limit(&key, cores, 3.0)?;
     println!(
-        "machine: {cores} cores; RSA-4096 decrypt: {single:.0}/s on 1 thread, {limit:.0}/s on {cores}"
+        "machine: {cores} cores; RSA-4096 decrypt: {single:.0}/s on 1 thread, {limit:.0}/s on \
+         {cores}; {:.2} ms of CPU each",
+        per_decrypt * 1000.0
     );
 
     let server_dir = tempfile::tempdir()?;
@@ -281,6 +346,14 @@ async fn main() -> Result<()> {
             100.0 * r.catch_up / r.limit,
             r.limit,
             r.slowest_status.as_millis()
+        );
+        println!(
+            "       process CPU during the catch-up: {:.2} cores busy; decryption {:.0} % of it \
+             (n x {:.2} ms / {:.1} s)",
+            r.cpu_per_second,
+            100.0 * n as f64 * per_decrypt / r.cpu,
+            per_decrypt * 1000.0,
+            r.cpu
         );
     }
     let after = decrypt_limit(&key, cores, 3.0)?;
