@@ -89,3 +89,57 @@ async fn catch_up_keeps_order_and_reports_progress() {
         .expect("send");
     assert_eq!(next_received(&mut events).await.text, "live");
 }
+
+/// A store that refuses received messages (a full disk, here a trigger) loses none of them:
+/// the refused batch is retried message by message from memory until the store accepts, and
+/// each is announced once, only after it is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_messages_are_retried_until_stored() {
+    let server = start_server().await;
+    let (mut alice, mut bob) = two_users(&server, "alice", "bob").await;
+    let mut events = bob
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let pool = bob.daemon.store.pool().clone();
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.outgoing = 0 \
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    for i in 0..3 {
+        alice
+            .client
+            .send(send("bob", &format!("refused {i}"), true))
+            .await
+            .expect("send");
+    }
+    // Nothing is announced while the store refuses.
+    let early = tokio::time::timeout(Duration::from_secs(1), next_received(&mut events)).await;
+    assert!(early.is_err(), "announced before it was stored: {early:?}");
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(&pool)
+        .await
+        .expect("drop trigger");
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next_received(&mut events).await.text);
+    }
+    got.sort();
+    assert_eq!(got, ["refused 0", "refused 1", "refused 2"]);
+    let history = bob
+        .client
+        .history(ipc::HistoryRequest {
+            peer: "alice".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("history")
+        .into_inner();
+    assert_eq!(history.messages.len(), 3, "stored once each");
+}
