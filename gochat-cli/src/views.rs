@@ -352,6 +352,17 @@ pub struct EventJson {
     /// What a `config_changed` event concerns: `servers` or `accounts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<CatchUpJson>,
+}
+
+/// Progress of a catch-up after login.
+#[derive(Debug, Serialize)]
+pub struct CatchUpJson {
+    pub server: String,
+    pub account: String,
+    pub received: u64,
+    pub done: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -414,6 +425,7 @@ impl EventJson {
             read: None,
             gap: None,
             changed: None,
+            catch_up: None,
         }
     }
 }
@@ -493,6 +505,18 @@ impl From<&ipc::Event> for EventJson {
                 changed: Some(c.what.clone()),
                 ..EventJson::bare(e, "config_changed")
             },
+            Some(event::Kind::CatchUp(c)) => {
+                let (server, account) = split(c.account.as_ref());
+                EventJson {
+                    catch_up: Some(CatchUpJson {
+                        server,
+                        account,
+                        received: c.received,
+                        done: c.done,
+                    }),
+                    ..EventJson::bare(e, "catch_up")
+                }
+            }
             None => EventJson::bare(e, "unknown"),
         }
     }
@@ -612,6 +636,24 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
         Some(event::Kind::ConfigChanged(c)) => {
             verbose.then(|| format!("{} {} changed", tag("CONFIG", DIM), term::line(&c.what)))
         }
+        Some(event::Kind::CatchUp(c)) => verbose.then(|| {
+            let account = c.account.as_ref().map_or("?", |a| a.username.as_str());
+            if c.done {
+                format!(
+                    "{} {} caught up: {} messages",
+                    tag("CATCHUP", DIM),
+                    term::line(account),
+                    c.received
+                )
+            } else {
+                format!(
+                    "{} {} catching up: {} messages so far",
+                    tag("CATCHUP", DIM),
+                    term::line(account),
+                    c.received
+                )
+            }
+        }),
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }
 }

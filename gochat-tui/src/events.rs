@@ -400,6 +400,13 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
             Vec::new()
         }
         event::Kind::Gap(_) | event::Kind::ConfigChanged(_) => vec![Effect::Call(Call::Reload)],
+        event::Kind::CatchUp(c) => {
+            let key = c.account.as_ref().map(AccountKey::from_ref);
+            if let Some(account) = key.and_then(|k| app.account_mut(&k)) {
+                account.catch_up = (!c.done).then_some(c.received);
+            }
+            Vec::new()
+        }
     }
 }
 

@@ -16,6 +16,9 @@ pub struct DaemonConfig {
     pub passphrase_command: Option<String>,
     /// Log filter.
     pub log: Option<String>,
+    /// Threads decrypting received messages (and encrypting outgoing ones) at once
+    /// (default: the number of cores).
+    pub decrypt_workers: Option<usize>,
 }
 
 impl DaemonConfig {
@@ -46,6 +49,13 @@ impl DaemonConfig {
                 .map(|d| d.data_dir().join("gochatd.db"))
                 .unwrap_or_else(|| PathBuf::from("gochatd.db"))
         })
+    }
+
+    /// The size of the crypto pool in force: `decrypt_workers`, else the number of cores.
+    pub fn crypto_workers(&self) -> usize {
+        self.decrypt_workers
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     /// The socket path in force.

@@ -35,6 +35,8 @@ pub struct Daemon {
     pub shutdown: CancellationToken,
     /// Every task the daemon starts; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// Where RSA work runs (`decrypt_workers` threads at once).
+    pub crypto: crate::pool::CryptoPool,
     links: Mutex<HashMap<i64, LinkHandle>>,
     keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
 }
@@ -65,6 +67,7 @@ impl Daemon {
         let daemon = Arc::new(Daemon {
             store,
             events,
+            crypto: crate::pool::CryptoPool::new(config.crypto_workers()),
             config,
             shutdown,
             tasks,
@@ -131,6 +134,7 @@ impl Daemon {
                 server,
                 store: self.store.clone(),
                 events: self.events.clone(),
+                crypto: self.crypto.clone(),
             },
             key,
             &self.tasks,

@@ -107,6 +107,8 @@ pub struct AccountState {
     pub users_loading: bool,
     /// An unlock prompt was shown already this session.
     pub unlock_prompted: bool,
+    /// Messages stored so far by the catch-up under way after a login, if one is.
+    pub catch_up: Option<u64>,
 }
 
 impl AccountState {
@@ -120,6 +122,7 @@ impl AccountState {
             online_users: None,
             users_loading: false,
             unlock_prompted: false,
+            catch_up: None,
         }
     }
 

@@ -1,5 +1,5 @@
-//! The status line: the daemon and link state, account, server and permission level on the
-//! left; unread counts and a transient message (or key hints) on the right.
+//! The status line: the daemon and link state, account, server, permission level and the
+//! progress of a catch-up on the left; unread counts and a transient message (or key hints) on the right.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,6 +12,19 @@ use crate::app::{App, DaemonState, link_state_name, permission_name};
 use crate::clock;
 use crate::keymap::Action;
 use crate::wrap;
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Draws the status line.
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
@@ -48,6 +61,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                         left.push(Span::styled(
                             format!(" │ {}", permission_name(a.info.permission)),
                             base,
+                        ));
+                    }
+                    if let Some(received) = a.catch_up {
+                        left.push(Span::styled(
+                            format!(" │ catching up: {} received", thousands(received)),
+                            base.add_modifier(Modifier::BOLD),
                         ));
                     }
                 }

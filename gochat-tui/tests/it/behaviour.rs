@@ -759,3 +759,37 @@ fn only_a_bad_passphrase_asks_again() {
         app.popup
     );
 }
+
+/// A large catch-up shows its progress on the status line, through the flood of messages it
+/// brings, and the line goes once the daemon reports it done.
+#[test]
+fn catch_up_progress_shows_on_the_status_line() {
+    let mut app = chat_app(120, 30);
+    let progress = |received, done| {
+        event::Kind::CatchUp(gochat_proto::ipc::CatchUp {
+            account: Some(aref("local", "alice")),
+            received,
+            done,
+        })
+    };
+    event(&mut app, 100, progress(0, false));
+    for i in 0..1200 {
+        event(
+            &mut app,
+            101 + i as u64,
+            event::Kind::MessageReceived(received(1000 + i, "carol", "while you were away", NOW)),
+        );
+        if i == 599 {
+            event(&mut app, 5000, progress(600, false));
+        }
+    }
+    event(&mut app, 5001, progress(1200, false));
+    let shown = screen(&app);
+    assert!(
+        shown.contains("catching up: 1,200 received"),
+        "no progress on the status line:\n{shown}"
+    );
+    event(&mut app, 5002, progress(1200, true));
+    let shown = screen(&app);
+    assert!(!shown.contains("catching up"), "{shown}");
+}

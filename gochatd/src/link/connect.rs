@@ -82,8 +82,10 @@ impl Actor {
         self.status.send_modify(|s| s.secure = self.ctx.server.tls);
         self.set_state(LinkState::Online, "", Some(permission))
             .await;
+        self.catching_up = false;
         match client.call(&Request::Reciv).await {
-            Ok(Response::Ok | Response::Err(Some(ErrorCode::Empty))) => {}
+            Ok(Response::Ok) => self.catching_up = true,
+            Ok(Response::Err(Some(ErrorCode::Empty))) => {}
             Ok(other) => tracing::warn!(?other, "unexpected catch-up reply"),
             Err(e) => return Err(LoginError::Retry(e.to_string())),
         }

@@ -7,6 +7,7 @@ mod client;
 mod completion;
 mod connect;
 mod contacts;
+mod inbox;
 mod key_fetch;
 mod outbox;
 pub mod transport;
@@ -29,9 +30,10 @@ pub use client::{CallError, Client, PendingCall};
 pub use completion::Completions;
 pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
 
+use self::inbox::Inbox;
 use self::key_fetch::KeyFetcher;
 use crate::events::EventBus;
-use crate::store::{AccountRow, MessageState, NewMessage, ServerRow, Store};
+use crate::store::{AccountRow, ServerRow, Store};
 
 /// Time allowed for one request.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -39,8 +41,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Liveness check interval (the server's idle timeout is 25 minutes by default).
 const KEEPALIVE: Duration = Duration::from_secs(60);
-/// Pause between attempts to store a received message the store refused.
-const STORE_RETRY: Duration = Duration::from_secs(5);
 /// Most received messages held in memory for a store that refuses them (e.g. a full disk);
 /// beyond that the link stops reading from the server until the store recovers.
 const MAX_STORE_RETRIES: usize = 256;
@@ -205,6 +205,8 @@ pub struct LinkContext {
     pub store: Store,
     /// The event bus.
     pub events: EventBus,
+    /// Where RSA work runs.
+    pub crypto: crate::pool::CryptoPool,
 }
 
 impl LinkContext {
@@ -249,6 +251,7 @@ pub fn spawn(
         completions: completions.clone(),
         token: None,
         store_retries: Arc::new(tokio::sync::Semaphore::new(MAX_STORE_RETRIES)),
+        catching_up: false,
         greeted: None,
         tasks: TaskTracker::new(),
         session: cancel.child_token(),
@@ -286,6 +289,8 @@ struct Actor {
     token: Option<Zeroizing<Vec<u8>>>,
     /// Bounds the received messages held in memory for a failing store.
     store_retries: Arc<tokio::sync::Semaphore>,
+    /// Whether the server answered the last login's `RECIV` with OK (stored messages follow).
+    catching_up: bool,
     /// A connection opened to register the account, for the login that follows.
     greeted: Option<(Client, client::Unsolicited)>,
     /// The link's own tasks (connection reader and writer, outbox, key fetches, retries).
@@ -520,12 +525,23 @@ impl Actor {
             &self.tasks,
             self.session.clone(),
         );
+        // Received messages: decrypted on the pool, stored in order, in batches. The storer
+        // stores what is queued even after the connection ends.
+        let inbox = Inbox::start(
+            self.ctx.clone(),
+            std::mem::take(&mut self.catching_up),
+            inbox::Shared {
+                retries: self.store_retries.clone(),
+                tasks: self.tasks.clone(),
+                cancel: self.cancel.clone(),
+            },
+        );
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
-        loop {
+        let exit = loop {
             tokio::select! {
                 packet = unsolicited.recv() => match packet {
-                    Some(Ok(packet)) => self.on_unsolicited(&keys, &key, packet).await,
+                    Some(Ok(packet)) => self.on_unsolicited(&inbox, &keys, &key, packet).await,
                     Some(Err(reason)) => break Exit::Reconnect(reason),
                     None => break Exit::Reconnect("connection closed".into()),
                 },
@@ -579,11 +595,15 @@ impl Actor {
                     }
                 }
             }
-        }
+        };
+        // What this connection received is stored before the next connection's messages.
+        inbox.close().await;
+        exit
     }
 
     async fn on_unsolicited(
         &mut self,
+        inbox: &Inbox,
         keys: &KeyFetcher,
         key: &Arc<PrivateKey>,
         packet: gochat_proto::wire::Packet,
@@ -601,7 +621,11 @@ impl Actor {
                 stamp,
                 ciphertext,
             } => {
-                self.on_message(keys, key, from, stamp, ciphertext).await;
+                // Like the Go client, learn an unknown sender's key at once (pinned on first
+                // use), through the connection's bounded fetch queue.
+                if let Some(peer) = inbox.push(key, &from, &stamp, ciphertext).await {
+                    keys.request(&peer);
+                }
             }
             Response::Hook { hook, args } => {
                 let Some(fired) = self.hook_event(hook, &args) else {
@@ -658,103 +682,6 @@ impl Actor {
             ip,
         })
     }
-
-    async fn on_message(
-        &mut self,
-        keys: &KeyFetcher,
-        key: &Arc<PrivateKey>,
-        from: Bytes,
-        stamp: Bytes,
-        ciphertext: Bytes,
-    ) {
-        // A sender that breaks the username rule is no user: nothing is stored or fetched.
-        let Some(peer) = untrusted::server_username(&from) else {
-            tracing::warn!(from = %untrusted::shown(&from), "dropped a message from an invalid sender name");
-            return;
-        };
-        let stamp = decode_stamp(&stamp).unwrap_or_else(|_| crate::events::now_ms() / 1000);
-        let digest = crate::store::received_digest(&peer, &ciphertext);
-        let key = key.clone();
-        let decrypted = tokio::task::spawn_blocking(move || key.decrypt(&ciphertext)).await;
-        let (text, error) = match decrypted {
-            Ok(Ok(plain)) => (String::from_utf8_lossy(&plain).into_owned(), None),
-            _ => (
-                String::new(),
-                Some("this message could not be decrypted with your key"),
-            ),
-        };
-        let new = NewMessage {
-            account_id: self.ctx.account.id,
-            peer: peer.clone(),
-            outgoing: false,
-            text,
-            stamp,
-            state: MessageState::Received,
-            read: false,
-        };
-        // Committed before anyone is told. The server has already let go of the message, so
-        // a store that fails (a full disk) is retried from memory until it succeeds.
-        if let Err(e) = store_received(&self.ctx, &new, &digest, error).await {
-            tracing::error!(error = %crate::report::chain(&e), "cannot store a received message; retrying from memory");
-            // When too many wait already, stop reading from the server until one is stored.
-            let Ok(permit) = self.store_retries.clone().acquire_owned().await else {
-                return;
-            };
-            // The retries belong to the link: they stop with it, after one last attempt.
-            let (ctx, cancel) = (self.ctx.clone(), self.cancel.clone());
-            self.tasks.spawn(async move {
-                let _permit = permit;
-                loop {
-                    let stopping = cancel
-                        .run_until_cancelled(tokio::time::sleep(STORE_RETRY))
-                        .await
-                        .is_none();
-                    match store_received(&ctx, &new, &digest, error).await {
-                        Ok(()) => return,
-                        Err(e) if stopping => {
-                            tracing::error!(error = %crate::report::chain(&e), "link stopped: a received message that could not be stored is lost");
-                            return;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %crate::report::chain(&e), "still cannot store a received message")
-                        }
-                    }
-                }
-            });
-        }
-        // Like the Go client, learn an unknown sender's key at once (pinned on first use),
-        // through the connection's bounded fetch queue.
-        keys.request(&peer);
-    }
-}
-
-/// Stores a received message (with why it is unreadable, if it is) and its event in one
-/// transaction. A message already stored (the same sender and ciphertext: the server sent it
-/// again, e.g. after it was killed during a catch-up) is dropped without an event.
-async fn store_received(
-    ctx: &LinkContext,
-    new: &NewMessage,
-    digest: &[u8],
-    error: Option<&str>,
-) -> Result<(), crate::store::StoreError> {
-    let mut batch = ctx.events.batch().await?;
-    let Some(mut row) = batch.store().insert_received(new, digest).await? else {
-        tracing::info!(peer = %new.peer, "dropped a message delivered twice");
-        return Ok(());
-    };
-    if let Some(e) = error {
-        row = batch
-            .store()
-            .set_message_state(
-                row.id,
-                MessageState::Received,
-                Some((crate::reason::Reason::BadServerData, e)),
-            )
-            .await?;
-    }
-    let message = crate::convert::message(&row, &ctx.account_ref());
-    batch.publish(event::Kind::MessageReceived(message)).await?;
-    batch.commit().await
 }
 
 async fn logout(client: &Client) {

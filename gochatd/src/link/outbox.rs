@@ -160,17 +160,20 @@ async fn send_one(ctx: &LinkContext, caller: &Caller, message: &MessageRow) -> R
         return Ok(());
     }
     let rest = message.text[acknowledged..].to_owned();
-    // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys.
-    let pieces = tokio::task::spawn_blocking(move || {
-        let key = EncryptingKey::new(&key)?;
-        gochat_proto::crypto::split_text(&rest, key.max_plaintext())
-            .into_iter()
-            .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
-            .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
-    })
-    .await
-    .map_err(|e| Outcome::Failed(Reason::Internal, format!("cannot encrypt: {e}")))?
-    .map_err(|e| Outcome::Failed(Reason::BadServerData, format!("cannot encrypt: {e}")))?;
+    // Pieces fit the recipient's key: 446 bytes for RSA-4096, less for smaller keys. They
+    // are encrypted on the crypto pool, beside the decryptions of received messages.
+    let pieces = ctx
+        .crypto
+        .start(move || {
+            let key = EncryptingKey::new(&key)?;
+            gochat_proto::crypto::split_text(&rest, key.max_plaintext())
+                .into_iter()
+                .map(|piece| Ok((piece.len(), key.encrypt(piece.as_bytes())?)))
+                .collect::<Result<Vec<_>, gochat_proto::crypto::CryptoError>>()
+        })
+        .await
+        .map_err(|e| Outcome::Failed(Reason::Internal, format!("cannot encrypt: {e}")))?
+        .map_err(|e| Outcome::Failed(Reason::BadServerData, format!("cannot encrypt: {e}")))?;
     let mut sent = acknowledged;
     for (len, ciphertext) in pieces {
         let request = Request::Msg {

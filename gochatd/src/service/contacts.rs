@@ -53,6 +53,7 @@ impl Daemon {
             server,
             store: self.store.clone(),
             events: self.events.clone(),
+            crypto: self.crypto.clone(),
         };
         match crate::link::contacts_record(&ctx, user, &key, permission).await? {
             KeyCheck::Trusted(c) | KeyCheck::Changed(c) => Ok(c),

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod catch_up;
 mod daemon;
 mod database_lock;
 mod errors;
