@@ -49,6 +49,13 @@ enum Deferred {
 /// Most replies held back before the session waits for them.
 const MAX_DEFERRED: usize = 256;
 
+/// Input read while a catch-up (`RECIV`) streams is kept in the read buffer, up to this many
+/// bytes. The kernel's receive queue then stays empty, so
+/// a server that dies meanwhile closes the connection with a FIN and the kernel still sends
+/// what was already written (and, for a catch-up, deleted). With input left unread it resets
+/// the connection instead and drops the written bytes: `RECIV`s that were gone from the store.
+const READ_AHEAD: usize = 64 * 1024;
+
 /// What sessions work with: each an explicit dependency, handed over once by the server.
 pub struct Deps {
     hub: Arc<Hub>,
@@ -135,6 +142,8 @@ impl Session {
         let mut idle_deadline = tokio::time::Instant::now() + idle;
         let mut got_packet = false;
         let mut buf = BytesMut::new();
+        // The peer's input ended (or failed) while a packet was handled: read no more.
+        let mut input_ended = false;
         loop {
             match Packet::decode(&mut buf, Direction::ToServer) {
                 Ok(Some(packet)) => {
@@ -142,8 +151,15 @@ impl Session {
                     if packet.action != Action::Msg {
                         self.flush_deferred().await;
                     }
-                    // Boxed: the biggest handler's state is only allocated while it runs.
-                    Box::pin(self.handle(packet)).await;
+                    // Boxed: the biggest handler's state is only allocated while it runs. A
+                    // catch-up streams for long: the input is read meanwhile (READ_AHEAD).
+                    let streams = packet.action == Action::Reciv;
+                    let handling = Box::pin(self.handle(packet));
+                    if streams {
+                        read_ahead_while(handling, &mut read, &mut buf, &mut input_ended).await;
+                    } else {
+                        handling.await;
+                    }
                     if self.deferred_len() >= MAX_DEFERRED {
                         self.flush_deferred().await;
                     }
@@ -177,6 +193,13 @@ impl Session {
                 Some(login) if login < idle_deadline => (login, Limit::LoginGrace),
                 _ => (idle_deadline, Limit::Idle),
             };
+            if input_ended {
+                if !buf.is_empty() {
+                    // The stream ended in the middle of a packet; the peer may still read.
+                    self.send_final(ErrorCode::Conn).await;
+                }
+                break;
+            }
             let read_more = read.read_into(&mut buf);
             let result = tokio::select! {
                 r = tokio::time::timeout_at(deadline, read_more) => r,
@@ -424,6 +447,29 @@ impl Session {
                     .to_bytes()
                 {
                     self.deps.hub.notify(Hook::NewLogout, &bytes, None);
+                }
+            }
+        }
+    }
+}
+
+/// Waits for `handling` while reading the peer's further input into `buf` (at most
+/// [`READ_AHEAD`] bytes); `ended` is set when the input ends or fails meanwhile.
+async fn read_ahead_while<F>(
+    mut handling: std::pin::Pin<Box<F>>,
+    read: &mut ReadHalf,
+    buf: &mut BytesMut,
+    ended: &mut bool,
+) where
+    F: std::future::Future<Output = ()>,
+{
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut handling => return,
+            r = read.read_into(buf), if !*ended && buf.len() < READ_AHEAD => {
+                if !matches!(r, Ok(n) if n > 0) {
+                    *ended = true;
                 }
             }
         }

@@ -30,27 +30,49 @@ fn value(text: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} missing in:\n{text}"))
 }
 
+/// A server on SQLite in a temporary directory, with the metrics endpoint on.
+struct Running {
+    addr: std::net::SocketAddr,
+    metrics: std::net::SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn start() -> Running {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = gochat_server::config::Config {
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
+            database: Some(format!(
+                "sqlite://{}",
+                dir.path().join("db.sqlite").display()
+            )),
+            ..Default::default()
+        };
+        let server = gochat_server::server::Server::start(config)
+            .await
+            .expect("start");
+        Running {
+            addr: server.plain_addr.expect("plain"),
+            metrics: server.metrics_addr.expect("metrics"),
+            stop: server.shutdown_token(),
+            task: tokio::spawn(server.run()),
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 #[tokio::test]
 async fn metrics_endpoint_reports_activity() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = gochat_server::config::Config {
-        listen: Some("127.0.0.1:0".parse().expect("addr")),
-        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
-        database: Some(format!(
-            "sqlite://{}",
-            dir.path().join("db.sqlite").display()
-        )),
-        ..Default::default()
-    };
-    let server = gochat_server::server::Server::start(config)
-        .await
-        .expect("start");
-    let (addr, metrics) = (
-        server.plain_addr.expect("plain"),
-        server.metrics_addr.expect("metrics"),
-    );
-    let stop = server.shutdown_token();
-    let running = tokio::spawn(server.run());
+    let running = Running::start().await;
+    let (addr, metrics) = (running.addr, running.metrics);
 
     let before = scrape(metrics).await;
     assert!(before.starts_with("HTTP/1.1 200 OK"), "{before}");
@@ -68,30 +90,15 @@ async fn metrics_endpoint_reports_activity() {
     assert_eq!(value(&after, "gochat_malformed_packets_total"), 1);
     assert_eq!(value(&after, "gochat_users_online"), 0);
 
-    stop.cancel();
-    let _ = running.await;
+    running.stop().await;
 }
 
 /// Silent connections to the metrics endpoint hold at most a few tasks: the rest are closed
 /// at once, and the endpoint answers again once the silent ones time out.
 #[tokio::test]
 async fn silent_metrics_connections_are_bounded() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = gochat_server::config::Config {
-        listen: Some("127.0.0.1:0".parse().expect("addr")),
-        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
-        database: Some(format!(
-            "sqlite://{}",
-            dir.path().join("db.sqlite").display()
-        )),
-        ..Default::default()
-    };
-    let server = gochat_server::server::Server::start(config)
-        .await
-        .expect("start");
-    let metrics = server.metrics_addr.expect("metrics");
-    let stop = server.shutdown_token();
-    let running = tokio::spawn(server.run());
+    let running = Running::start().await;
+    let metrics = running.metrics;
 
     const SILENT: usize = 40;
     let mut silent = Vec::new();
@@ -128,6 +135,5 @@ async fn silent_metrics_connections_are_bounded() {
         assert!(tokio::time::Instant::now() < deadline, "no scrape answered");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    stop.cancel();
-    let _ = running.await;
+    running.stop().await;
 }

@@ -275,6 +275,42 @@ async fn fake_server(
     }
 }
 
+/// A daemon with the fake server at `addr` as its profile, subscribed to its events from the
+/// start, and the account `me` imported with `me_key` (so it logs in at once).
+async fn daemon_on_fake_server(
+    addr: std::net::SocketAddr,
+    me_key: &PrivateKey,
+) -> (common::TestDaemon, tonic::Streaming<ipc::Event>) {
+    let mut d = common::start_daemon().await;
+    d.client
+        .add_server(ipc::ServerProfile {
+            name: "fake".into(),
+            host: addr.ip().to_string(),
+            port: u32::from(addr.port()),
+            ..Default::default()
+        })
+        .await
+        .expect("add server");
+    let events = d
+        .client
+        .subscribe(ipc::SubscribeRequest { since: 0 })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    d.client
+        .import_key(ipc::ImportKeyRequest {
+            account: Some(AccountRef {
+                server: String::new(),
+                username: "me".into(),
+            }),
+            private_pem: me_key.to_pkcs1_pem().expect("pem").as_str().to_owned(),
+            passphrase: String::new(),
+        })
+        .await
+        .expect("import");
+    (d, events)
+}
+
 fn reciv(from: impl Into<Bytes>, ciphertext: impl Into<Bytes>) -> Packet {
     Response::Reciv {
         from: from.into(),
@@ -365,33 +401,7 @@ async fn a_flood_of_garbage_recivs_stores_nothing_bogus() {
         observed.clone(),
     ));
 
-    let mut d = common::start_daemon().await;
-    d.client
-        .add_server(ipc::ServerProfile {
-            name: "fake".into(),
-            host: addr.ip().to_string(),
-            port: u32::from(addr.port()),
-            ..Default::default()
-        })
-        .await
-        .expect("add server");
-    let mut events = d
-        .client
-        .subscribe(ipc::SubscribeRequest { since: 0 })
-        .await
-        .expect("subscribe")
-        .into_inner();
-    d.client
-        .import_key(ipc::ImportKeyRequest {
-            account: Some(AccountRef {
-                server: String::new(),
-                username: "me".into(),
-            }),
-            private_pem: me_key.to_pkcs1_pem().expect("pem").as_str().to_owned(),
-            passphrase: String::new(),
-        })
-        .await
-        .expect("import");
+    let (mut d, mut events) = daemon_on_fake_server(addr, &me_key).await;
 
     // Every received message and hook on the way must be clean; the real one arrives last.
     let mut received = HashMap::<String, usize>::new();
@@ -524,33 +534,7 @@ async fn a_message_delivered_twice_is_stored_once() {
         finale,
         observed,
     ));
-    let mut d = common::start_daemon().await;
-    d.client
-        .add_server(ipc::ServerProfile {
-            name: "fake".into(),
-            host: addr.ip().to_string(),
-            port: u32::from(addr.port()),
-            ..Default::default()
-        })
-        .await
-        .expect("add server");
-    let mut events = d
-        .client
-        .subscribe(ipc::SubscribeRequest { since: 0 })
-        .await
-        .expect("subscribe")
-        .into_inner();
-    d.client
-        .import_key(ipc::ImportKeyRequest {
-            account: Some(AccountRef {
-                server: String::new(),
-                username: "me".into(),
-            }),
-            private_pem: me_key.to_pkcs1_pem().expect("pem").as_str().to_owned(),
-            passphrase: String::new(),
-        })
-        .await
-        .expect("import");
+    let (mut d, mut events) = daemon_on_fake_server(addr, &me_key).await;
 
     let mut announced = Vec::new();
     loop {
