@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use zeroize::Zeroizing;
 
 pub use caller::Caller;
-pub use client::{CallError, Client, PendingCall};
+pub use client::{CallError, Client, PendingCall, Unsolicited};
 pub use completion::Completions;
 pub use contacts::{KeyCheck, fetch_key, record_key as contacts_record};
 

@@ -14,7 +14,7 @@ use gochat_proto::ipc::{self, AccountRef, event};
 use gochat_proto::wire::{
     ErrorCode, GochatCodec, Hook, Packet, PublicKey, Request, Response, encode_stamp,
 };
-use gochatd::link::{CallError, Client};
+use gochatd::link::{CallError, Client, Unsolicited};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
@@ -35,6 +35,19 @@ async fn connected_pair() -> (TcpStream, Framed<TcpStream, GochatCodec>) {
     )
 }
 
+/// A link client over `stream` with a 2-minute call timeout, shareable between tasks; the
+/// tracker owns its reader and writer, and the receiver of unsolicited packets is kept open.
+fn start_client(stream: TcpStream) -> (Arc<Client>, TaskTracker, Unsolicited) {
+    let tasks = TaskTracker::new();
+    let (client, unsolicited) = Client::start(
+        stream,
+        Duration::from_secs(120),
+        &tasks,
+        CancellationToken::new(),
+    );
+    (Arc::new(client), tasks, unsolicited)
+}
+
 fn req_reply(username: Bytes) -> Packet {
     // Any bytes do as a key here: the client only routes the reply.
     Response::Req {
@@ -52,14 +65,7 @@ fn req_reply(username: Bytes) -> Packet {
 async fn request_ids_are_never_reused_while_waiting() {
     const CALLS: usize = 1300;
     let (stream, mut server) = connected_pair().await;
-    let tasks = TaskTracker::new();
-    let (client, _unsolicited) = Client::start(
-        stream,
-        Duration::from_secs(120),
-        &tasks,
-        CancellationToken::new(),
-    );
-    let client = Arc::new(client);
+    let (client, _tasks, _unsolicited) = start_client(stream);
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..CALLS {
         let client = client.clone();
@@ -129,14 +135,7 @@ async fn request_ids_are_never_reused_while_waiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_free_id_is_a_typed_error() {
     let (stream, mut server) = connected_pair().await;
-    let tasks = TaskTracker::new();
-    let (patient, _unsolicited) = Client::start(
-        stream,
-        Duration::from_secs(120),
-        &tasks,
-        CancellationToken::new(),
-    );
-    let patient = Arc::new(patient);
+    let (patient, _tasks, _unsolicited) = start_client(stream);
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..IDS {
         let client = patient.clone();
