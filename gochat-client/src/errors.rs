@@ -77,18 +77,7 @@ impl From<&tonic::Status> for DaemonError {
     }
 }
 
-/// An error and its causes on one line: `a: b: c`. Error types in gochat never repeat their
-/// source in their own message, so each cause shows once.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use gochat_proto::error_chain::chain;
 
 #[cfg(test)]
 mod tests {

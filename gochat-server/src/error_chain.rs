@@ -1,33 +1,7 @@
-//! One error and its causes on one line, for logs and replies that cannot use anyhow's `{:#}`.
-//!
-//! The server's error types print only their own message and leave the cause to the chain
-//! (`source()`), so a plain `%e` in a log would drop the cause; [`Chain`] prints each link
-//! joined by `": "`, the way anyhow's `{:#}` does. Some foreign errors (sqlx's `Io` and
-//! `Database`, for one) also print their source in their own message; [`Chain`] skips a
-//! cause whose text the previous link already showed, so every cause reads once.
+//! One error and its causes on one line: [`Chain`], shared with the daemon and the frontends
+//! (`gochat_proto::error_chain`). The tests below check every server error type against it.
 
-use std::error::Error;
-use std::fmt;
-
-/// Displays an error followed by each of its sources, each cause once.
-pub struct Chain<'a>(pub &'a (dyn Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.to_string();
-        f.write_str(&shown)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !shown.contains(&text) {
-                write!(f, ": {text}")?;
-            }
-            shown = text;
-            source = cause.source();
-        }
-        Ok(())
-    }
-}
+pub use gochat_proto::error_chain::Chain;
 
 #[cfg(test)]
 mod tests {
@@ -40,6 +14,7 @@ mod tests {
     use crate::server::StartError;
     use crate::store::{RegisterError, StoreError};
     use crate::tls::TlsError;
+    use std::error::Error;
     use std::io;
     use std::path::PathBuf;
 
