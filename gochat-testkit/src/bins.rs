@@ -41,7 +41,15 @@ fn build_beside(beside: &Path, package: &str, bin: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
-        .args(["build", "--quiet", "-p", package, "--bin", bin, "--target-dir"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--target-dir",
+        ])
         .arg(target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     match profile_dir.file_name().and_then(|n| n.to_str()) {

@@ -73,7 +73,10 @@ impl CertKey {
 
     /// Writes `<stem>.pem` and `<stem>-key.pem` into `dir`; the key file is 0600.
     pub fn write_pem(&self, dir: &Path, stem: &str) -> Result<PemFiles, CertError> {
-        self.write_pem_as(dir.join(format!("{stem}.pem")), dir.join(format!("{stem}-key.pem")))
+        self.write_pem_as(
+            dir.join(format!("{stem}.pem")),
+            dir.join(format!("{stem}-key.pem")),
+        )
     }
 
     /// Writes the certificate to `cert` and the key (0600) to `key`.

@@ -19,7 +19,12 @@ pub struct TempDatabase {
 impl TempDatabase {
     /// Creates a database named `gochat_it_<random>`.
     pub async fn create() -> Result<TempDatabase, sqlx::Error> {
-        let name = format!("gochat_it_{:016x}", rand::random::<u64>());
+        Self::create_with_prefix("gochat_it").await
+    }
+
+    /// Creates a database named `<prefix>_<random>`.
+    pub async fn create_with_prefix(prefix: &str) -> Result<TempDatabase, sqlx::Error> {
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
         let mut admin = sqlx::MySqlConnection::connect(&server_url()).await?;
         sqlx::query(&format!("CREATE DATABASE `{name}`"))
             .execute(&mut admin)

@@ -113,7 +113,7 @@ impl TestClient {
 
     /// The next packet from the wire, `None` at a clean end of the stream; panics when
     /// nothing (not even the end) comes within `timeout`.
-    pub async fn next_packet(&mut self, timeout: Duration) -> Option<Result<Packet, WireError>> {
+    pub async fn next_raw(&mut self, timeout: Duration) -> Option<Result<Packet, WireError>> {
         match self.wire.next_packet(timeout).await {
             Ok(Some(p)) => Some(Ok(p)),
             Ok(None) => None,
@@ -126,7 +126,7 @@ impl TestClient {
 
     /// The next packet from the wire; panics at the end of the stream.
     pub async fn recv(&mut self) -> Packet {
-        match self.next_packet(READ_TIMEOUT).await {
+        match self.next_raw(READ_TIMEOUT).await {
             Some(Ok(p)) => p,
             Some(Err(e)) => panic!(
                 "connection failed while waiting for a packet: {}",
@@ -223,7 +223,7 @@ impl TestClient {
     pub async fn closed(&mut self) -> Vec<Packet> {
         let mut got: Vec<Packet> = self.events.drain(..).collect();
         loop {
-            match self.next_packet(READ_TIMEOUT).await {
+            match self.next_raw(READ_TIMEOUT).await {
                 Some(Ok(p)) => got.push(p),
                 Some(Err(_)) | None => return got,
             }

@@ -2,7 +2,6 @@
 //! exits. Each polls with a short pause that grows to at most [`MAX_PAUSE`], and gives up
 //! with [`TimedOut`] after its limit.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
@@ -21,31 +20,37 @@ pub struct TimedOut {
     pub after: Duration,
 }
 
-/// The pauses between checks: 5 ms, doubling up to [`MAX_PAUSE`].
-struct Backoff(Duration);
+/// The pauses between checks: 5 ms, doubling up to a cap.
+struct Backoff {
+    next: Duration,
+    cap: Duration,
+}
 
 impl Backoff {
     fn new() -> Backoff {
-        Backoff(FIRST_PAUSE)
+        Self::capped(MAX_PAUSE)
+    }
+
+    fn capped(cap: Duration) -> Backoff {
+        Backoff {
+            next: FIRST_PAUSE.min(cap),
+            cap,
+        }
     }
 
     fn next(&mut self) -> Duration {
-        let pause = self.0;
-        self.0 = (self.0 * 2).min(MAX_PAUSE);
+        let pause = self.next;
+        self.next = (self.next * 2).min(self.cap);
         pause
     }
 }
 
 /// Waits until `check` yields a value.
-pub async fn wait_until_some<T, F, Fut>(
+pub async fn wait_until_some<T>(
     what: &str,
     limit: Duration,
-    mut check: F,
-) -> Result<T, TimedOut>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Result<T, TimedOut> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut backoff = Backoff::new();
     loop {
@@ -63,26 +68,30 @@ where
 }
 
 /// Waits until `check` holds.
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<(), TimedOut>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    wait_until_some(what, limit, || {
-        let fut = check();
-        async move { fut.await.then_some(()) }
-    })
-    .await
+pub async fn wait_until(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) -> Result<(), TimedOut> {
+    wait_until_some(what, limit, async || check().await.then_some(())).await
 }
 
 /// Waits, blocking the thread, until `check` yields a value.
 pub fn wait_until_some_blocking<T>(
     what: &str,
     limit: Duration,
+    check: impl FnMut() -> Option<T>,
+) -> Result<T, TimedOut> {
+    poll_blocking(what, limit, Backoff::new(), check)
+}
+
+fn poll_blocking<T>(
+    what: &str,
+    limit: Duration,
+    mut backoff: Backoff,
     mut check: impl FnMut() -> Option<T>,
 ) -> Result<T, TimedOut> {
     let deadline = Instant::now() + limit;
-    let mut backoff = Backoff::new();
     loop {
         if let Some(value) = check() {
             return Ok(value);
@@ -108,17 +117,19 @@ pub fn wait_until_blocking(
 
 /// Waits until a TCP connection to `addr` is accepted.
 pub async fn wait_for_port(addr: SocketAddr, limit: Duration) -> Result<(), TimedOut> {
-    wait_until(&format!("{addr} to accept"), limit, || async move {
+    wait_until(&format!("{addr} to accept"), limit, async || {
         tokio::net::TcpStream::connect(addr).await.is_ok()
     })
     .await
 }
 
 /// Waits until `child` has exited; returns its status. The child is left running on a
-/// timeout (the caller decides whether to kill it).
+/// timeout (the caller decides whether to kill it). Checks at least every 10 ms: a test may
+/// run many short processes.
 pub fn wait_for_exit(child: &mut Child, limit: Duration) -> Result<ExitStatus, TimedOut> {
     let pid = child.id();
-    wait_until_some_blocking(&format!("process {pid} to exit"), limit, || {
+    let backoff = Backoff::capped(Duration::from_millis(10));
+    poll_blocking(&format!("process {pid} to exit"), limit, backoff, || {
         child.try_wait().ok().flatten()
     })
 }

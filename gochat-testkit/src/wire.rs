@@ -385,6 +385,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WireClient<S> {
         expect(&reply, "REG", Action::Ok)
     }
 
+    /// `REG`, for load tools that count refusals: `Ok(None)` on `OK`, `Ok(Some(name))` when
+    /// refused (the error code's name, or `unexpected ACTION`).
+    pub async fn try_register(
+        &mut self,
+        name: &[u8],
+        key: &PrivateKey,
+    ) -> Result<Option<String>, WireError> {
+        match self.register(name, key).await {
+            Ok(()) => Ok(None),
+            Err(WireError::Refused { code, .. }) => Ok(Some(code_name(code))),
+            Err(WireError::Unexpected { got, .. }) => Ok(Some(format!("unexpected {got}"))),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `LOGIN name`; returns the encrypted challenge from VERIF.
     pub async fn challenge(&mut self, name: &[u8]) -> Result<Bytes, WireError> {
         let reply = self

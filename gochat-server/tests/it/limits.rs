@@ -29,14 +29,9 @@ const STATE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Polls `cond` until it holds, failing with `what` after [`STATE_TIMEOUT`].
 async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + STATE_TIMEOUT;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    gochat_testkit::wait::wait_until(what, STATE_TIMEOUT, || std::future::ready(cond()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// A plain TCP connection from `from` (a loopback address) or the default source.
@@ -224,16 +219,14 @@ async fn per_ip_connection_limit() {
     expect_hello(&mut other, "another IP").await;
     // Closing one frees its place (once the server has seen the close).
     drop(held.pop());
-    let deadline = tokio::time::Instant::now() + STATE_TIMEOUT;
-    loop {
-        let mut c = connect_from(s.plain, None).await;
+    let plain = s.plain;
+    gochat_testkit::wait::wait_until("the place to be freed", STATE_TIMEOUT, || async move {
+        let mut c = connect_from(plain, None).await;
         let mut buf = BytesMut::new();
-        match next_packet(&mut c, &mut buf).await {
-            Some(p) if p.action == Action::Hello => break,
-            _ => assert!(tokio::time::Instant::now() < deadline, "place not freed"),
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        matches!(next_packet(&mut c, &mut buf).await, Some(p) if p.action == Action::Hello)
+    })
+    .await
+    .expect("place freed");
     s.stop().await;
 }
 
