@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use soak::wire_client::load_keys;
+use soak::key_cache::load_keys;
 
 /// Kill -9 soak of gochat-server.
 #[derive(Debug, Parser)]

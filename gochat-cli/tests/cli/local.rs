@@ -20,10 +20,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("stat").mode() & 0o7777
 }
 
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").expect("/proc").uid() == 0
-}
-
 /// A home whose socket is `DIR/sock/gochatd.sock`, with no daemon.
 fn home_with_socket_dir() -> (Home, PathBuf) {
     let mut home = Home::new();
@@ -51,11 +47,10 @@ fn a_socket_directory_open_to_others_is_refused() {
 
 #[test]
 fn a_socket_directory_of_another_user_is_refused() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "this test needs root (to chown) in CI"
-        );
+    if !gochat_testkit::tools::require_root(
+        "to chown",
+        "a_socket_directory_of_another_user_is_refused",
+    ) {
         return;
     }
     let (home, dir) = home_with_socket_dir();
@@ -107,11 +102,10 @@ impl Drop for Reaped {
 
 #[test]
 fn a_daemon_of_another_user_is_refused() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "this test needs root (to run a process as another uid) in CI"
-        );
+    if !gochat_testkit::tools::require_root(
+        "to run a process as another uid",
+        "a_daemon_of_another_user_is_refused",
+    ) {
         return;
     }
     // Another user must reach the directory to bind in it; it is ours and private again
@@ -144,11 +138,12 @@ fn a_daemon_of_another_user_is_refused() {
         .spawn()
         .expect("setpriv (util-linux) runs the fake daemon as another user");
     let _fake = Reaped(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "the fake daemon did not bind");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gochat_testkit::wait::wait_until_blocking(
+        "the fake daemon to bind",
+        Duration::from_secs(30),
+        || socket.exists(),
+    )
+    .expect("the fake daemon binds");
     chmod(&dir, 0o700);
     assert_eq!(std::fs::metadata(&socket).expect("socket").uid(), OTHER_UID);
 

@@ -31,7 +31,8 @@ fn shell_sends_receives_and_completes() {
     // A message arriving while a line is being typed: printed above, the line kept.
     p.send("hist").expect("type");
     p.flush().expect("flush");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The shell has the text once it echoes it.
+    p.exp_string("hist").expect("the typed text is echoed");
     bob.cli(&["send", "alice", "ping from bob"]).ok();
     p.exp_string("bob: ping from bob")
         .expect("the incoming message is printed");

@@ -1,89 +1,40 @@
 //! The harness: a real gochat-server in-process, real `gochatd` processes, and the real
 //! `gochat-cli` binary, each user with their own temporary XDG directories.
 //!
-//! Finding `gochatd`: cargo builds binaries only for the package under test, so
-//! `cargo test -p gochat-cli` alone would not build `gochatd` (a dev-dependency builds only its
-//! library). The harness therefore runs `cargo build -p gochatd --bin gochatd` once per test
-//! run into the same target directory (a no-op when it is fresh; `$CARGO` is the cargo that
-//! runs the tests), which puts `gochatd` next to `gochat-cli`, where the CLI's autostart looks
-//! first. `GOCHATD_BIN` overrides this with a prebuilt binary (then autostart tests copy
-//! nothing: they need `gochatd` beside `gochat-cli` or in `PATH`).
+//! The server, the waits and finding `gochatd` come from `gochat-testkit`. Finding `gochatd`:
+//! cargo builds binaries only for the package under test, so `cargo test -p gochat-cli` alone
+//! would not build `gochatd`; the testkit builds it once per test run next to `gochat-cli`,
+//! where the CLI's autostart looks first. `GOCHATD_BIN` overrides this with a prebuilt binary
+//! (then autostart tests copy nothing: they need `gochatd` beside `gochat-cli` or in `PATH`).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use gochat_testkit::wait::{wait_for_exit, wait_until_blocking};
 
 pub const CLI: &str = env!("CARGO_BIN_EXE_gochat-cli");
 
 /// How long one CLI invocation may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `gochatd` binary, built once.
+/// The `gochatd` binary, built once (see `gochat_testkit::bins::gochatd`).
 pub fn gochatd() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    static BUILD: Mutex<()> = Mutex::new(());
-    BIN.get_or_init(|| {
-        let _guard = BUILD
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(bin) = std::env::var_os("GOCHATD_BIN") {
-            return PathBuf::from(bin);
-        }
-        let cli = PathBuf::from(CLI);
-        let profile_dir = cli.parent().expect("gochat-cli has a directory").to_owned();
-        let bin = profile_dir.join("gochatd");
-        let target_dir = profile_dir.parent().expect("a target directory");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "gochatd",
-                "--bin",
-                "gochatd",
-                "--target-dir",
-            ])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(other) => {
-                build.args(["--profile", other]);
-            }
-        }
-        let status = build.status();
-        match status {
-            Ok(s) if s.success() => {}
-            // Another engineer's half-finished edit must not hide a binary that exists.
-            _ if bin.exists() => eprintln!(
-                "warning: `cargo build -p gochatd` failed; using the existing {}",
-                bin.display()
-            ),
-            other => panic!("cannot build gochatd ({other:?}); set GOCHATD_BIN"),
-        }
-        bin
-    })
-    .clone()
+    gochat_testkit::bins::gochatd(std::path::Path::new(CLI))
 }
 
-/// A gochat-server on 127.0.0.1 with SQLite in a temporary directory.
+/// A gochat-server on 127.0.0.1 with SQLite in a temporary directory (the testkit's, on a
+/// runtime of its own: the CLI tests are synchronous).
 pub struct TestServer {
     pub port: u16,
     /// The self-signed certificate of a TLS server (its `--ca-file`).
     pub cert: Option<PathBuf>,
+    // Dropped before the runtime: dropping it stops the server.
+    server: gochat_testkit::TestServer,
     pub runtime: tokio::runtime::Runtime,
-    /// The server's store, for changes the tests make directly.
-    store: std::sync::Arc<dyn gochat_server::store::Store>,
-    token: tokio_util::sync::CancellationToken,
-    _dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -99,70 +50,37 @@ impl TestServer {
     }
 
     fn start_with(tls: bool) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let config = gochat_server::config::Config {
-            listen: Some("127.0.0.1:0".parse().expect("addr")),
-            database: Some(format!(
-                "sqlite://{}",
-                dir.path().join("server.db").display()
-            )),
+        let options = gochat_testkit::ServerOptions {
+            listeners: if tls {
+                gochat_testkit::Listeners::Tls
+            } else {
+                gochat_testkit::Listeners::Plain
+            },
             motd: "cli test server".into(),
             ..Default::default()
         };
-        let mut config = config;
-        let mut cert_path = None;
-        if tls {
-            let cert =
-                rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
-            let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-            std::fs::write(&c, cert.cert.pem()).expect("write cert");
-            std::fs::write(&k, cert.key_pair.serialize_pem()).expect("write key");
-            config.listen = None;
-            config.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
-            config.cert = Some(c.clone());
-            config.key = Some(k);
-            cert_path = Some(c);
-        }
-        let server = runtime
-            .block_on(gochat_server::server::Server::start(config))
-            .expect("server starts");
-        let port = server
-            .tls_addr
-            .or(server.plain_addr)
-            .expect("a listener")
-            .port();
-        let store = server.store();
-        let token = server.shutdown_token();
-        runtime.spawn(server.run());
+        let server = runtime.block_on(gochat_testkit::TestServer::start(options, |_| {}));
         TestServer {
-            port,
-            cert: cert_path,
+            port: server.addr().port(),
+            cert: server.cert_path().map(ToOwned::to_owned),
+            server,
             runtime,
-            store,
-            token,
-            _dir: dir,
         }
     }
 
     /// Gives `user` a permission level directly in the server's database.
     pub fn set_permission(&self, user: &str, level: gochat_proto::wire::Permission) {
-        let store = self.store.clone();
+        let store = self.server.store();
         let changed = self
             .runtime
             .block_on(async move { store.set_permission(user.as_bytes(), level).await })
             .expect("set permission");
         assert!(changed, "{user} exists on the server");
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.token.cancel();
     }
 }
 
@@ -265,26 +183,20 @@ impl Home {
         self.env(&mut cmd);
         let child = cmd.spawn().expect("spawn gochatd");
         self.daemon = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.cli(&["--no-autostart", "daemon", "status"]).code == 0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let up = wait_until_blocking("gochatd to serve", Duration::from_secs(20), || {
+            self.cli(&["--no-autostart", "daemon", "status"]).code == 0
+        });
+        if let Err(e) = up {
+            panic!("{e}; log:\n{}", self.daemon_log());
         }
-        panic!("gochatd did not come up; log:\n{}", self.daemon_log());
     }
 
     /// Stops this home's daemon (via the CLI) and reaps the process.
     pub fn stop_daemon(&mut self) {
         self.cli(&["--no-autostart", "daemon", "stop"]).ok();
         if let Some(mut child) = self.daemon.take() {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if wait_for_exit(&mut child, Duration::from_secs(15)).is_ok() {
+                return;
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -364,16 +276,12 @@ impl Home {
             let _ = stderr.read_to_string(&mut s);
             s
         });
-        let deadline = Instant::now() + RUN_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
+        let status = match wait_for_exit(&mut child, RUN_TIMEOUT) {
+            Ok(status) => status,
+            Err(e) => {
                 let _ = child.kill();
-                panic!("gochat-cli {args:?} did not finish in {RUN_TIMEOUT:?}");
+                panic!("gochat-cli {args:?}: {e}");
             }
-            std::thread::sleep(Duration::from_millis(5));
         };
         Run {
             code: status.code().unwrap_or(-1),
@@ -492,14 +400,10 @@ impl Follower {
             .arg("-INT")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match wait_for_exit(&mut self.child, Duration::from_secs(10)) {
+            Ok(status) => status.code().unwrap_or(-1),
+            Err(e) => panic!("the follower did not stop on SIGINT: {e}"),
         }
-        panic!("the follower did not stop on SIGINT");
     }
 }
 
@@ -512,13 +416,8 @@ impl Drop for Follower {
 
 /// Waits until `f` holds.
 #[track_caller]
-pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
+pub fn eventually(what: &str, f: impl FnMut() -> bool) {
+    if let Err(e) = wait_until_blocking(what, Duration::from_secs(30), f) {
+        panic!("{e}");
     }
-    panic!("timed out waiting for {what}");
 }

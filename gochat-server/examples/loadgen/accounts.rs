@@ -14,7 +14,7 @@ pub(crate) async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize, conflict: b
     for round in 0..rounds {
         let mut clients = Vec::new();
         for _ in 0..concurrent {
-            clients.push(Client::connect(ctx.addr, None).await?);
+            clients.push(Client::connect(ctx.addr).await?);
         }
         let barrier = Arc::new(tokio::sync::Barrier::new(concurrent));
         let tasks: Vec<_> = clients
@@ -32,7 +32,7 @@ pub(crate) async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize, conflict: b
                 tokio::spawn(async move {
                     barrier.wait().await;
                     let start = Instant::now();
-                    let r = c.register(&name, &key).await;
+                    let r = c.try_register(&name, &key).await;
                     (r, start.elapsed())
                 })
             })
@@ -47,7 +47,7 @@ pub(crate) async fn reg(ctx: &Ctx, concurrent: usize, rounds: usize, conflict: b
                     lat.push(d);
                     code
                 }
-                Ok((Err(e), _)) => format!("failure: {e:#}"),
+                Ok((Err(e), _)) => format!("failure: {}", why(&e)),
                 Err(e) => format!("task: {e}"),
             };
             *outcomes.entry(outcome).or_insert(0) += 1;

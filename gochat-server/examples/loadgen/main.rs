@@ -48,8 +48,8 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-#[path = "../support/wire_client.rs"]
-mod wire_client;
+#[path = "../support/key_cache.rs"]
+mod key_cache;
 
 mod accounts;
 mod measure;
@@ -63,7 +63,24 @@ use messaging::*;
 use sessions::*;
 use traffic::*;
 
-use wire_client::{Client, OP_TIMEOUT, bump, err_name, load_keys, read_packet, wait_for_server};
+use gochat_proto::error_chain::Chain;
+use gochat_testkit::wire::{OP_TIMEOUT, WireClient, bump, err_name, read_packet};
+use key_cache::load_keys;
+
+/// The wire client of the load generator: plain TCP.
+type Client = WireClient<TcpStream>;
+
+/// A wire error with its causes, on one line.
+fn why(e: &gochat_testkit::WireError) -> String {
+    Chain(e).to_string()
+}
+
+/// Waits until the server greets (up to 20 s).
+async fn wait_for_server(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    gochat_testkit::wire::wait_for_hello(addr, Duration::from_secs(20))
+        .await
+        .with_context(|| format!("server at {addr} not reachable"))
+}
 
 /// Quiet time after which a receiver stops waiting for live messages.
 const RECEIVE_GRACE: Duration = Duration::from_secs(5);

@@ -226,16 +226,16 @@ pub(crate) async fn logged_in_clients(
             let errors = errors.clone();
             let key = keys[i].clone();
             async move {
-                let mut c = Client::connect(ctx.addr, None).await?;
+                let mut c = Client::connect(ctx.addr).await?;
                 let name = user_name(i);
-                if let Some(code) = c.register(&name, &key).await? {
+                if let Some(code) = c.try_register(&name, &key).await? {
                     if code != "ERR_EXISTS" {
                         bail!("REG {}: {code}", String::from_utf8_lossy(&name));
                     }
                     errors.add("REG answered ERR_EXISTS (already registered, reused)");
                 }
                 if login {
-                    c.login(&name, &key).await?;
+                    c.login_offloaded(&name, &key).await?;
                 }
                 Ok(c)
             }

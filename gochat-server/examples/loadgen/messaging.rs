@@ -100,7 +100,7 @@ pub(crate) async fn run_sender(
         let p = match tokio::time::timeout(OP_TIMEOUT, read_packet(&mut rd, &mut buf)).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
-                report.failure = Some(format!("{e:#}"));
+                report.failure = Some(why(&e));
                 break;
             }
             Err(_) => {
@@ -307,7 +307,7 @@ pub(crate) async fn run_live_receiver(
                 _ => {}
             },
             Ok(Some(Err(e))) => {
-                report.failure = Some(format!("{e:#}"));
+                report.failure = Some(why(&e));
                 break;
             }
             Err(_) => {
@@ -338,7 +338,7 @@ pub(crate) async fn run_catch_up(
     let mut elapsed = Duration::ZERO;
     let id = bump(&mut client.next_id);
     if let Err(e) = client.send(&Request::Reciv.to_packet(id)).await {
-        report.failure = Some(format!("{e:#}"));
+        report.failure = Some(why(&e));
         return (report, elapsed, String::new());
     }
     let mut replied = false;
@@ -351,7 +351,7 @@ pub(crate) async fn run_catch_up(
         {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
-                report.failure = Some(format!("{e:#}"));
+                report.failure = Some(why(&e));
                 break;
             }
             Err(_) => {
@@ -388,7 +388,7 @@ pub(crate) async fn run_catch_up(
     let second = match client.call(&Request::Reciv).await {
         Ok(p) if p.action == Action::Err => err_name(&p),
         Ok(p) => format!("{} (messages left over)", p.action),
-        Err(e) => format!("{e:#}"),
+        Err(e) => why(&e),
     };
     (report, elapsed, second)
 }

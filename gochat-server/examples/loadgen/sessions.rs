@@ -28,12 +28,12 @@ pub(crate) async fn idle(
             let src = Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(sources)) as u8);
             async move {
                 let start = Instant::now();
-                match tokio::time::timeout(hello_timeout, Client::connect(ctx.addr, Some(src)))
+                match tokio::time::timeout(hello_timeout, Client::connect_from(ctx.addr, Some(src)))
                     .await
                 {
                     Ok(Ok(c)) => Some((c.stream, start.elapsed())),
                     Ok(Err(e)) => {
-                        errors.add(format!("{e:#}"));
+                        errors.add(why(&e));
                         None
                     }
                     Err(_) => {
@@ -130,13 +130,13 @@ pub(crate) async fn login(
                 let mut total = Lat::default();
                 for _ in 0..rounds {
                     let start = Instant::now();
-                    if let Err(e) = c.login(&name, &key).await {
-                        errors.add(format!("{e:#}"));
+                    if let Err(e) = c.login_offloaded(&name, &key).await {
+                        errors.add(why(&e));
                         break;
                     }
                     total.push(start.elapsed());
                     if let Err(e) = c.logout().await {
-                        errors.add(format!("{e:#}"));
+                        errors.add(why(&e));
                         break;
                     }
                 }

@@ -228,8 +228,9 @@ pub(crate) async fn offline(
         .collect();
     let mut clients = Vec::new();
     for r in 0..receivers {
-        let mut c = Client::connect(ctx.addr, None).await?;
-        c.login(&user_name(senders + r), &keys[senders + r]).await?;
+        let mut c = Client::connect(ctx.addr).await?;
+        c.login_offloaded(&user_name(senders + r), &keys[senders + r])
+            .await?;
         clients.push(c);
     }
     let before = ctx.meter.snapshot();

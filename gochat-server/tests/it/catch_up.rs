@@ -102,19 +102,10 @@ fn numbers(packets: &[Packet]) -> Vec<usize> {
 }
 
 /// Polls `condition` until it holds or `deadline` passes.
-async fn eventually<F, Fut>(deadline: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + deadline;
-    while Instant::now() < until {
-        if condition().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+async fn eventually(deadline: Duration, condition: impl AsyncFnMut() -> bool) -> bool {
+    gochat_testkit::wait::wait_until("a condition", deadline, condition)
+        .await
+        .is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,15 +182,7 @@ async fn dropped_reader_resumes_exactly_once(backend: Backend) {
     let id = bob.send(Request::Reciv).await;
     // Read nothing until the server has given up on bob (his session is gone from the
     // online list), then take everything that had reached his socket.
-    let mut dropped = false;
-    let until = Instant::now() + READ_TIMEOUT;
-    while Instant::now() < until {
-        if !is_online(&mut alice, "bob").await {
-            dropped = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let dropped = eventually(READ_TIMEOUT, async || !is_online(&mut alice, "bob").await).await;
     assert!(dropped, "the server drops a reader that stopped reading");
     let first_part = bob.closed().await;
     let reply = first_part.iter().find(|p| p.id == id).expect("RECIV reply");

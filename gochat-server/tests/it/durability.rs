@@ -224,14 +224,13 @@ async fn stalled_reader_resumes(backend: Backend) {
 
     let sender = Senders::start(senders, N, SIZE);
     // Bob reads nothing until a delivery has waited too long and its message was stored.
-    let until = tokio::time::Instant::now() + common::SCENARIO_TIMEOUT / 2;
-    while s.pending("bob").await == 0 {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "a stalled reader's messages are stored"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    gochat_testkit::wait::wait_until(
+        "a stalled reader's messages to be stored",
+        common::SCENARIO_TIMEOUT / 2,
+        || async { s.pending("bob").await > 0 },
+    )
+    .await
+    .expect("a stalled reader's messages are stored");
     // Read live until the sender is done and the stream is quiet.
     let mut tally = Tally::default();
     loop {

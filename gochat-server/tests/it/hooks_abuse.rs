@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Backend, Client, Options, TestServer, key, login_req};
 use bytes::Bytes;
-use futures::StreamExt;
-use gochat_proto::wire::{Action, ErrorCode, GochatCodec, Hook, Request};
+use gochat_proto::wire::{Action, ErrorCode, Hook, Request};
+use gochat_testkit::wire::read_packet;
 use tokio::io::AsyncWriteExt;
-use tokio_util::codec::FramedRead;
 
 /// `LOGIN victim` packets the attacker sends.
 const DUPSESS_FLOOD: usize = 100_000;
@@ -44,11 +43,12 @@ async fn flood_logins(addr: std::net::SocketAddr, victim: &str, count: usize) ->
         }
         write
     });
-    let mut replies = FramedRead::new(read, GochatCodec::client());
+    let mut read = read;
+    let mut buf = bytes::BytesMut::new();
     let mut dupsess = 0;
     // HELLO first, then one reply per LOGIN; anything but ERR_DUPSESS means the victim is
     // no longer online.
-    while let Some(Ok(p)) = replies.next().await {
+    while let Ok(p) = read_packet(&mut read, &mut buf).await {
         if p.action == Action::Hello {
             continue;
         }

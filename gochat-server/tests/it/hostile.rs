@@ -10,12 +10,12 @@ use std::time::Duration;
 use crate::common::{
     Backend, Client, Options, READ_TIMEOUT, TestServer, assert_err, assert_ok, key, pem,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use gochat_proto::wire::{
     Action, Direction, EMPTY_INFO, ErrorCode, Header, Packet, Request, UserList,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use gochat_testkit::{WireClient, WireError};
+use tokio::io::AsyncWriteExt;
 
 both_backends!(
     wrong_version,
@@ -39,48 +39,37 @@ both_backends!(
     long_user_lists,
 );
 
-/// A raw connection: bytes out, packets in.
+/// A raw connection: bytes out, packets in (the testkit's wire client, written to byte by
+/// byte).
 struct Raw {
-    stream: TcpStream,
-    buf: BytesMut,
+    client: WireClient,
 }
 
 impl Raw {
+    /// Connects and reads HELLO (ID 0).
     async fn connect(addr: SocketAddr) -> Raw {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        let mut raw = Raw {
-            stream,
-            buf: BytesMut::new(),
-        };
-        let hello = raw.packet().await.expect("HELLO");
-        assert_eq!(hello.action, Action::Hello);
-        assert_eq!(hello.id, 0);
-        raw
+        let client = WireClient::connect(addr).await.expect("connect and HELLO");
+        Raw { client }
     }
 
     async fn write(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.expect("write");
+        self.client.stream.write_all(bytes).await.expect("write");
     }
 
     /// The next packet, or `None` once the server closed the connection.
     async fn packet(&mut self) -> Option<Packet> {
-        loop {
-            match Packet::decode(&mut self.buf, Direction::ToClient) {
-                Ok(Some(p)) => return Some(p),
-                Ok(None) => {}
-                Err(e) => panic!("the server sent a malformed packet: {e}"),
+        match self.client.next_packet(READ_TIMEOUT).await {
+            Ok(p) => p,
+            Err(WireError::Io(_)) => {
+                assert!(
+                    self.client.buf.is_empty(),
+                    "the server's stream ended mid-packet"
+                );
+                None
             }
-            let n = tokio::time::timeout(READ_TIMEOUT, self.stream.read_buf(&mut self.buf))
-                .await
-                .expect("the server answers or closes in time");
-            match n {
-                Ok(0) | Err(_) => {
-                    assert!(self.buf.is_empty(), "the server's stream ended mid-packet");
-                    return None;
-                }
-                Ok(_) => {}
-            }
+            Err(WireError::Truncated) => panic!("the server's stream ended mid-packet"),
+            Err(WireError::Timeout { .. }) => panic!("the server answers or closes in time"),
+            Err(e) => panic!("the server sent a malformed packet: {e:?}"),
         }
     }
 
@@ -314,7 +303,7 @@ async fn truncated_packet_then_close(backend: Backend) {
     for cut in [3, 9, 12] {
         let mut raw = Raw::connect(s.plain).await;
         raw.write(&full[..cut]).await;
-        raw.stream.shutdown().await.expect("half-close");
+        raw.client.stream.shutdown().await.expect("half-close");
         // The socket can still be written: ERR_CONN (ID 0), then the close.
         raw.expect_error_and_close(ErrorCode::Conn).await;
         assert_alive(&s).await;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use gochat_testkit::wire::{WireError, read_packet};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,9 +14,9 @@ use std::time::Duration;
 
 use crate::common::{self, Backend, Client, Options, TestServer, assert_err, key, login_req};
 use bytes::{Bytes, BytesMut};
-use gochat_proto::wire::{Action, Direction, ErrorCode, Packet, Request, UserList};
+use gochat_proto::wire::{Action, ErrorCode, Packet, Request, UserList};
 use gochat_server::metrics::Limit;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
 both_backends!(
@@ -29,14 +30,9 @@ const STATE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Polls `cond` until it holds, failing with `what` after [`STATE_TIMEOUT`].
 async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + STATE_TIMEOUT;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    gochat_testkit::wait::wait_until(what, STATE_TIMEOUT, || std::future::ready(cond()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// A plain TCP connection from `from` (a loopback address) or the default source.
@@ -52,18 +48,13 @@ async fn connect_from(addr: SocketAddr, from: Option<IpAddr>) -> TcpStream {
 
 /// The next packet the server sends, `None` once it closed (or reset) the connection.
 async fn next_packet(stream: &mut TcpStream, buf: &mut BytesMut) -> Option<Packet> {
-    loop {
-        match Packet::decode(buf, Direction::ToClient) {
-            Ok(Some(p)) => return Some(p),
-            Ok(None) => {}
-            Err(e) => panic!("the server sent a malformed packet: {e}"),
-        }
-        let n = tokio::time::timeout(STATE_TIMEOUT, stream.read_buf(buf))
-            .await
-            .expect("the server sends or closes in time");
-        if !matches!(n, Ok(n) if n > 0) {
-            return None;
-        }
+    let read = tokio::time::timeout(STATE_TIMEOUT, read_packet(stream, buf))
+        .await
+        .expect("the server sends or closes in time");
+    match read {
+        Ok(p) => Some(p),
+        Err(WireError::Frame(e)) => panic!("the server sent a malformed packet: {e}"),
+        Err(_) => None,
     }
 }
 
@@ -173,19 +164,13 @@ async fn login_deadline_closes_connections_that_do_not_log_in() {
     let mut buf = BytesMut::new();
     let mut packets = Vec::new();
     loop {
-        match Packet::decode(&mut buf, Direction::ToClient) {
-            Ok(Some(p)) => {
-                packets.push(p);
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => panic!("malformed: {e}"),
-        }
-        let n = tokio::time::timeout(STATE_TIMEOUT, read.read_buf(&mut buf))
+        let next = tokio::time::timeout(STATE_TIMEOUT, read_packet(&mut read, &mut buf))
             .await
             .expect("the silent client is closed in time");
-        if !matches!(n, Ok(n) if n > 0) {
-            break;
+        match next {
+            Ok(p) => packets.push(p),
+            Err(WireError::Frame(e)) => panic!("malformed: {e}"),
+            Err(_) => break,
         }
     }
     keeper.abort();
@@ -224,16 +209,14 @@ async fn per_ip_connection_limit() {
     expect_hello(&mut other, "another IP").await;
     // Closing one frees its place (once the server has seen the close).
     drop(held.pop());
-    let deadline = tokio::time::Instant::now() + STATE_TIMEOUT;
-    loop {
-        let mut c = connect_from(s.plain, None).await;
+    let plain = s.plain;
+    gochat_testkit::wait::wait_until("the place to be freed", STATE_TIMEOUT, || async move {
+        let mut c = connect_from(plain, None).await;
         let mut buf = BytesMut::new();
-        match next_packet(&mut c, &mut buf).await {
-            Some(p) if p.action == Action::Hello => break,
-            _ => assert!(tokio::time::Instant::now() < deadline, "place not freed"),
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        matches!(next_packet(&mut c, &mut buf).await, Some(p) if p.action == Action::Hello)
+    })
+    .await
+    .expect("place freed");
     s.stop().await;
 }
 
@@ -344,18 +327,10 @@ async fn idle_timer_counts_whole_packets_not_bytes() {
         }
     });
     let mut buf = BytesMut::new();
-    let first = loop {
-        match Packet::decode(&mut buf, Direction::ToClient) {
-            Ok(Some(p)) => break p,
-            Ok(None) => {}
-            Err(e) => panic!("malformed: {e}"),
-        }
-        let n = tokio::time::timeout(STATE_TIMEOUT, read.read_buf(&mut buf))
-            .await
-            .expect("answer in time")
-            .expect("read");
-        assert!(n > 0, "closed without ERR(IDLE)");
-    };
+    let first = tokio::time::timeout(STATE_TIMEOUT, read_packet(&mut read, &mut buf))
+        .await
+        .expect("answer in time")
+        .unwrap_or_else(|e| panic!("closed without ERR(IDLE): {e:?}"));
     assert_err(&first, ErrorCode::Idle, "a trickled packet");
     assert_eq!(first.id, 0);
     let total = bytes_of(login_req("slowlorisslowlorisslowloris"), 1).len();

@@ -49,17 +49,10 @@ async fn sqlite_counters_filled_from_existing_rows() {
 
 #[tokio::test]
 async fn mariadb_counters_filled_from_existing_rows() {
-    let server = std::env::var("GOCHAT_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let name = format!("gochat_test_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::MySqlConnection::connect(&server)
+    let db = gochat_testkit::mariadb::TempDatabase::create_with_prefix("gochat_test")
         .await
-        .expect("connect to MariaDB (is it running at 127.0.0.1:3306?)");
-    sqlx::query(&format!("CREATE DATABASE `{name}`"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    let url = format!("{server}/{name}");
+        .expect("create a MariaDB test database (is it running at 127.0.0.1:3306?)");
+    let url = db.url();
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
         let mut conn = sqlx::MySqlConnection::connect(&url).await.expect("connect");
         let mut old = sqlx::migrate!("./migrations/mysql");
@@ -74,11 +67,9 @@ async fn mariadb_counters_filled_from_existing_rows() {
         store.pool().close().await;
     }))
     .await;
-    sqlx::query(&format!("DROP DATABASE `{name}`"))
-        .execute(&mut admin)
-        .await
-        .expect("drop test database");
     if let Err(panic) = outcome {
+        // The guard drops the database.
         std::panic::resume_unwind(panic);
     }
+    db.drop_now().await.expect("drop test database");
 }

@@ -128,16 +128,16 @@ async fn silent_metrics_connections_are_bounded() {
         "only {closed_at_once} of {SILENT} silent connections were closed at once"
     );
     // After the held ones time out (5 s), a scrape is answered again.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if try_scrape(metrics)
-            .await
-            .is_some_and(|a| a.starts_with("HTTP/1.1 200 OK"))
-        {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no scrape answered");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    gochat_testkit::wait::wait_until(
+        "a scrape to be answered",
+        std::time::Duration::from_secs(20),
+        || async {
+            try_scrape(metrics)
+                .await
+                .is_some_and(|a| a.starts_with("HTTP/1.1 200 OK"))
+        },
+    )
+    .await
+    .expect("a scrape is answered");
     running.stop().await;
 }

@@ -16,11 +16,10 @@ use gochat_proto::wire::{Permission, PublicKey, encode_pem};
 use gochat_server::store::{
     MySqlStore, NewMessage, Quota, RegisterError, SqliteStore, Store, StoredMessage,
 };
-use sqlx::Connection;
 
 /// Server used for the MariaDB runs (no database part).
 fn mysql_server_url() -> String {
-    std::env::var("GOCHAT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    gochat_testkit::mariadb::server_url()
 }
 
 /// The store's own database, for planting rows the [`Store`] API cannot write.
@@ -89,18 +88,12 @@ where
     F: FnOnce(Arc<dyn Store>, Raw) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let server = mysql_server_url();
-    let name = format!("gochat_test_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::MySqlConnection::connect(&server)
+    let db = gochat_testkit::mariadb::TempDatabase::create_with_prefix("gochat_test")
         .await
-        .expect("connect to MariaDB (is it running at 127.0.0.1:3306?)");
-    sqlx::query(&format!("CREATE DATABASE `{name}`"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
+        .expect("create a MariaDB test database (is it running at 127.0.0.1:3306?)");
 
     let outcome = AssertUnwindSafe(async {
-        let store = MySqlStore::open(&format!("{server}/{name}"))
+        let store = MySqlStore::open(&db.url())
             .await
             .expect("open mariadb store");
         let pool = store.pool().clone();
@@ -114,14 +107,9 @@ where
     .catch_unwind()
     .await;
 
-    let dropped = sqlx::query(&format!("DROP DATABASE `{name}`"))
-        .execute(&mut admin)
-        .await;
-    let _ = admin.close().await;
     match outcome {
-        Ok(Ok(())) => {
-            dropped.expect("drop test database");
-        }
+        Ok(Ok(())) => db.drop_now().await.expect("drop test database"),
+        // The guard drops the database.
         Ok(Err(panic)) | Err(panic) => std::panic::resume_unwind(panic),
     }
 }

@@ -9,47 +9,24 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use gochat_testkit::wait::{wait_until, wait_until_some, wait_until_some_blocking};
 
 use gochat_proto::ipc::{
     self, AccountRef, DaemonClient, Empty, HistoryRequest, RegisterRequest, SendRequest,
     ServerProfile,
 };
 
-/// Where cargo put the binaries of this build (the test runs from `target/<profile>/deps`).
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let deps = exe.parent().expect("deps dir");
-    deps.parent().expect("profile dir").to_owned()
-}
-
-/// The gochatd binary next to gochat-tui, built if this test runs alone (`cargo test -p
-/// gochat-tui` does not build other packages' binaries).
+/// The gochatd binary next to gochat-tui, built if needed (`cargo test -p gochat-tui` does not
+/// build other packages' binaries).
 fn gochatd_binary() -> PathBuf {
-    let tui = PathBuf::from(env!("CARGO_BIN_EXE_gochat-tui"));
-    let path = tui.with_file_name("gochatd");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "gochatd", "--bin", "gochatd"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building gochatd failed");
-    }
-    assert!(
-        path.exists(),
-        "no gochatd at {} (bin dir {})",
-        path.display(),
-        bin_dir().display()
-    );
-    path
+    gochat_testkit::bins::gochatd(Path::new(env!("CARGO_BIN_EXE_gochat-tui")))
 }
 
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Whether tmux is there; in CI its absence fails the test.
+fn have_tmux(test: &str) -> bool {
+    gochat_testkit::tools::require("tmux", test)
 }
 
 /// A private tmux server with one window running a command.
@@ -99,18 +76,11 @@ impl Tmux {
 
     /// Waits until the screen shows `needle`; returns the screen.
     fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let found = wait_until_some_blocking(&format!("{needle:?}"), timeout, || {
             let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            screen.contains(needle).then_some(screen)
+        });
+        found.unwrap_or_else(|e| panic!("{e}; the screen shows:\n{}", self.screen()))
     }
 }
 
@@ -186,25 +156,19 @@ impl Home {
 }
 
 async fn connect_when_up(socket: &Path, timeout: Duration) -> DaemonClient {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(mut c) = ipc::connect(socket).await
-            && c.status(Empty {}).await.is_ok()
-        {
-            return c;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no daemon answered at {}",
-            socket.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("a daemon to answer at {}", socket.display());
+    wait_until_some(&what, timeout, async || {
+        let mut c = ipc::connect(socket).await.ok()?;
+        c.status(Empty {}).await.ok()?;
+        Some(c)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn wait_for_message(client: &mut DaemonClient, account: &AccountRef, peer: &str, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let what = format!("{text:?} from {peer}");
+    wait_until(&what, Duration::from_secs(60), async || {
         let history = client
             .history(HistoryRequest {
                 account: Some(account.clone()),
@@ -215,50 +179,33 @@ async fn wait_for_message(client: &mut DaemonClient, account: &AccountRef, peer:
             .await
             .expect("history")
             .into_inner();
-        if history
+        history
             .messages
             .iter()
             .any(|m| m.text == text && !m.outgoing)
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{text:?} from {peer} never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_chats_through_the_tui() {
-    if !have_tmux() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is missing; .ci/run must install it"
-        );
-        eprintln!("tmux is not installed: skipping the end-to-end test");
+    if !have_tmux("a_new_user_chats_through_the_tui") {
         return;
     }
     let gochatd = gochatd_binary();
     let dir = tempfile::tempdir().expect("tempdir");
 
     // The server.
-    let config = gochat_server::config::Config {
-        listen: Some("127.0.0.1:0".parse().expect("addr")),
-        database: Some(format!(
-            "sqlite://{}",
-            dir.path().join("server.db").display()
-        )),
-        motd: "e2e".into(),
-        ..Default::default()
-    };
-    let server = gochat_server::server::Server::start(config)
-        .await
-        .expect("server starts");
-    let port = server.plain_addr.expect("plain listener").port();
-    let server_stop = server.shutdown_token();
-    tokio::spawn(server.run());
+    let server = gochat_testkit::TestServer::start(
+        gochat_testkit::ServerOptions {
+            motd: "e2e".into(),
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    let port = server.addr().port();
 
     // Bob: a daemon started here, set up through its API.
     let bob_home = Home::new(dir.path(), "bob");
@@ -383,28 +330,32 @@ async fn a_new_user_chats_through_the_tui() {
         .await
         .expect("conversations")
         .into_inner();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut unread = convs
-        .conversations
-        .iter()
-        .find(|c| c.peer == "bob")
-        .map_or(1, |c| c.unread);
-    while unread > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        unread = alice
-            .conversations(AccountRef {
-                server: "local".into(),
-                username: "alice".into(),
-            })
-            .await
-            .expect("conversations")
-            .into_inner()
+    let unread = |convs: &ipc::ConversationList| {
+        convs
             .conversations
             .iter()
             .find(|c| c.peer == "bob")
-            .map_or(1, |c| c.unread);
+            .map_or(1, |c| c.unread)
+    };
+    if unread(&convs) > 0 {
+        wait_until(
+            "the conversation to be read",
+            Duration::from_secs(10),
+            async || {
+                let convs = alice
+                    .conversations(AccountRef {
+                        server: "local".into(),
+                        username: "alice".into(),
+                    })
+                    .await
+                    .expect("conversations")
+                    .into_inner();
+                unread(&convs) == 0
+            },
+        )
+        .await
+        .expect("viewing the conversation marks it read");
     }
-    assert_eq!(unread, 0, "viewing the conversation marks it read");
 
     // Alice's daemon stops: the TUI says so, keeps the screen, starts it again, reattaches.
     alice.stop(Empty {}).await.expect("stop alice's daemon");
@@ -442,19 +393,14 @@ async fn a_new_user_chats_through_the_tui() {
     );
     let _ = alice.stop(Empty {}).await;
     let _ = bob.stop(Empty {}).await;
-    server_stop.cancel();
+    server.stop().await;
 }
 
 /// A socket directory open to other users (someone may have planted a fake daemon there):
 /// the TUI says so and starts no daemon in it.
 #[test]
 fn a_socket_directory_open_to_others_is_refused() {
-    if !have_tmux() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is needed for the end-to-end tests in CI"
-        );
-        eprintln!("tmux is not installed: skipping the end-to-end test");
+    if !have_tmux("a_socket_directory_open_to_others_is_refused") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

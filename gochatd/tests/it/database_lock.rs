@@ -6,8 +6,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use gochat_proto::ipc;
-
 fn daemon(dir: &Path, socket: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gochatd"));
     cmd.arg("--database")
@@ -35,15 +33,7 @@ impl Drop for Reaper {
 }
 
 async fn wait_answering(socket: &Path) {
-    for _ in 0..400 {
-        if let Ok(mut c) = ipc::connect(socket).await
-            && c.status(ipc::Empty {}).await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gochatd did not answer at {}", socket.display());
+    crate::common::connect_when_up(socket, Duration::from_secs(20)).await;
 }
 
 /// Runs a daemon that must fail at start and returns its stderr.

@@ -427,14 +427,12 @@ fn a_passphrase_command_past_its_timeout_is_killed_and_reaped() {
     assert_eq!(process_state(shell), None, "shell {shell} left behind");
     // Its child was killed with the process group; its new parent reaps it.
     let sleeper = read_pid(&dir.path().join("sleep.pid"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match process_state(sleeper) {
-            None | Some('Z') => break,
-            Some(state) if Instant::now() > deadline => {
-                panic!("the command's child {sleeper} still runs (state {state})")
-            }
-            Some(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
+    let gone = gochat_testkit::wait::wait_until_blocking(
+        "the command's child to end",
+        Duration::from_secs(10),
+        || matches!(process_state(sleeper), None | Some('Z')),
+    );
+    if let Err(e) = gone {
+        panic!("{e}: {sleeper} is in state {:?}", process_state(sleeper));
     }
 }

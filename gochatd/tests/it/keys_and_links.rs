@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use crate::common::*;
-use futures::{SinkExt, StreamExt};
 use gochat_proto::ipc::{self, AccountRef, event};
-use gochat_proto::wire::{GochatCodec, Request, Response};
+use gochat_testkit::WireClient;
 
 const ALICE_PEM: &str = include_str!("../../../proto/tests/vectors/keys/alice.priv.pem");
 const CAROL_PEM: &str = include_str!("../../../proto/tests/vectors/keys/carol.priv.pem");
@@ -14,18 +13,11 @@ const CAROL_PEM: &str = include_str!("../../../proto/tests/vectors/keys/carol.pr
 /// Registers `name` with the public half of `private_pem` straight over the wire.
 async fn register_raw(server: &TestServer, name: &str, private_pem: &str) {
     let key = gochat_proto::crypto::PrivateKey::from_pem(private_pem.as_bytes()).expect("key");
-    let stream = tokio::net::TcpStream::connect(server.addr)
+    let mut client = WireClient::connect(server.addr).await.expect("connect");
+    client
+        .register(name.as_bytes(), &key)
         .await
-        .expect("connect");
-    let mut framed = tokio_util::codec::Framed::new(stream, GochatCodec::client());
-    let _hello = framed.next().await.expect("hello").expect("hello ok");
-    let reg = Request::Reg {
-        username: name.as_bytes().to_vec().into(),
-        public_key: key.public_key().to_pem().into_bytes().into(),
-    };
-    framed.send(reg.to_packet(1)).await.expect("send");
-    let reply = framed.next().await.expect("reply").expect("reply ok");
-    assert_eq!(Response::from_packet(&reply), Ok(Response::Ok));
+        .expect("REG answered OK");
 }
 
 fn account(name: &str) -> AccountRef {
@@ -257,27 +249,38 @@ async fn reconnects_after_server_restart_and_sends_queued() {
     let server = start_server().await;
     let port = server.addr.port();
     let (mut a, mut b) = two_users(&server, "gina", "hank").await;
-    let TestServer { token, dir, .. } = server;
-    token.cancel();
-    // Wait until the daemon has seen the server go, not for a fixed time.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let accounts = a
-            .client
-            .list_accounts(ipc::Empty {})
-            .await
-            .expect("accounts")
-            .into_inner()
-            .accounts;
-        if accounts
-            .iter()
-            .all(|acc| acc.state != ipc::LinkState::Online as i32)
-        {
-            break;
+    let since = a
+        .client
+        .status(ipc::Empty {})
+        .await
+        .expect("status")
+        .into_inner()
+        .last_event_id;
+    let mut gina_events = a
+        .client
+        .subscribe(ipc::SubscribeRequest { since })
+        .await
+        .expect("sub")
+        .into_inner();
+    // The server is gone when `stop` returns: its listener is closed and its sessions ended.
+    let dir = server.stop().await;
+    // Wait until the daemon has seen it go (its link event), not for a fixed time.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let ev = gina_events
+                .message()
+                .await
+                .expect("stream ok")
+                .expect("stream open");
+            if let Some(event::Kind::LinkState(link)) = ev.kind
+                && link.state != ipc::LinkState::Online as i32
+            {
+                return;
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "link still online");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
+    .expect("the link goes offline");
     let queued = a
         .client
         .send(send("hank", "sent while the server was down", false))
@@ -305,26 +308,21 @@ async fn reconnects_after_server_restart_and_sends_queued() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_pinned_ca() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
-    let cert_path = dir.path().join("cert.pem");
-    let key_path = dir.path().join("key.pem");
-    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write key");
-    let (cp, kp) = (cert_path.clone(), key_path.clone());
-    let server = start_server_with(dir, move |c| {
-        c.listen = None;
-        c.tls_listen = Some("127.0.0.1:0".parse().expect("addr"));
-        c.cert = Some(cp);
-        c.key = Some(kp);
-    })
+    let server = gochat_testkit::TestServer::start(
+        gochat_testkit::ServerOptions {
+            listeners: gochat_testkit::Listeners::Tls,
+            ..Default::default()
+        },
+        |_| {},
+    )
     .await;
+    let cert_path = server.cert_path().expect("a certificate").to_owned();
     let mut d = start_daemon().await;
     d.client
         .add_server(ipc::ServerProfile {
             name: "secure".into(),
             host: "localhost".into(),
-            port: u32::from(server.addr.port()),
+            port: u32::from(server.addr().port()),
             tls: true,
             skip_verify: false,
             ca_file: cert_path.display().to_string(),
@@ -349,7 +347,7 @@ async fn tls_with_pinned_ca() {
         .add_server(ipc::ServerProfile {
             name: "untrusted".into(),
             host: "localhost".into(),
-            port: u32::from(server.addr.port()),
+            port: u32::from(server.addr().port()),
             tls: true,
             ..Default::default()
         })
@@ -362,5 +360,5 @@ async fn tls_with_pinned_ca() {
     let err = err.await.expect_err("untrusted certificate");
     assert_eq!(err.code(), tonic::Code::Unavailable);
     assert!(err.message().contains("TLS"), "{}", err.message());
-    server.token.cancel();
+    server.stop().await;
 }

@@ -6,16 +6,7 @@ use std::process::Command;
 
 #[test]
 fn user_units_verify() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "systemd-analyze is missing; .ci/run must install it"
-        );
-        eprintln!("systemd-analyze not installed; skipping");
+    if !gochat_testkit::tools::require("systemd-analyze", "user_units_verify") {
         return;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/systemd/user");

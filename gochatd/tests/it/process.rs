@@ -21,15 +21,7 @@ fn daemon_cmd(dir: &Path) -> Command {
 }
 
 async fn wait_connect(socket: &Path) -> DaemonClient {
-    for _ in 0..200 {
-        if let Ok(mut c) = ipc::connect(socket).await
-            && c.status(ipc::Empty {}).await.is_ok()
-        {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gochatd did not answer at {}", socket.display());
+    crate::common::connect_when_up(socket, Duration::from_secs(10)).await
 }
 
 struct Reaper(Child);
@@ -49,14 +41,7 @@ fn sigterm(child: &Child) {
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = std::time::Instant::now() + within;
-    while std::time::Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
+    gochat_testkit::wait::wait_for_exit(child, within).ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,16 +113,7 @@ async fn restart_keeps_data_and_changes_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_activation() {
-    if Command::new("systemd-socket-activate")
-        .arg("--help")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "systemd-socket-activate is missing; .ci/run must install it"
-        );
-        eprintln!("systemd-socket-activate not installed; skipping");
+    if !gochat_testkit::tools::require("systemd-socket-activate", "socket_activation") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

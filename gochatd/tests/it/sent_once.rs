@@ -239,33 +239,31 @@ async fn failed_piece_resumes_without_resending_acknowledged_ones() {
     let id = sent.messages[0].id;
 
     // Wait for the message to be SENT (after the reconnection).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let history = d
-            .client
-            .history(ipc::HistoryRequest {
-                peer: "small".into(),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .expect("history")
-            .into_inner();
-        let state = history
-            .messages
-            .iter()
-            .find(|m| m.id == id)
-            .map(|m| m.state);
-        if state == Some(ipc::MessageState::Sent as i32) {
-            break;
-        }
-        assert_ne!(state, Some(ipc::MessageState::Failed as i32), "{history:?}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "message not sent in time: {history:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gochat_testkit::wait::wait_until(
+        "the message to be sent",
+        Duration::from_secs(40),
+        async || {
+            let history = d
+                .client
+                .history(ipc::HistoryRequest {
+                    peer: "small".into(),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .expect("history")
+                .into_inner();
+            let state = history
+                .messages
+                .iter()
+                .find(|m| m.id == id)
+                .map(|m| m.state);
+            assert_ne!(state, Some(ipc::MessageState::Failed as i32), "{history:?}");
+            state == Some(ipc::MessageState::Sent as i32)
+        },
+    )
+    .await
+    .expect("message sent in time");
     let seen = server.seen.lock().expect("lock");
     assert!(seen.connections >= 2, "the link must have reconnected");
     assert_eq!(

@@ -4,8 +4,8 @@ use super::*;
 
 pub(crate) async fn register_all(shared: &Shared, keys: &[Arc<PrivateKey>]) -> Result<()> {
     for (name, key) in shared.names.iter().zip(keys) {
-        let mut c = Client::connect(shared.addr, None).await?;
-        if let Some(code) = c.register(name, key).await? {
+        let mut c = Client::connect(shared.addr).await?;
+        if let Some(code) = c.try_register(name, key).await? {
             bail!("REG {}: {code}", String::from_utf8_lossy(name));
         }
     }
@@ -104,7 +104,7 @@ impl Honest {
     pub(crate) async fn connect_and_login(&mut self, stop: &CancellationToken) -> Result<Client> {
         let me = self.me;
         let name = self.shared.names[me].clone();
-        let mut c = Client::connect(self.shared.addr, Some(honest_source(me))).await?;
+        let mut c = Client::connect_from(self.shared.addr, Some(honest_source(me))).await?;
         self.tag = Tag {
             me,
             conn: self.shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1,
@@ -113,15 +113,18 @@ impl Honest {
         };
         // A session this user just dropped may linger for a moment: DUPSESS is retried.
         for _ in 0..200 {
-            match c.login(&name, &self.key).await {
+            match c.login_offloaded(&name, &self.key).await {
                 Ok(()) => {
                     self.shared.stats.logins.fetch_add(1, Ordering::Relaxed);
                     return Ok(c);
                 }
-                Err(e) if e.to_string().contains("DUPSESS") && !stop.is_cancelled() => {
+                Err(e)
+                    if e.error_code() == Some(ErrorCode::DupSess.code())
+                        && !stop.is_cancelled() =>
+                {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         bail!("still logged in elsewhere")

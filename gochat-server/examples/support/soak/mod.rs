@@ -34,8 +34,8 @@
 
 #![allow(dead_code)]
 
-#[path = "../wire_client.rs"]
-pub mod wire_client;
+#[path = "../key_cache.rs"]
+pub mod key_cache;
 
 mod honest;
 mod hostile;
@@ -61,7 +61,10 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use wire_client::{Client, bump, err_name, read_packet};
+use gochat_testkit::wire::{WireClient, bump, err_name, read_packet};
+
+/// The wire client of the soak: plain TCP.
+type Client = WireClient<TcpStream>;
 
 use honest::*;
 use hostile::*;

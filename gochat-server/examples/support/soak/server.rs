@@ -49,7 +49,7 @@ impl Server {
                 bail!("the server exited with {status}: {}", tail(log));
             }
             if let Ok(Ok(_)) =
-                tokio::time::timeout(Duration::from_secs(5), Client::connect(addr, None)).await
+                tokio::time::timeout(Duration::from_secs(5), Client::connect(addr)).await
             {
                 return Ok(server);
             }

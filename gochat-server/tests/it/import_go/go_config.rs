@@ -35,16 +35,11 @@ fn go_config_for(
     plain: u16,
     tls: u16,
 ) -> (PathBuf, tokio_rustls::TlsConnector) {
-    use tokio_rustls::rustls;
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let certified = gochat_testkit::certs::CertKey::self_signed(&["localhost"]).expect("cert");
     std::fs::create_dir_all(dir.join("certs")).expect("certs dir");
-    std::fs::write(dir.join("certs/gochat.pem"), certified.cert.pem()).expect("cert");
-    std::fs::write(
-        dir.join("certs/gochat.key"),
-        certified.key_pair.serialize_pem(),
-    )
-    .expect("key");
+    certified
+        .write_pem_as(dir.join("certs/gochat.pem"), dir.join("certs/gochat.key"))
+        .expect("write the certificate");
     let text = std::fs::read_to_string(fixture("server-config.json")).expect("Go config");
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let (host, port, user, password) = mysql_parts();
@@ -57,15 +52,7 @@ fn go_config_for(
     v["database"]["db_name"] = db.into();
     let path = dir.join("config.json");
     std::fs::write(&path, v.to_string()).expect("write Go config");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certified.cert.der().clone()).expect("root");
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (path, tokio_rustls::TlsConnector::from(Arc::new(client)))
+    (path, certified.connector().expect("TLS connector"))
 }
 
 /// Stops a child process (by its PID) when dropped.
@@ -107,14 +94,13 @@ async fn go_config_serves_the_imported_store() {
             .expect("start gochat-server"),
     );
     let plain_addr: SocketAddr = ([127, 0, 0, 1], plain).into();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(plain_addr).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "server never listened: {}",
+    if let Err(e) =
+        gochat_testkit::wait::wait_for_port(plain_addr, std::time::Duration::from_secs(60)).await
+    {
+        panic!(
+            "server never listened ({e}): {}",
             std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
         );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let hello = Client::connect(plain_addr).await;
     assert_eq!(hello.motd(), b"Welcome to the server!");

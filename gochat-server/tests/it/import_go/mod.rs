@@ -47,26 +47,24 @@ fn fixture(file: &str) -> PathBuf {
 }
 
 fn mysql_server_url() -> String {
-    std::env::var("GOCHAT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    gochat_testkit::mariadb::server_url()
 }
 
 /// A throw-away MariaDB database, dropped when the guard goes (passed or panicked).
 struct Db {
     name: String,
+    _guard: gochat_testkit::mariadb::TempDatabase,
 }
 
 impl Db {
     async fn create(prefix: &str) -> Db {
-        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
-        let mut admin = sqlx::MySqlConnection::connect(&mysql_server_url())
+        let guard = gochat_testkit::mariadb::TempDatabase::create_with_prefix(prefix)
             .await
-            .expect("connect to MariaDB (is it running at 127.0.0.1:3306?)");
-        sqlx::query(&format!("CREATE DATABASE `{name}`"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        let _ = admin.close().await;
-        Db { name }
+            .expect("create a MariaDB test database (is it running at 127.0.0.1:3306?)");
+        Db {
+            name: guard.name().to_owned(),
+            _guard: guard,
+        }
     }
 
     fn url(&self) -> String {
@@ -77,27 +75,6 @@ impl Db {
         sqlx::MySqlConnection::connect(&self.url())
             .await
             .expect("connect to test database")
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let mut admin = sqlx::MySqlConnection::connect(&mysql_server_url()).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-            .unwrap_or_else(|e| eprintln!("could not drop test database {name}: {e}"));
-        })
-        .join();
     }
 }
 

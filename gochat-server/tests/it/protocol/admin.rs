@@ -277,15 +277,14 @@ pub(super) async fn scheduled_shutdown_takes_place(backend: Backend) {
     let last = anonymous.closed().await;
     assert_eq!(last.len(), 1, "{last:?}");
     assert_err(&last[0], ErrorCode::Discn, "a connection without a login");
-    let mut listening = true;
-    for _ in 0..50 {
-        if tokio::net::TcpStream::connect(s.plain).await.is_err() {
-            listening = false;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(!listening, "the listener closes");
+    let plain = s.plain;
+    gochat_testkit::wait::wait_until(
+        "the listener to close",
+        std::time::Duration::from_secs(5),
+        || async move { tokio::net::TcpStream::connect(plain).await.is_err() },
+    )
+    .await
+    .expect("the listener closes");
     s.stop().await;
 }
 

@@ -1,4 +1,5 @@
-//! Shared harness: a real gochat-server and real daemons on temporary sockets and stores.
+//! Shared harness: a real gochat-server (from `gochat-testkit`) and real daemons on temporary
+//! sockets and stores.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -10,10 +11,24 @@ use gochatd::config::DaemonConfig;
 use gochatd::daemon::Daemon;
 use gochatd::store::Store;
 
+/// A real gochat-server in this process (the testkit's), plain TCP, SQLite in `dir`.
 pub struct TestServer {
+    server: gochat_testkit::TestServer,
+    /// Its address (the TLS one when a tweak made it TLS only).
     pub addr: std::net::SocketAddr,
+    /// Cancelling it stops the server (as SIGTERM does), without waiting.
     pub token: tokio_util::sync::CancellationToken,
+    /// Its database; a server started again on it finds the same data.
     pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Stops the server and waits until it has (its listeners are closed and its sessions
+    /// ended); returns its directory, to start it again on the same data.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.stop().await;
+        self.dir
+    }
 }
 
 pub async fn start_server() -> TestServer {
@@ -25,23 +40,21 @@ pub async fn start_server_with(
     dir: tempfile::TempDir,
     tweak: impl FnOnce(&mut gochat_server::config::Config),
 ) -> TestServer {
-    let mut config = gochat_server::config::Config {
-        listen: Some("127.0.0.1:0".parse().expect("addr")),
-        database: Some(format!(
-            "sqlite://{}",
-            dir.path().join("server.db").display()
-        )),
-        motd: "test server".into(),
-        ..Default::default()
-    };
-    tweak(&mut config);
-    let server = gochat_server::server::Server::start(config)
-        .await
-        .expect("server starts");
-    let addr = server.tls_addr.or(server.plain_addr).expect("a listener");
-    let token = server.shutdown_token();
-    tokio::spawn(server.run());
-    TestServer { addr, token, dir }
+    let server = gochat_testkit::TestServer::start(
+        gochat_testkit::ServerOptions {
+            motd: "test server".into(),
+            dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        },
+        tweak,
+    )
+    .await;
+    TestServer {
+        addr: server.addr(),
+        token: server.shutdown_token(),
+        server,
+        dir,
+    }
 }
 
 pub struct TestDaemon {
@@ -73,6 +86,22 @@ pub async fn start_daemon_in(dir: tempfile::TempDir) -> TestDaemon {
         socket,
         dir,
     }
+}
+
+/// A client of the daemon at `socket` once it answers `Status` (a daemon process that is
+/// starting), waiting at most `limit`.
+pub async fn connect_when_up(socket: &std::path::Path, limit: Duration) -> DaemonClient {
+    gochat_testkit::wait::wait_until_some(
+        &format!("gochatd to answer at {}", socket.display()),
+        limit,
+        async || {
+            let mut c = ipc::connect(socket).await.ok()?;
+            c.status(ipc::Empty {}).await.ok()?;
+            Some(c)
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub async fn start_daemon() -> TestDaemon {
