@@ -74,6 +74,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 skip_verify: !verify,
                 ca_file: ca,
                 is_default: default,
+                ..Default::default()
             }))
         }
         "remove" | "rm" | "delete" => {
@@ -94,6 +95,19 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 ),
             });
             Vec::new()
+        }
+        "trust" => {
+            let Some(name) = args.get(1) else {
+                return usage(app, "server");
+            };
+            if app.server(name).is_none() {
+                app.notice_here(Level::Error, format!("no server profile called {name}"));
+                return Vec::new();
+            }
+            if !need_daemon(app) {
+                return Vec::new();
+            }
+            call(Call::ProbeCertificate((*name).to_owned()))
         }
         "default" => {
             let Some(name) = args.get(1) else {
