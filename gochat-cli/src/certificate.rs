@@ -66,10 +66,16 @@ pub fn describe(c: &ipc::CertificateInfo, indent: &str) -> String {
         time::local(c.not_after.saturating_mul(1000)),
     );
     if !c.spki_sha256.is_empty() {
-        text.push_str(&format!("{indent}public key:  spki-sha256:{}\n", c.spki_sha256));
+        text.push_str(&format!(
+            "{indent}public key:  spki-sha256:{}\n",
+            c.spki_sha256
+        ));
     }
     if !c.problem.is_empty() {
-        text.push_str(&format!("{indent}refused:     {}\n", term::line(&c.problem)));
+        text.push_str(&format!(
+            "{indent}refused:     {}\n",
+            term::line(&c.problem)
+        ));
     }
     text
 }

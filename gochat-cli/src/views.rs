@@ -5,8 +5,8 @@ use gochat_client::term;
 use gochat_proto::ipc::{self, event};
 use serde::Serialize;
 
-use crate::output::{self, BAD, DIM, GOOD, PEER, PLAIN, WARN, paint};
 use crate::certificate::CertificateJson;
+use crate::output::{self, BAD, DIM, GOOD, PEER, PLAIN, WARN, paint};
 use crate::time;
 
 pub fn link_state(state: i32) -> &'static str {
@@ -540,7 +540,7 @@ impl From<&ipc::Event> for EventJson {
             Some(event::Kind::CertificateChanged(c)) => EventJson {
                 certificate_changed: Some(CertificateChangedJson {
                     server: c.server.clone(),
-                    presented: c.presented.as_ref().map(CertificateJson::from),
+                    presented: c.presented.as_deref().map(CertificateJson::from),
                     pins: c.pins.clone(),
                 }),
                 ..EventJson::bare(e, "certificate_changed")

@@ -406,7 +406,11 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
                 "{}'s certificate changed: connections are refused until you trust it",
                 c.server
             );
-            app.notice(BufferKey::Server(c.server.clone()), Level::Error, text.clone());
+            app.notice(
+                BufferKey::Server(c.server.clone()),
+                Level::Error,
+                text.clone(),
+            );
             app.flash(Level::Error, text);
             vec![Effect::Call(Call::Reload)]
         }

@@ -161,9 +161,9 @@ pub enum Call {
     /// Delete the account on the server and locally.
     Deregister(AccountKey),
     /// Add a server profile.
-    AddServer(ServerProfile),
+    AddServer(Box<ServerProfile>),
     /// Change a server profile.
-    UpdateServer(ServerProfile),
+    UpdateServer(Box<ServerProfile>),
     /// Remove a server profile.
     RemoveServer(String),
     /// Subscribe to a hook (or unsubscribe).

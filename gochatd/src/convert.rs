@@ -98,20 +98,6 @@ pub fn server_error(code: Option<ErrorCode>) -> ServerError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_errors_are_the_wire_code_plus_one() {
-        for byte in 0..=u8::MAX {
-            if let Some(code) = ErrorCode::from_code(byte) {
-                assert_eq!(server_error(Some(code)) as i32, i32::from(byte) + 1);
-            }
-        }
-    }
-}
-
 /// The API form of a certificate the server presented, with what its profile makes of it
 /// (`problem` `None`: trusted).
 pub fn certificate(der: &[u8], problem: Option<&Problem>) -> ipc::CertificateInfo {
@@ -136,4 +122,18 @@ pub fn rejected_certificate(rejected: &RejectedCert) -> ipc::CertificateInfo {
         changed: rejected.changed,
     };
     certificate(&rejected.der, Some(&problem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_are_the_wire_code_plus_one() {
+        for byte in 0..=u8::MAX {
+            if let Some(code) = ErrorCode::from_code(byte) {
+                assert_eq!(server_error(Some(code)) as i32, i32::from(byte) + 1);
+            }
+        }
+    }
 }

@@ -257,14 +257,12 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
 }
 
 /// `server trust`: shows what the server presents, asks, and pins exactly that.
-async fn trust(
-    ctx: &mut Ctx,
-    name: String,
-    fingerprint: Option<String>,
-    keep: bool,
-) -> Result<()> {
+async fn trust(ctx: &mut Ctx, name: String, fingerprint: Option<String>, keep: bool) -> Result<()> {
     let expect = match fingerprint {
-        Some(f) => f.replace(':', "").trim_start_matches("sha256").to_ascii_lowercase(),
+        Some(f) => f
+            .replace(':', "")
+            .trim_start_matches("sha256")
+            .to_ascii_lowercase(),
         None => {
             let seen = ctx
                 .client()

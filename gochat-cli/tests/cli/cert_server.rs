@@ -13,7 +13,9 @@ pub struct SelfSigned {
 
 pub fn self_signed_ca() -> SelfSigned {
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let key = KeyPair::generate().expect("key");
     let cert = params.self_signed(&key).expect("cert");

@@ -13,10 +13,21 @@ fn trust_on_first_use_then_a_changed_certificate() {
     let port = server.port.to_string();
     let home = Home::with_daemon();
 
-    let add = home.cli(&["server", "add", "home", "localhost", "--port", &port, "--tls"]);
+    let add = home.cli(&[
+        "server",
+        "add",
+        "home",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+    ]);
     let err = add.fails(6);
     let shown = &first.sha256[..8].to_ascii_uppercase();
-    assert!(err.contains(&format!("fingerprint: sha256:{}", &shown[..2])), "{err}");
+    assert!(
+        err.contains(&format!("fingerprint: sha256:{}", &shown[..2])),
+        "{err}"
+    );
     assert!(err.contains("subject:     CN=localhost"), "{err}");
     assert!(err.contains("valid:"), "{err}");
     assert!(err.contains("gochat-cli server trust home"), "{err}");
@@ -27,10 +38,17 @@ fn trust_on_first_use_then_a_changed_certificate() {
     assert!(err.contains("server trust home"), "{err}");
 
     let trusted = home.cli(&["--yes", "server", "trust", "home"]);
-    assert!(trusted.ok().contains("pinned the certificate of home"), "{trusted:?}");
+    assert!(
+        trusted.ok().contains("pinned the certificate of home"),
+        "{trusted:?}"
+    );
     home.register("alice");
     let show = home.cli(&["server", "show", "home"]);
-    assert!(show.ok().contains(&format!("pin:      sha256:{}", first.sha256)), "{show:?}");
+    assert!(
+        show.ok()
+            .contains(&format!("pin:      sha256:{}", first.sha256)),
+        "{show:?}"
+    );
 
     // Another certificate on the same address: refused, shown on the profile.
     server.stop();
@@ -41,7 +59,10 @@ fn trust_on_first_use_then_a_changed_certificate() {
         show.stdout.contains("refused certificate:") && show.stdout.contains("changed since")
     });
     let json = home.cli(&["--json", "server", "show", "home"]).json();
-    assert_eq!(json["rejected_certificate"]["sha256"], second.sha256.as_str());
+    assert_eq!(
+        json["rejected_certificate"]["sha256"],
+        second.sha256.as_str()
+    );
     assert_eq!(json["rejected_certificate"]["changed"], true);
 
     // A stale fingerprint pins nothing; the presented one does, and the link comes back.
@@ -67,16 +88,35 @@ fn a_ca_file_with_the_self_signed_certificate_connects_and_no_verify_is_warned()
     let ca = dir.path().join("cert.pem");
     let ca = ca.to_str().expect("utf-8");
     home.cli(&[
-        "server", "add", "home", "localhost", "--port", &port, "--tls", "--ca-file", ca,
+        "server",
+        "add",
+        "home",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+        "--ca-file",
+        ca,
     ])
     .ok();
     home.register("bob");
 
     home.cli(&[
-        "server", "add", "open", "localhost", "--port", &port, "--tls", "--no-verify",
+        "server",
+        "add",
+        "open",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+        "--no-verify",
     ])
     .ok();
     let show = home.cli(&["server", "show", "open"]);
-    assert!(show.ok().contains("warning:  certificate verification is off"), "{show:?}");
+    assert!(
+        show.ok()
+            .contains("warning:  certificate verification is off"),
+        "{show:?}"
+    );
     server.stop();
 }

@@ -66,7 +66,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 return Vec::new();
             }
             app.pending_open = Some(BufferKey::Server(name.clone()));
-            call(Call::AddServer(ServerProfile {
+            call(Call::AddServer(Box::new(ServerProfile {
                 name,
                 host,
                 port,
@@ -75,7 +75,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 ca_file: ca,
                 is_default: default,
                 ..Default::default()
-            }))
+            })))
         }
         "remove" | "rm" | "delete" => {
             let Some(name) = args.get(1) else {
@@ -121,7 +121,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 return Vec::new();
             }
             profile.is_default = true;
-            call(Call::UpdateServer(profile))
+            call(Call::UpdateServer(Box::new(profile)))
         }
         "set" => {
             // /server set [NAME] FIELD VALUE
@@ -231,5 +231,5 @@ pub(super) fn set_field(
     if !need_daemon(app) {
         return Vec::new();
     }
-    call(Call::UpdateServer(profile))
+    call(Call::UpdateServer(Box::new(profile)))
 }

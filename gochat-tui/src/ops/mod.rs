@@ -37,9 +37,12 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
     Some(match call {
         Call::Reload => reload::run(c).await,
         Call::ProbeCertificate(server) => certificates::probe(c, server).await,
-        Call::TrustServer { server, sha256 } => {
-            done(None, true, false, certificates::trust(c, server, sha256).await)
-        }
+        Call::TrustServer { server, sha256 } => done(
+            None,
+            true,
+            false,
+            certificates::trust(c, server, sha256).await,
+        ),
         Call::Send { account, to, text } => send::run(c, account, to, text).await,
         Call::History {
             account,
@@ -83,8 +86,8 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
             let result = accounts::deregister(c, &account).await;
             done(Some(account), true, false, result)
         }
-        Call::AddServer(profile) => done(None, true, false, servers::add(c, profile).await),
-        Call::UpdateServer(profile) => done(None, true, false, servers::update(c, profile).await),
+        Call::AddServer(profile) => done(None, true, false, servers::add(c, *profile).await),
+        Call::UpdateServer(profile) => done(None, true, false, servers::update(c, *profile).await),
         Call::RemoveServer(name) => done(None, true, false, servers::remove(c, name).await),
         Call::Hook {
             account,

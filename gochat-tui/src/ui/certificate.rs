@@ -58,10 +58,12 @@ pub fn lines(
     };
     let date = |s: i64| clock::format(s, &app.tz, "%Y-%m-%d");
     let [first, second] = fingerprint_lines(&cert.sha256);
-    let mut lines = vec![
-        Line::styled(wrap::truncate(&intro, inner), intro_style),
-    ];
-    lines.extend(wrap::wrap(&[Piece::new(&cert.problem, label)], width_of(inner), 0));
+    let mut lines = vec![Line::styled(wrap::truncate(&intro, inner), intro_style)];
+    lines.extend(wrap::wrap(
+        &[Piece::new(&cert.problem, label)],
+        width_of(inner),
+        0,
+    ));
     lines.extend([
         Line::raw(""),
         field("SHA-256", first),

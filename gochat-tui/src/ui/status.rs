@@ -10,9 +10,9 @@ use ratatui::widgets::Paragraph;
 use super::level_color;
 use crate::app::{App, DaemonState, link_state_name, permission_name};
 use crate::clock;
-use gochat_proto::ipc::LinkState;
 use crate::keymap::Action;
 use crate::wrap;
+use gochat_proto::ipc::LinkState;
 
 /// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use gochat_proto::ipc::{self, CertificateInfo, CertificateChanged, LinkState, event};
+use gochat_proto::ipc::{self, CertificateChanged, CertificateInfo, LinkState, event};
 use gochat_tui::app::Popup;
 use gochat_tui::msg::{Call, Effect};
 use insta::assert_snapshot;
@@ -74,7 +74,7 @@ fn a_changed_certificate_is_announced_and_offered() {
         101,
         event::Kind::CertificateChanged(CertificateChanged {
             server: "home".into(),
-            presented: Some(presented(true)),
+            presented: Some(Box::new(presented(true))),
             pins: vec![format!("sha256:{}", "11".repeat(32))],
         }),
     );
@@ -116,8 +116,7 @@ fn the_status_line_warns_while_a_link_skips_verification() {
 
 /// A self-signed `CA:TRUE` certificate for localhost, as `openssl req -x509` makes it.
 fn self_signed_ca() -> (String, String) {
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "localhost");
@@ -139,7 +138,10 @@ async fn the_prompt_pins_what_a_real_server_presents() {
         tls_listen: Some("127.0.0.1:0".parse().expect("addr")),
         cert: Some(cert_path),
         key: Some(key_path),
-        database: Some(format!("sqlite://{}", dir.path().join("server.db").display())),
+        database: Some(format!(
+            "sqlite://{}",
+            dir.path().join("server.db").display()
+        )),
         ..Default::default()
     })
     .await
@@ -167,10 +169,10 @@ async fn the_prompt_pins_what_a_real_server_presents() {
 
     // `/server add home localhost PORT -tls`, as the TUI sends it.
     let mut app = new_app(80, 24);
-    let add = Call::AddServer(ipc::ServerProfile {
+    let add = Call::AddServer(Box::new(ipc::ServerProfile {
         tls: true,
         ..profile("home", "localhost", u32::from(port), true)
-    });
+    }));
     gochat_tui::ops::execute(client.clone(), add).await;
     let snap = gochat_tui::ops::reload::snapshot(&mut client.clone())
         .await
@@ -198,7 +200,10 @@ async fn the_prompt_pins_what_a_real_server_presents() {
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(profiles.servers[0].pins, vec![format!("sha256:{}", cert.sha256)]);
+    assert_eq!(
+        profiles.servers[0].pins,
+        vec![format!("sha256:{}", cert.sha256)]
+    );
     let account = tokio::time::timeout(
         Duration::from_secs(30),
         client.clone().register(ipc::RegisterRequest {

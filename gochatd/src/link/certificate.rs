@@ -41,7 +41,7 @@ impl Actor {
                     tracing::warn!(server = %server.name, "the server's certificate changed: refused");
                     let changed = ipc::CertificateChanged {
                         server: server.name.clone(),
-                        presented: Some(crate::convert::rejected_certificate(rejected)),
+                        presented: Some(Box::new(crate::convert::rejected_certificate(rejected))),
                         pins: server.pins.clone(),
                     };
                     self.ctx

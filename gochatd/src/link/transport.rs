@@ -106,7 +106,9 @@ pub async fn probe(profile: &ServerRow, timeout: Duration) -> Result<Verdict, Di
             None => Err(DialError::Handshake { addr, source }),
         },
         Err(other) => Err(other),
-        Ok(_) => Err(DialError::TlsConfig("the certificate probe completed a handshake".into())),
+        Ok(_) => Err(DialError::TlsConfig(
+            "the certificate probe completed a handshake".into(),
+        )),
     }
 }
 

@@ -20,8 +20,7 @@ pub fn normalize_pins(given: &[String]) -> Result<Vec<String>, ApiError> {
         let parsed = if entry.starts_with("sha256:") || entry.starts_with("spki-sha256:") {
             vec![Pin::parse(entry).map_err(|e| ApiError::Invalid(e.to_string()))?]
         } else if std::path::Path::new(entry).is_absolute() {
-            pins_of_pem_file(entry)
-                .map_err(|e| ApiError::Invalid(crate::report::chain(&e)))?
+            pins_of_pem_file(entry).map_err(|e| ApiError::Invalid(crate::report::chain(&e)))?
         } else {
             return Err(ApiError::Invalid(format!(
                 "pin {entry:?} is neither sha256:HEX, spki-sha256:HEX nor an absolute path"

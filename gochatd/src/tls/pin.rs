@@ -109,16 +109,22 @@ mod tests {
     #[test]
     fn pins_read_back_as_written() {
         let pin = Pin::Cert([0xab; 32]);
-        assert_eq!(Pin::parse(&pin.to_string()).unwrap(), pin);
+        assert_eq!(Pin::parse(&pin.to_string()).expect("a pin"), pin);
         let spki = Pin::Spki([0x01; 32]);
-        assert_eq!(Pin::parse(&spki.to_string()).unwrap(), spki);
+        assert_eq!(Pin::parse(&spki.to_string()).expect("a pin"), spki);
         let colons = format!("sha256:{}", ["AB"; 32].join(":"));
-        assert_eq!(Pin::parse(&colons).unwrap(), pin);
+        assert_eq!(Pin::parse(&colons).expect("a pin"), pin);
     }
 
     #[test]
     fn malformed_pins_are_refused() {
-        for text in ["", "sha256:", "sha256:abcd", "md5:00", &format!("sha256:{}", "g".repeat(64))] {
+        for text in [
+            "",
+            "sha256:",
+            "sha256:abcd",
+            "md5:00",
+            &format!("sha256:{}", "g".repeat(64)),
+        ] {
             assert!(Pin::parse(text).is_err(), "{text:?}");
         }
     }

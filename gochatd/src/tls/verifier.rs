@@ -135,9 +135,8 @@ impl TrustVerifier {
                 text: "the certificate differs from the pinned one".into(),
                 changed: true,
             };
-            let error = rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            );
+            let error =
+                rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure);
             return Err((problem, error));
         }
         if self.file_pin.is_some_and(|p| p.matches(end_entity)) {
@@ -204,7 +203,9 @@ impl ServerCertVerifier for TrustVerifier {
             *seen = Some(verdict);
         }
         if self.probe {
-            return Err(rustls::Error::General("certificate probe: not connecting".into()));
+            return Err(rustls::Error::General(
+                "certificate probe: not connecting".into(),
+            ));
         }
         judged
             .map(|()| ServerCertVerified::assertion())

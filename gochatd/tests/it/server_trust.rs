@@ -41,7 +41,12 @@ async fn register(d: &mut TestDaemon, name: &str) -> Result<ipc::Account, tonic:
 async fn link_state(d: &mut TestDaemon, name: &str, state: ipc::LinkState) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let status = d.client.status(ipc::Empty {}).await.expect("status").into_inner();
+        let status = d
+            .client
+            .status(ipc::Empty {})
+            .await
+            .expect("status")
+            .into_inner();
         let link = status
             .links
             .iter()
@@ -77,7 +82,9 @@ async fn self_signed_ca_certificate_pinned_or_as_ca_file_connects() {
         .into_inner();
     assert_eq!(added.pins, vec![format!("sha256:{}", cert.sha256())]);
     assert!(added.rejected_certificate.is_none(), "{added:?}");
-    let acc = register(&mut pinned, "alice").await.expect("register with a pin");
+    let acc = register(&mut pinned, "alice")
+        .await
+        .expect("register with a pin");
     assert_eq!(acc.state, ipc::LinkState::Online as i32);
 
     // Before issue 17 this failed with CaUsedAsEndEntity.
@@ -93,7 +100,9 @@ async fn self_signed_ca_certificate_pinned_or_as_ca_file_connects() {
         .expect("add with ca file")
         .into_inner();
     assert!(added.rejected_certificate.is_none(), "{added:?}");
-    let acc = register(&mut with_file, "bob").await.expect("register with --ca-file");
+    let acc = register(&mut with_file, "bob")
+        .await
+        .expect("register with --ca-file");
     assert_eq!(acc.state, ipc::LinkState::Online as i32);
     server.token.cancel();
 }
@@ -112,7 +121,9 @@ async fn first_use_then_a_changed_certificate_is_refused_until_trusted() {
         .await
         .expect("add")
         .into_inner();
-    let seen = added.rejected_certificate.expect("the certificate is not trusted yet");
+    let seen = added
+        .rejected_certificate
+        .expect("the certificate is not trusted yet");
     assert_eq!(seen.sha256, first.sha256());
     assert_eq!(seen.subject, "CN=localhost");
     assert!(seen.not_after > seen.not_before);
@@ -120,13 +131,22 @@ async fn first_use_then_a_changed_certificate_is_refused_until_trusted() {
     let refused = register(&mut d, "carol").await.expect_err("untrusted");
     let detail = ErrorDetail::of(&refused);
     assert_eq!(detail.reason(), ErrorReason::CertUntrusted);
-    assert_eq!(detail.certificate.expect("certificate").sha256, first.sha256());
-    assert!(refused.message().contains("server trust home"), "{}", refused.message());
+    assert_eq!(
+        detail.certificate.expect("certificate").sha256,
+        first.sha256()
+    );
+    assert!(
+        refused.message().contains("server trust home"),
+        "{}",
+        refused.message()
+    );
 
     // The user saw the fingerprint and trusts it.
     let probed = d
         .client
-        .probe_server_certificate(ipc::ServerRef { name: "home".into() })
+        .probe_server_certificate(ipc::ServerRef {
+            name: "home".into(),
+        })
         .await
         .expect("probe")
         .into_inner();
@@ -143,7 +163,9 @@ async fn first_use_then_a_changed_certificate_is_refused_until_trusted() {
         .into_inner();
     assert_eq!(trusted.pins, vec![format!("sha256:{}", first.sha256())]);
     assert!(trusted.rejected_certificate.is_none());
-    let acc = register(&mut d, "carol").await.expect("register once trusted");
+    let acc = register(&mut d, "carol")
+        .await
+        .expect("register once trusted");
     assert_eq!(acc.state, ipc::LinkState::Online as i32);
 
     // Another certificate on the same address: refused, with an event and the reason on
@@ -176,8 +198,16 @@ async fn first_use_then_a_changed_certificate_is_refused_until_trusted() {
     assert_eq!(changed.pins, vec![format!("sha256:{}", first.sha256())]);
     let detail = link_state(&mut d, "carol", ipc::LinkState::Backoff).await;
     assert!(detail.contains("certificate changed"), "{detail}");
-    let listed = d.client.list_servers(ipc::Empty {}).await.expect("list").into_inner();
-    let rejected = listed.servers[0].rejected_certificate.clone().expect("recorded");
+    let listed = d
+        .client
+        .list_servers(ipc::Empty {})
+        .await
+        .expect("list")
+        .into_inner();
+    let rejected = listed.servers[0]
+        .rejected_certificate
+        .clone()
+        .expect("recorded");
     assert_eq!(rejected.sha256, second.sha256());
 
     // Trusting with the fingerprint of the old certificate pins nothing.
@@ -224,7 +254,9 @@ async fn rotation_pins_accept_either_certificate() {
         .into_inner();
     assert_eq!(added.pins.len(), 2, "{:?}", added.pins);
     assert!(added.rejected_certificate.is_none(), "{added:?}");
-    register(&mut d, "dave").await.expect("the new certificate matches its key pin");
+    register(&mut d, "dave")
+        .await
+        .expect("the new certificate matches its key pin");
     server.token.cancel();
 }
 
@@ -253,7 +285,9 @@ async fn a_real_ca_file_still_validates_the_name() {
         })
         .await
         .expect("add");
-    register(&mut good, "erin").await.expect("a valid chain connects");
+    register(&mut good, "erin")
+        .await
+        .expect("a valid chain connects");
 
     let (ca, wrong) = ca_and_leaf(&["wrong.example"]);
     let wrong_server = start_tls_server(tempfile::tempdir().expect("tempdir"), &wrong, 0).await;
@@ -272,7 +306,10 @@ async fn a_real_ca_file_still_validates_the_name() {
     assert!(seen.problem.contains("host name"), "{}", seen.problem);
     assert_eq!(seen.issuer, "CN=gochat test CA");
     let refused = register(&mut d, "frank").await.expect_err("wrong name");
-    assert_eq!(ErrorDetail::of(&refused).reason(), ErrorReason::CertUntrusted);
+    assert_eq!(
+        ErrorDetail::of(&refused).reason(),
+        ErrorReason::CertUntrusted
+    );
     server.token.cancel();
     wrong_server.token.cancel();
 }
