@@ -1,6 +1,8 @@
 //! `server add|list|show|remove|set|trust`: the daemon's server profiles, and trusting a
 //! server's certificate (docs/CLI.md "Server certificates").
 
+use std::io::IsTerminal;
+
 use clap::Subcommand;
 use gochat_proto::ipc;
 
@@ -130,16 +132,8 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                     address(&added)
                 )
             })?;
-            match &added.rejected_certificate {
-                Some(c) => Err(CliError::new(
-                    Kind::Refused,
-                    format!(
-                        "server {} presents a certificate that is not trusted:\n{}\n{}",
-                        added.name,
-                        certificate::describe(c, "  ").trim_end(),
-                        certificate::advice(&added.name, c)
-                    ),
-                )),
+            match added.rejected_certificate {
+                Some(c) => first_use(ctx, added.name, c).await,
                 None => Ok(()),
             }
         }
@@ -254,6 +248,49 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             keep,
         } => trust(ctx, name, fingerprint, keep).await,
     }
+}
+
+/// A new profile whose server presents an untrusted certificate: on a terminal, show it and
+/// offer to pin it at once (trust on first use); otherwise fail with how to pin it.
+async fn first_use(ctx: &mut Ctx, name: String, c: ipc::CertificateInfo) -> Result<()> {
+    let refused = || {
+        CliError::new(
+            Kind::Refused,
+            format!(
+                "server {name} presents a certificate that is not trusted:\n{}\n{}",
+                certificate::describe(&c, "  ").trim_end(),
+                certificate::advice(&name, &c)
+            ),
+        )
+    };
+    let interactive = !ctx.out.json
+        && !ctx.global.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(refused());
+    }
+    eprint!(
+        "server {name} presents a certificate that is not trusted:\n{}\
+         compare the fingerprint with the one the server's operator gave you\n",
+        certificate::describe(&c, "  ")
+    );
+    let question = format!("Pin {} for {name}?", certificate::fingerprint(&c.sha256));
+    if prompt::confirm(&question, false).is_err() {
+        return Err(refused());
+    }
+    let trusted = ctx
+        .client()
+        .await?
+        .trust_server(ipc::TrustServerRequest {
+            name: name.clone(),
+            expect_sha256: c.sha256.clone(),
+            keep_existing: false,
+        })
+        .await?
+        .into_inner();
+    ctx.out
+        .done(&format!("pinned the certificate of {}", trusted.name))
 }
 
 /// `server trust`: shows what the server presents, asks, and pins exactly that.

@@ -120,3 +120,37 @@ fn a_ca_file_with_the_self_signed_certificate_connects_and_no_verify_is_warned()
     );
     server.stop();
 }
+
+#[test]
+fn on_a_terminal_server_add_offers_to_pin_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = self_signed_ca();
+    let server = CertServer::start(dir.path(), &cert, 0);
+    let port = server.port.to_string();
+    let home = Home::with_daemon();
+    let cmd = home.command(&[
+        "server",
+        "add",
+        "home",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+    ]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
+    p.exp_string("subject:     CN=localhost")
+        .expect("the certificate is shown");
+    p.exp_string("[y/N]").expect("asked");
+    p.send_line("y").expect("answer");
+    p.exp_string("pinned the certificate of home")
+        .expect("pinned");
+    p.exp_eof().expect("done");
+    home.register("carol");
+    let show = home.cli(&["server", "show", "home"]);
+    assert!(
+        show.ok()
+            .contains(&format!("pin:      sha256:{}", cert.sha256)),
+        "{show:?}"
+    );
+    server.stop();
+}
