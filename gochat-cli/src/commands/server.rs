@@ -124,6 +124,12 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 rejected_certificate: None,
             };
             let added = ctx.client().await?.add_server(profile).await?.into_inner();
+            if added.tls && added.skip_verify {
+                ctx.out.note(
+                    "warning: --no-verify accepts any certificate, an attacker's too; pin the \
+                     server's instead with `gochat-cli server trust NAME`",
+                );
+            }
             ctx.out.emit(&ServerJson::from(&added), |w| {
                 writeln!(
                     w,
