@@ -59,6 +59,16 @@ pub fn self_signed_ca(name: &str) -> TestCert {
     finish(cert, key)
 }
 
+/// A self-signed certificate for `name` that expired in 2001.
+pub fn expired(name: &str) -> TestCert {
+    let key = KeyPair::generate().expect("key");
+    let mut params = params(name, &[name], false);
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let cert = params.self_signed(&key).expect("cert");
+    finish(cert, key)
+}
+
 /// A CA, and a server certificate for `names` that it signs.
 pub fn ca_and_leaf(names: &[&str]) -> (TestCert, TestCert) {
     let ca_key = KeyPair::generate().expect("key");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use gochat_proto::ipc::{self, AccountRef, ErrorDetail, ErrorReason, event};
 
-use crate::certs::{ca_and_leaf, self_signed_ca, start_tls_server};
+use crate::certs::{ca_and_leaf, expired, self_signed_ca, start_tls_server};
 use crate::common::{TestDaemon, start_daemon};
 
 fn profile(port: u16) -> ipc::ServerProfile {
@@ -312,4 +312,34 @@ async fn a_real_ca_file_still_validates_the_name() {
     );
     server.token.cancel();
     wrong_server.token.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_holds_whatever_the_dates_and_name() {
+    let old = expired("other.example");
+    let server = start_tls_server(tempfile::tempdir().expect("tempdir"), &old, 0).await;
+    let mut d = start_daemon().await;
+    let added = d
+        .client
+        .add_server(profile(server.addr.port()))
+        .await
+        .expect("add")
+        .into_inner();
+    let seen = added
+        .rejected_certificate
+        .expect("expired and for another name");
+    assert_eq!(seen.not_after, 978_307_200, "{seen:?}"); // 2001-01-01
+    assert!(!seen.problem.is_empty(), "{seen:?}");
+    d.client
+        .trust_server(ipc::TrustServerRequest {
+            name: "home".into(),
+            expect_sha256: old.sha256(),
+            keep_existing: false,
+        })
+        .await
+        .expect("trust");
+    register(&mut d, "gina")
+        .await
+        .expect("the pin decides alone");
+    server.token.cancel();
 }
