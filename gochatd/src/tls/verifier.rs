@@ -178,6 +178,10 @@ fn describe(error: &rustls::Error) -> String {
                 "it is not valid for this host name".to_owned()
             }
             CertificateError::BadSignature => "its signature is invalid".to_owned(),
+            // webpki's CaUsedAsEndEntity: what `openssl req -x509` makes by default.
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                "it is a CA certificate (CA:TRUE) presented as the server's own".to_owned()
+            }
             other => format!("{other:?}"),
         },
         other => other.to_string(),
