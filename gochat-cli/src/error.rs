@@ -74,7 +74,9 @@ impl Kind {
                 ServerError::Handshake | ServerError::Login | ServerError::Dereg => Kind::Auth,
                 _ => Kind::Refused,
             },
-            ErrorReason::KeyChanged => Kind::Refused,
+            ErrorReason::KeyChanged | ErrorReason::CertUntrusted | ErrorReason::CertChanged => {
+                Kind::Refused
+            }
             ErrorReason::AlreadyExists | ErrorReason::BadServerData | ErrorReason::Internal => {
                 Kind::Other
             }
@@ -163,7 +165,17 @@ impl From<io::Error> for CliError {
 
 impl From<tonic::Status> for CliError {
     fn from(status: tonic::Status) -> Self {
-        CliError::from(DaemonError::from(status))
+        let certificate = gochat_proto::ipc::ErrorDetail::of(&status).certificate;
+        let mut error = CliError::from(DaemonError::from(status));
+        // A refused server certificate: show it, so that the user can check it.
+        if let Some(c) = certificate {
+            error.message = format!(
+                "{}\nthe server presented:\n{}",
+                error.message,
+                crate::certificate::describe(&c, "  ").trim_end()
+            );
+        }
+        error
     }
 }
 

@@ -4,6 +4,7 @@
 //! Everything lives in this library so that `main.rs` stays a one-liner; the integration tests
 //! drive the real binary.
 
+mod certificate;
 mod cli;
 mod commands;
 mod config;

@@ -5,6 +5,7 @@ use gochat_client::term;
 use gochat_proto::ipc::{self, event};
 use serde::Serialize;
 
+use crate::certificate::CertificateJson;
 use crate::output::{self, BAD, DIM, GOOD, PEER, PLAIN, WARN, paint};
 use crate::time;
 
@@ -87,6 +88,11 @@ pub struct ServerJson {
     pub verify: bool,
     pub ca_file: Option<String>,
     pub default: bool,
+    /// Pinned certificates and keys (`sha256:HEX`, `spki-sha256:HEX`).
+    pub pins: Vec<String>,
+    /// The certificate the server presented last that was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_certificate: Option<CertificateJson>,
 }
 
 impl From<&ipc::ServerProfile> for ServerJson {
@@ -99,6 +105,8 @@ impl From<&ipc::ServerProfile> for ServerJson {
             verify: s.tls && !s.skip_verify,
             ca_file: none_if_empty(&s.ca_file),
             default: s.is_default,
+            pins: s.pins.clone(),
+            rejected_certificate: s.rejected_certificate.as_ref().map(CertificateJson::from),
         }
     }
 }
@@ -354,6 +362,17 @@ pub struct EventJson {
     pub changed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<CatchUpJson>,
+    /// A pinned server presented another certificate (`certificate_changed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_changed: Option<CertificateChangedJson>,
+}
+
+/// A pinned server presented another certificate; the connection was refused.
+#[derive(Debug, Serialize)]
+pub struct CertificateChangedJson {
+    pub server: String,
+    pub presented: Option<CertificateJson>,
+    pub pins: Vec<String>,
 }
 
 /// Progress of a catch-up after login.
@@ -426,6 +445,7 @@ impl EventJson {
             gap: None,
             changed: None,
             catch_up: None,
+            certificate_changed: None,
         }
     }
 }
@@ -517,6 +537,14 @@ impl From<&ipc::Event> for EventJson {
                     ..EventJson::bare(e, "catch_up")
                 }
             }
+            Some(event::Kind::CertificateChanged(c)) => EventJson {
+                certificate_changed: Some(CertificateChangedJson {
+                    server: c.server.clone(),
+                    presented: c.presented.as_deref().map(CertificateJson::from),
+                    pins: c.pins.clone(),
+                }),
+                ..EventJson::bare(e, "certificate_changed")
+            },
             None => EventJson::bare(e, "unknown"),
         }
     }
@@ -654,6 +682,16 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                 )
             }
         }),
+        Some(event::Kind::CertificateChanged(c)) => Some(format!(
+            "{} server {}'s certificate changed (now {}): connections are refused; check it, \
+             then run `server trust {}`",
+            tag("CERT", BAD),
+            term::line(&c.server),
+            c.presented
+                .as_ref()
+                .map_or_else(String::new, |p| crate::certificate::fingerprint(&p.sha256)),
+            term::line(&c.server)
+        )),
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }
 }

@@ -234,6 +234,7 @@ pub fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
     }
     effects.extend(refresh_users_if_unknown(app));
     prompt_unlocks(app);
+    crate::ops::certificates::prompt_rejected(app);
     effects
 }
 
@@ -400,6 +401,19 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
             Vec::new()
         }
         event::Kind::Gap(_) | event::Kind::ConfigChanged(_) => vec![Effect::Call(Call::Reload)],
+        event::Kind::CertificateChanged(c) => {
+            let text = format!(
+                "{}'s certificate changed: connections are refused until you trust it",
+                c.server
+            );
+            app.notice(
+                BufferKey::Server(c.server.clone()),
+                Level::Error,
+                text.clone(),
+            );
+            app.flash(Level::Error, text);
+            vec![Effect::Call(Call::Reload)]
+        }
         event::Kind::CatchUp(c) => {
             let key = c.account.as_ref().map(AccountKey::from_ref);
             if let Some(account) = key.and_then(|k| app.account_mut(&k)) {

@@ -71,6 +71,15 @@ pub struct Snapshot {
 pub enum Call {
     /// Fetch a fresh [`Snapshot`].
     Reload,
+    /// Show the certificate the server of this profile presents now.
+    ProbeCertificate(String),
+    /// Pin the certificate with this SHA-256 (hex) that the server presents now.
+    TrustServer {
+        /// The profile.
+        server: String,
+        /// What the user confirmed.
+        sha256: String,
+    },
     /// Send a message.
     Send {
         /// From.
@@ -152,9 +161,9 @@ pub enum Call {
     /// Delete the account on the server and locally.
     Deregister(AccountKey),
     /// Add a server profile.
-    AddServer(ServerProfile),
+    AddServer(Box<ServerProfile>),
     /// Change a server profile.
-    UpdateServer(ServerProfile),
+    UpdateServer(Box<ServerProfile>),
     /// Remove a server profile.
     RemoveServer(String),
     /// Subscribe to a hook (or unsubscribe).
@@ -229,6 +238,13 @@ impl Call {
 pub enum Reply {
     /// For [`Call::Reload`].
     Snapshot(Result<Box<Snapshot>, DaemonError>),
+    /// For [`Call::ProbeCertificate`].
+    Certificate {
+        /// The profile.
+        server: String,
+        /// What it presents.
+        result: Result<gochat_proto::ipc::CertificateInfo, DaemonError>,
+    },
     /// For [`Call::Send`].
     Sent {
         /// Account.

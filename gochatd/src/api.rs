@@ -50,6 +50,11 @@ fn profile_view(s: &ServerRow) -> ServerProfile {
         skip_verify: !s.verify,
         ca_file: s.ca_file.clone().unwrap_or_default(),
         is_default: s.is_default,
+        pins: s.pins.clone(),
+        rejected_certificate: s
+            .rejected
+            .as_ref()
+            .map(crate::convert::rejected_certificate),
     }
 }
 
@@ -74,6 +79,8 @@ fn profile_row(p: &ServerProfile) -> std::result::Result<ServerRow, ApiError> {
         verify: !p.skip_verify,
         ca_file: (!p.ca_file.is_empty()).then(|| p.ca_file.clone()),
         is_default: p.is_default,
+        pins: p.pins.clone(),
+        rejected: None,
     })
 }
 
@@ -474,6 +481,23 @@ impl DaemonApi for ApiService {
                 .collect(),
             accounts,
         })
+    }
+
+    async fn probe_server_certificate(&self, r: Rpc<ServerRef>) -> Result<CertificateInfo> {
+        let verdict = self.daemon.probe_server(&r.get_ref().name).await?;
+        ok(crate::convert::certificate(
+            &verdict.der,
+            verdict.problem.as_ref(),
+        ))
+    }
+
+    async fn trust_server(&self, r: Rpc<TrustServerRequest>) -> Result<ServerProfile> {
+        let r = r.into_inner();
+        let row = self
+            .daemon
+            .trust_server(&r.name, &r.expect_sha256, r.keep_existing)
+            .await?;
+        ok(profile_view(&row))
     }
 
     type SubscribeStream =

@@ -4,7 +4,8 @@ use gochat_proto::ipc::{self, AccountRef, ErrorDetail, ErrorReason, ServerError}
 use gochat_proto::wire::ErrorCode;
 
 use crate::reason::Reason;
-use crate::store::{MessageRow, MessageState};
+use crate::store::{MessageRow, MessageState, RejectedCert};
+use crate::tls::{CertInfo, Problem};
 
 /// The API form of a stored message.
 pub fn message(row: &MessageRow, account: &AccountRef) -> ipc::Message {
@@ -60,6 +61,8 @@ pub fn error_reason(reason: Reason) -> ErrorReason {
         Reason::KeyChanged => ErrorReason::KeyChanged,
         Reason::BadServerData => ErrorReason::BadServerData,
         Reason::Internal => ErrorReason::Internal,
+        Reason::CertUntrusted => ErrorReason::CertUntrusted,
+        Reason::CertChanged => ErrorReason::CertChanged,
     }
 }
 
@@ -93,6 +96,32 @@ pub fn server_error(code: Option<ErrorCode>) -> ServerError {
         ErrorCode::Option => ServerError::Option,
         ErrorCode::Discn => ServerError::Discn,
     }
+}
+
+/// The API form of a certificate the server presented, with what its profile makes of it
+/// (`problem` `None`: trusted).
+pub fn certificate(der: &[u8], problem: Option<&Problem>) -> ipc::CertificateInfo {
+    let info = CertInfo::of(der);
+    ipc::CertificateInfo {
+        sha256: hex::encode(info.sha256),
+        spki_sha256: info.spki_sha256.map(hex::encode).unwrap_or_default(),
+        subject: info.subject,
+        issuer: info.issuer,
+        not_before: info.not_before,
+        not_after: info.not_after,
+        trusted: problem.is_none(),
+        problem: problem.map(|p| p.text.clone()).unwrap_or_default(),
+        changed: problem.is_some_and(|p| p.changed),
+    }
+}
+
+/// The API form of a refused certificate.
+pub fn rejected_certificate(rejected: &RejectedCert) -> ipc::CertificateInfo {
+    let problem = Problem {
+        text: rejected.problem.clone(),
+        changed: rejected.changed,
+    };
+    certificate(&rejected.der, Some(&problem))
 }
 
 #[cfg(test)]

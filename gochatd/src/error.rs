@@ -7,7 +7,7 @@ use tonic::Status;
 
 use crate::link::{CallError, LinkError};
 use crate::reason::Reason;
-use crate::store::StoreError;
+use crate::store::{RejectedCert, StoreError};
 
 /// A boxed cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -48,6 +48,14 @@ pub enum ApiError {
     /// The server sent something unusable (such as a malformed key).
     #[error("{0}")]
     BadServerData(String),
+    /// The server's certificate was refused.
+    #[error("{message}")]
+    Certificate {
+        /// What happened and what to do, for humans.
+        message: String,
+        /// The certificate.
+        rejected: RejectedCert,
+    },
     /// The local store failed.
     #[error("local store failed")]
     Store(#[from] StoreError),
@@ -92,6 +100,8 @@ impl ApiError {
             ApiError::Refused(code) => Reason::Refused(*code),
             ApiError::NotOnline(_) => Reason::NotOnline,
             ApiError::BadServerData(_) => Reason::BadServerData,
+            ApiError::Certificate { rejected, .. } if rejected.changed => Reason::CertChanged,
+            ApiError::Certificate { .. } => Reason::CertUntrusted,
             ApiError::Store(_) | ApiError::Internal { .. } => Reason::Internal,
         }
     }
@@ -101,6 +111,9 @@ impl From<LinkError> for ApiError {
     fn from(e: LinkError) -> Self {
         match e {
             LinkError::Refused(code) => ApiError::Refused(code),
+            LinkError::Certificate { message, rejected } => {
+                ApiError::Certificate { message, rejected }
+            }
             LinkError::NotOnline(_) => ApiError::NotOnline(e.to_string()),
             LinkError::Call(CallError::BadReply(_)) => ApiError::BadServerData(e.to_string()),
             LinkError::Call(c) => ApiError::NotOnline(c.to_string()),
@@ -117,6 +130,13 @@ impl From<ApiError> for Status {
         } else {
             e.to_string()
         };
-        crate::convert::error_detail(reason).into_status(message)
+        let detail = match &e {
+            ApiError::Certificate { rejected, .. } => gochat_proto::ipc::ErrorDetail::certificate(
+                crate::convert::error_reason(reason),
+                crate::convert::rejected_certificate(rejected),
+            ),
+            _ => crate::convert::error_detail(reason),
+        };
+        detail.into_status(message)
     }
 }

@@ -23,3 +23,4 @@ pub mod run;
 pub mod service;
 pub mod socket;
 pub mod store;
+pub mod tls;

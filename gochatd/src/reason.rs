@@ -31,6 +31,10 @@ pub enum Reason {
     BadServerData,
     /// The daemon itself failed.
     Internal,
+    /// The server's certificate does not verify (and nothing pins it).
+    CertUntrusted,
+    /// A pinned server presented another certificate.
+    CertChanged,
 }
 
 impl Reason {
@@ -49,6 +53,8 @@ impl Reason {
             Reason::KeyChanged => "key_changed",
             Reason::BadServerData => "bad_server_data",
             Reason::Internal => "internal",
+            Reason::CertUntrusted => "cert_untrusted",
+            Reason::CertChanged => "cert_changed",
         }
     }
 
@@ -76,6 +82,8 @@ impl Reason {
             "key_changed" => Reason::KeyChanged,
             "bad_server_data" => Reason::BadServerData,
             "internal" => Reason::Internal,
+            "cert_untrusted" => Reason::CertUntrusted,
+            "cert_changed" => Reason::CertChanged,
             _ => return None,
         })
     }

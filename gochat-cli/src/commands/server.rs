@@ -1,11 +1,16 @@
-//! `server add|list|show|remove|set`: the daemon's server profiles.
+//! `server add|list|show|remove|set|trust`: the daemon's server profiles, and trusting a
+//! server's certificate (docs/CLI.md "Server certificates").
+
+use std::io::IsTerminal;
 
 use clap::Subcommand;
 use gochat_proto::ipc;
 
+use crate::certificate;
 use crate::context::Ctx;
-use crate::error::{CliError, Result};
-use crate::output::{Cell, PEER, Table, paint};
+use crate::error::{CliError, Kind, Result};
+use crate::output::{BAD, Cell, PEER, Table, paint};
+use crate::prompt;
 use crate::views::ServerJson;
 
 #[derive(Debug, Subcommand)]
@@ -25,9 +30,14 @@ pub enum Command {
         /// Do not verify the server's certificate (TLS only; unsafe).
         #[arg(long, requires = "tls")]
         no_verify: bool,
-        /// Trust this PEM file (CA or self-signed certificate) instead of the system roots.
+        /// Trust this PEM file instead of the system roots: a CA (validated by name and
+        /// date), or a single self-signed certificate (pinned as it is).
         #[arg(long, value_name = "FILE", requires = "tls")]
         ca_file: Option<std::path::PathBuf>,
+        /// Pin the server's certificate: sha256:HEX (the certificate), spki-sha256:HEX (its
+        /// public key) or a PEM FILE; repeat to allow a rotation. Nothing else is trusted then.
+        #[arg(long, value_name = "FILE|sha256:HEX", requires = "tls")]
+        pin: Vec<String>,
         /// Make it the default profile.
         #[arg(long)]
         default: bool,
@@ -65,9 +75,24 @@ pub enum Command {
         /// PEM file to trust ("" for the system roots).
         #[arg(long, value_name = "FILE")]
         ca_file: Option<String>,
+        /// Replace the pins (repeat for several; one "" clears them).
+        #[arg(long, value_name = "FILE|sha256:HEX")]
+        pin: Option<Vec<String>>,
         /// Make it the default profile (true/false).
         #[arg(long, value_name = "BOOL")]
         default: Option<bool>,
+    },
+    /// Show the certificate the server presents now and pin it after you confirm (trust on
+    /// first use, or accepting a changed certificate).
+    Trust {
+        /// The profile.
+        name: String,
+        /// Pin only if the server presents this certificate (sha256:HEX); no question asked.
+        #[arg(long, value_name = "sha256:HEX")]
+        fingerprint: Option<String>,
+        /// Keep the current pins beside the new one (certificate rotation).
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -80,13 +105,11 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             tls,
             no_verify,
             ca_file,
+            pin,
             default,
         } => {
             let ca_file = match ca_file {
-                Some(path) => std::path::absolute(&path)
-                    .map_err(|e| CliError::usage(format!("bad --ca-file {}: {e}", path.display())))?
-                    .display()
-                    .to_string(),
+                Some(path) => absolute(&path, "--ca-file")?,
                 None => String::new(),
             };
             let profile = ipc::ServerProfile {
@@ -97,8 +120,16 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 skip_verify: no_verify,
                 ca_file,
                 is_default: default,
+                pins: pins(pin)?,
+                rejected_certificate: None,
             };
             let added = ctx.client().await?.add_server(profile).await?.into_inner();
+            if added.tls && added.skip_verify {
+                ctx.out.note(
+                    "warning: --no-verify accepts any certificate, an attacker's too; pin the \
+                     server's instead with `gochat-cli server trust NAME`",
+                );
+            }
             ctx.out.emit(&ServerJson::from(&added), |w| {
                 writeln!(
                     w,
@@ -106,7 +137,11 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                     paint(PEER, &added.name),
                     address(&added)
                 )
-            })
+            })?;
+            match added.rejected_certificate {
+                Some(c) => first_use(ctx, added.name, c).await,
+                None => Ok(()),
+            }
         }
         Command::List => {
             let servers = list(ctx).await?;
@@ -137,8 +172,28 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 writeln!(w, "host:     {}", s.host)?;
                 writeln!(w, "port:     {}", s.port)?;
                 writeln!(w, "security: {}", security(&s))?;
+                if s.tls && s.skip_verify {
+                    writeln!(
+                        w,
+                        "{}",
+                        paint(
+                            BAD,
+                            "warning:  certificate verification is off (--no-verify): any \
+                             certificate is accepted, an attacker's too; pin it instead with \
+                             `gochat-cli server trust NAME`"
+                        )
+                    )?;
+                }
                 if !s.ca_file.is_empty() {
                     writeln!(w, "ca file:  {}", s.ca_file)?;
+                }
+                for pin in &s.pins {
+                    writeln!(w, "pin:      {pin}")?;
+                }
+                if let Some(c) = &s.rejected_certificate {
+                    writeln!(w, "refused certificate:")?;
+                    write!(w, "{}", certificate::describe(c, "  "))?;
+                    writeln!(w, "{}", certificate::advice(&s.name, c))?;
                 }
                 writeln!(w, "default:  {}", if s.is_default { "yes" } else { "no" })
             })
@@ -157,9 +212,13 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
             tls,
             verify,
             ca_file,
+            pin,
             default,
         } => {
             let mut s = find(ctx, &name).await?;
+            if let Some(p) = pin {
+                s.pins = pins(p)?;
+            }
             if let Some(h) = host {
                 s.host = h;
             }
@@ -189,7 +248,128 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Result<()> {
                 )
             })
         }
+        Command::Trust {
+            name,
+            fingerprint,
+            keep,
+        } => trust(ctx, name, fingerprint, keep).await,
     }
+}
+
+/// A new profile whose server presents an untrusted certificate: on a terminal, show it and
+/// offer to pin it at once (trust on first use); otherwise fail with how to pin it.
+async fn first_use(ctx: &mut Ctx, name: String, c: ipc::CertificateInfo) -> Result<()> {
+    let refused = || {
+        CliError::new(
+            Kind::Refused,
+            format!(
+                "server {name} presents a certificate that is not trusted:\n{}\n{}",
+                certificate::describe(&c, "  ").trim_end(),
+                certificate::advice(&name, &c)
+            ),
+        )
+    };
+    let interactive = !ctx.out.json
+        && !ctx.global.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(refused());
+    }
+    eprint!(
+        "server {name} presents a certificate that is not trusted:\n{}\
+         compare the fingerprint with the one the server's operator gave you\n",
+        certificate::describe(&c, "  ")
+    );
+    let question = format!("Pin {} for {name}?", certificate::fingerprint(&c.sha256));
+    if prompt::confirm(&question, false).is_err() {
+        return Err(refused());
+    }
+    let trusted = ctx
+        .client()
+        .await?
+        .trust_server(ipc::TrustServerRequest {
+            name: name.clone(),
+            expect_sha256: c.sha256.clone(),
+            keep_existing: false,
+        })
+        .await?
+        .into_inner();
+    ctx.out
+        .done(&format!("pinned the certificate of {}", trusted.name))
+}
+
+/// `server trust`: shows what the server presents, asks, and pins exactly that.
+async fn trust(ctx: &mut Ctx, name: String, fingerprint: Option<String>, keep: bool) -> Result<()> {
+    let expect = match fingerprint {
+        Some(f) => f
+            .replace(':', "")
+            .trim_start_matches("sha256")
+            .to_ascii_lowercase(),
+        None => {
+            let seen = ctx
+                .client()
+                .await?
+                .probe_server_certificate(ipc::ServerRef { name: name.clone() })
+                .await?
+                .into_inner();
+            if !ctx.out.json {
+                eprint!(
+                    "server {name} presents:\n{}",
+                    certificate::describe(&seen, "  ")
+                );
+            }
+            if seen.trusted && !keep {
+                eprintln!("(it is trusted already; pinning it makes it the only one)");
+            }
+            prompt::confirm(
+                &format!("Pin {} for {name}?", certificate::fingerprint(&seen.sha256)),
+                ctx.global.yes,
+            )?;
+            seen.sha256
+        }
+    };
+    let trusted = ctx
+        .client()
+        .await?
+        .trust_server(ipc::TrustServerRequest {
+            name,
+            expect_sha256: expect,
+            keep_existing: keep,
+        })
+        .await?
+        .into_inner();
+    ctx.out.emit(&ServerJson::from(&trusted), |w| {
+        writeln!(
+            w,
+            "pinned the certificate of {} ({} pin{})",
+            paint(PEER, &trusted.name),
+            trusted.pins.len(),
+            if trusted.pins.len() == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Pins as the daemon takes them: PEM files become absolute paths.
+fn pins(given: Vec<String>) -> Result<Vec<String>> {
+    given
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p.starts_with("sha256:") || p.starts_with("spki-sha256:") {
+                Ok(p)
+            } else {
+                absolute(std::path::Path::new(&p), "--pin")
+            }
+        })
+        .collect()
+}
+
+fn absolute(path: &std::path::Path, flag: &str) -> Result<String> {
+    Ok(std::path::absolute(path)
+        .map_err(|e| CliError::usage(format!("bad {flag} {}: {e}", path.display())))?
+        .display()
+        .to_string())
 }
 
 /// Every profile.
@@ -227,6 +407,6 @@ fn security(s: &ipc::ServerProfile) -> &'static str {
     match (s.tls, !s.skip_verify) {
         (false, _) => "plain",
         (true, true) => "tls",
-        (true, false) => "tls (unverified)",
+        (true, false) => "tls (UNVERIFIED: any certificate)",
     }
 }

@@ -2,6 +2,8 @@
 //! in-process gochat-server (one test binary, ripgrep style).
 
 mod admin;
+mod cert_server;
+mod certificates;
 mod daemon;
 mod failures;
 mod go_import;

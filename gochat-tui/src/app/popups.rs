@@ -116,4 +116,11 @@ pub enum Popup {
         /// First line shown.
         scroll: u16,
     },
+    /// Pin the certificate a server presents (trust on first use, or a changed one)?
+    TrustCertificate {
+        /// The server profile.
+        server: String,
+        /// What the server presented.
+        cert: gochat_proto::ipc::CertificateInfo,
+    },
 }

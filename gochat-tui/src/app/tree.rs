@@ -169,6 +169,9 @@ pub struct ServerState {
     pub accounts: Vec<AccountState>,
     /// The account that commands on this server use.
     pub current: usize,
+    /// The refused certificate (SHA-256) the user was last asked about, so that a reload
+    /// does not ask again.
+    pub cert_prompted: Option<String>,
 }
 
 impl ServerState {
@@ -179,6 +182,7 @@ impl ServerState {
             buffer: Buffer::default(),
             accounts: Vec::new(),
             current: 0,
+            cert_prompted: None,
         }
     }
 

@@ -111,6 +111,10 @@ pub const COMMANDS: &[Command] = &[
                 "list, remove, or pick the default profile",
             ),
             form(
+                "trust NAME",
+                "show the certificate NAME presents and pin it if you confirm",
+            ),
+            form(
                 "set [NAME] host|port|tls|verify|ca VALUE",
                 "change a profile (also /set Server.Address…)",
             ),

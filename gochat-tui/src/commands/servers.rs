@@ -66,7 +66,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 return Vec::new();
             }
             app.pending_open = Some(BufferKey::Server(name.clone()));
-            call(Call::AddServer(ServerProfile {
+            call(Call::AddServer(Box::new(ServerProfile {
                 name,
                 host,
                 port,
@@ -74,7 +74,8 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 skip_verify: !verify,
                 ca_file: ca,
                 is_default: default,
-            }))
+                ..Default::default()
+            })))
         }
         "remove" | "rm" | "delete" => {
             let Some(name) = args.get(1) else {
@@ -95,6 +96,19 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
             });
             Vec::new()
         }
+        "trust" => {
+            let Some(name) = args.get(1) else {
+                return usage(app, "server");
+            };
+            if app.server(name).is_none() {
+                app.notice_here(Level::Error, format!("no server profile called {name}"));
+                return Vec::new();
+            }
+            if !need_daemon(app) {
+                return Vec::new();
+            }
+            call(Call::ProbeCertificate((*name).to_owned()))
+        }
         "default" => {
             let Some(name) = args.get(1) else {
                 return usage(app, "server");
@@ -107,7 +121,7 @@ pub(super) fn server(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
                 return Vec::new();
             }
             profile.is_default = true;
-            call(Call::UpdateServer(profile))
+            call(Call::UpdateServer(Box::new(profile)))
         }
         "set" => {
             // /server set [NAME] FIELD VALUE
@@ -217,5 +231,5 @@ pub(super) fn set_field(
     if !need_daemon(app) {
         return Vec::new();
     }
-    call(Call::UpdateServer(profile))
+    call(Call::UpdateServer(Box::new(profile)))
 }

@@ -4,6 +4,7 @@
 //! module here and one arm in each of the two dispatchers below.
 
 mod accounts;
+pub mod certificates;
 mod contacts;
 mod go_import;
 mod history;
@@ -35,6 +36,13 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
     let c = &mut c;
     Some(match call {
         Call::Reload => reload::run(c).await,
+        Call::ProbeCertificate(server) => certificates::probe(c, server).await,
+        Call::TrustServer { server, sha256 } => done(
+            None,
+            true,
+            false,
+            certificates::trust(c, server, sha256).await,
+        ),
         Call::Send { account, to, text } => send::run(c, account, to, text).await,
         Call::History {
             account,
@@ -78,8 +86,8 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
             let result = accounts::deregister(c, &account).await;
             done(Some(account), true, false, result)
         }
-        Call::AddServer(profile) => done(None, true, false, servers::add(c, profile).await),
-        Call::UpdateServer(profile) => done(None, true, false, servers::update(c, profile).await),
+        Call::AddServer(profile) => done(None, true, false, servers::add(c, *profile).await),
+        Call::UpdateServer(profile) => done(None, true, false, servers::update(c, *profile).await),
         Call::RemoveServer(name) => done(None, true, false, servers::remove(c, name).await),
         Call::Hook {
             account,
@@ -118,6 +126,7 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
 pub fn reduce(app: &mut App, reply: Reply) -> Vec<Effect> {
     match reply {
         Reply::Snapshot(result) => reload::reduce(app, result),
+        Reply::Certificate { server, result } => certificates::reduce(app, server, result),
         Reply::Sent {
             account,
             to,
@@ -205,6 +214,8 @@ fn reduce_done(
 pub fn describe(call: &Call) -> String {
     match call {
         Call::Reload => "reload".into(),
+        Call::ProbeCertificate(s) => format!("certificate of {s}"),
+        Call::TrustServer { server, .. } => format!("pinned the certificate of {server}"),
         Call::Send { to, .. } => format!("message to {to}"),
         Call::History { peer, .. } => format!("history with {peer}"),
         Call::MarkRead { .. } => "read marker".into(),

@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&App` to the frame. Nothing here changes the model or
 //! touches the terminal beyond the frame it is given.
 
+pub mod certificate;
 pub mod help;
 pub mod layout;
 pub mod messages;

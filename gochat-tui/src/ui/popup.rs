@@ -129,6 +129,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, popup: &Popup, area: Rect) {
             ]));
             render(frame, app, rect, "Are you sure?", lines);
         }
+        Popup::TrustCertificate { server, cert } => {
+            let rect = centered(area, 64, 16);
+            let (title, lines) = super::certificate::lines(app, server, cert, rect.width);
+            render(frame, app, rect, title, lines);
+        }
         Popup::Prompt { ask, field } => {
             let rect = centered(area, 50, 6);
             let (title, label) = match ask {

@@ -12,6 +12,7 @@ use crate::app::{App, DaemonState, link_state_name, permission_name};
 use crate::clock;
 use crate::keymap::Action;
 use crate::wrap;
+use gochat_proto::ipc::LinkState;
 
 /// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {
@@ -53,9 +54,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                         format!(" │ {}@{}", a.key.user, a.key.server),
                         base,
                     ));
-                    let secure = app.server(&a.key.server).is_some_and(|s| s.profile.tls);
-                    if secure {
-                        left.push(Span::styled(" (TLS)", base));
+                    let profile = app.server(&a.key.server).map(|s| &s.profile);
+                    match profile {
+                        // The link accepts any certificate: say so while it is in use.
+                        Some(p) if p.tls && p.skip_verify && a.state() != LinkState::Offline => {
+                            left.push(Span::styled(
+                                " (TLS UNVERIFIED: any certificate accepted)",
+                                base.fg(t.warning).add_modifier(Modifier::BOLD),
+                            ));
+                        }
+                        Some(p) if p.tls => left.push(Span::styled(" (TLS)", base)),
+                        _ => {}
                     }
                     if a.online() {
                         left.push(Span::styled(

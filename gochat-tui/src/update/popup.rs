@@ -81,6 +81,28 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             });
             Vec::new()
         }
+        Popup::TrustCertificate { server, cert } => match key.code {
+            KeyCode::Char('y' | 'Y') => {
+                close(app);
+                app.notice_here(Level::Info, format!("pinning the certificate of {server}…"));
+                vec![Effect::Call(Call::TrustServer {
+                    server,
+                    sha256: cert.sha256,
+                })]
+            }
+            KeyCode::Char('n' | 'N') | KeyCode::Enter => {
+                app.notice_here(
+                    Level::Info,
+                    format!("not pinned; /server trust {server} asks again"),
+                );
+                close(app);
+                Vec::new()
+            }
+            _ => {
+                app.popup = Some(Popup::TrustCertificate { server, cert });
+                Vec::new()
+            }
+        },
         Popup::Confirm { what, text } => match key.code {
             KeyCode::Char('y' | 'Y') => {
                 close(app);

@@ -4,6 +4,7 @@
 //! real server.
 
 mod behaviour;
+mod certificates;
 mod common;
 mod e2e;
 mod screens;

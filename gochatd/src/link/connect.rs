@@ -10,7 +10,17 @@ use gochat_proto::wire::{ErrorCode, Hook, Request, Response};
 use zeroize::Zeroizing;
 
 use super::client::{self, CallError, Client};
+use super::transport::DialError;
 use super::{Actor, CALL_TIMEOUT, DIAL_TIMEOUT, LinkError, LoginError, describe, transport};
+use crate::store::RejectedCert;
+
+/// Why a connection could not be opened.
+enum OpenError {
+    /// The server's certificate was refused.
+    Certificate(RejectedCert),
+    /// Anything else, for humans.
+    Other(String),
+}
 
 impl Actor {
     /// Opens a connection and registers the account with `public_pem` on it.
@@ -18,7 +28,14 @@ impl Actor {
         &mut self,
         public_pem: String,
     ) -> Result<(Client, client::Unsolicited), LinkError> {
-        let (client, unsolicited) = self.open().await.map_err(LinkError::NotOnline)?;
+        let (client, unsolicited) = match self.open().await {
+            Ok(opened) => opened,
+            Err(OpenError::Certificate(rejected)) => {
+                let message = self.note_rejection(&rejected).await;
+                return Err(LinkError::Certificate { message, rejected });
+            }
+            Err(OpenError::Other(why)) => return Err(LinkError::NotOnline(why)),
+        };
         let request = Request::Reg {
             username: Bytes::from(self.ctx.account.username.clone()),
             public_key: Bytes::from(public_pem),
@@ -34,10 +51,15 @@ impl Actor {
     }
 
     /// Dials the server and waits for its HELLO.
-    async fn open(&mut self) -> Result<(Client, client::Unsolicited), String> {
-        let stream = transport::dial(&self.ctx.server, DIAL_TIMEOUT)
-            .await
-            .map_err(|e| crate::report::chain(&e))?;
+    async fn open(&mut self) -> Result<(Client, client::Unsolicited), OpenError> {
+        let stream = match transport::dial(&self.ctx.server, DIAL_TIMEOUT).await {
+            Ok(stream) => stream,
+            Err(DialError::Certificate { rejected, .. }) => {
+                return Err(OpenError::Certificate(rejected));
+            }
+            Err(e) => return Err(OpenError::Other(crate::report::chain(&e))),
+        };
+        self.clear_rejection().await;
         let (client, mut unsolicited) =
             Client::start(stream, CALL_TIMEOUT, &self.tasks, self.session.clone());
         match tokio::time::timeout(DIAL_TIMEOUT, unsolicited.recv()).await {
@@ -46,12 +68,12 @@ impl Actor {
             {
                 Ok((client, unsolicited))
             }
-            Ok(Some(Ok(other))) => Err(format!(
+            Ok(Some(Ok(other))) => Err(OpenError::Other(format!(
                 "server greeted with {} instead of HELLO",
                 other.action
-            )),
-            Ok(Some(Err(reason))) => Err(reason),
-            Ok(None) | Err(_) => Err("no HELLO from the server".into()),
+            ))),
+            Ok(Some(Err(reason))) => Err(OpenError::Other(reason)),
+            Ok(None) | Err(_) => Err(OpenError::Other("no HELLO from the server".into())),
         }
     }
 
@@ -61,7 +83,13 @@ impl Actor {
     ) -> Result<(Client, client::Unsolicited), LoginError> {
         let (client, unsolicited) = match self.greeted.take() {
             Some(connection) => connection,
-            None => self.open().await.map_err(LoginError::Retry)?,
+            None => match self.open().await {
+                Ok(opened) => opened,
+                Err(OpenError::Certificate(rejected)) => {
+                    return Err(LoginError::Retry(self.note_rejection(&rejected).await));
+                }
+                Err(OpenError::Other(why)) => return Err(LoginError::Retry(why)),
+            },
         };
         self.set_state(LinkState::LoggingIn, "", None).await;
         self.login(&client, key).await?;

@@ -3,6 +3,7 @@
 //! unsolicited packets into stored messages and events, and reconnects with backoff.
 
 mod caller;
+mod certificate;
 mod client;
 mod completion;
 mod connect;
@@ -12,6 +13,8 @@ mod key_fetch;
 mod outbox;
 pub mod transport;
 pub mod untrusted;
+
+pub use self::certificate::rejection_message;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +62,14 @@ pub enum LinkError {
     /// The server answered with an error.
     #[error("server refused: {}", describe(*.0))]
     Refused(Option<ErrorCode>),
+    /// The server's certificate was refused.
+    #[error("{message}")]
+    Certificate {
+        /// What happened and what to do.
+        message: String,
+        /// The certificate.
+        rejected: crate::store::RejectedCert,
+    },
 }
 
 /// A human description of a server error code.

@@ -105,7 +105,9 @@ fn link_outcome(e: LinkError) -> Outcome {
             format!("server refused: {}", describe(code)),
         ),
         LinkError::Call(CallError::BadReply(why)) => Outcome::Failed(Reason::BadServerData, why),
-        LinkError::Call(_) | LinkError::NotOnline(_) => Outcome::Retry,
+        LinkError::Call(_) | LinkError::NotOnline(_) | LinkError::Certificate { .. } => {
+            Outcome::Retry
+        }
     }
 }
 

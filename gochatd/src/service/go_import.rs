@@ -219,6 +219,8 @@ impl Daemon {
                 verify: true,
                 ca_file: None,
                 is_default: false,
+                pins: Vec::new(),
+                rejected: None,
             })
             .await?;
         Ok((row, true))

@@ -8,3 +8,4 @@ pub mod contacts;
 pub mod go_import;
 pub mod messages;
 pub mod servers;
+pub mod trust;

@@ -3,15 +3,21 @@
 
 use crate::daemon::Daemon;
 use crate::error::ApiError;
+use crate::service::trust::normalize_pins;
 use crate::store::{ServerRow, StoreError};
 
 impl Daemon {
     /// Adds a profile.
-    pub async fn add_server(&self, row: ServerRow) -> Result<ServerRow, ApiError> {
+    /// A TLS profile that verifies certificates is checked at once: when its server is
+    /// reachable and presents a certificate the profile refuses, the returned row carries it
+    /// in `rejected` (to be pinned with [`Daemon::trust_server`]).
+    pub async fn add_server(&self, mut row: ServerRow) -> Result<ServerRow, ApiError> {
+        row.pins = normalize_pins(&row.pins)?;
         let row = self.store.add_server(&row).await.map_err(|e| match e {
             StoreError::Conflict(m) => ApiError::Exists(m),
             other => ApiError::Store(other),
         })?;
+        let row = self.check_new_server(row).await?;
         self.config_changed("servers").await;
         Ok(row)
     }
@@ -23,7 +29,8 @@ impl Daemon {
 
     /// Changes the profile named `row.name`; its accounts' links reconnect with the new
     /// settings.
-    pub async fn update_server(&self, row: ServerRow) -> Result<ServerRow, ApiError> {
+    pub async fn update_server(&self, mut row: ServerRow) -> Result<ServerRow, ApiError> {
+        row.pins = normalize_pins(&row.pins)?;
         let row = self.store.update_server(&row).await.map_err(|e| match e {
             StoreError::NotFound => {
                 ApiError::NotFound(format!("no server profile called {:?}", row.name))

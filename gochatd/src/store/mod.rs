@@ -30,7 +30,7 @@ pub use imports::MessageKey;
 pub use messages::received_digest;
 pub use rows::{
     AccountRow, ContactRow, ConversationRow, KEY_ORIGIN_GO_CLIENT, MessageRow, MessageState,
-    NewMessage, ServerRow,
+    NewMessage, RejectedCert, ServerRow,
 };
 pub use write::WriteTx;
 

@@ -25,6 +25,21 @@ pub struct ServerRow {
     pub ca_file: Option<String>,
     /// The profile used when a request names no server.
     pub is_default: bool,
+    /// Pinned certificates (`sha256:HEX`) and public keys (`spki-sha256:HEX`).
+    pub pins: Vec<String>,
+    /// The certificate the server presented last that was refused.
+    pub rejected: Option<RejectedCert>,
+}
+
+/// A certificate a server presented that its profile refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedCert {
+    /// The certificate (DER).
+    pub der: Vec<u8>,
+    /// Why it was refused, for humans.
+    pub problem: String,
+    /// The profile pins other certificates (rather than: it does not verify).
+    pub changed: bool,
 }
 
 /// An account of the local user on a server, with its key pair.
@@ -166,7 +181,8 @@ pub struct ConversationRow {
 }
 
 /// The columns of `servers` that [`server_from_row`] reads.
-pub(super) const SERVER_COLUMNS: &str = "id, name, host, port, tls, verify, ca_file, is_default";
+pub(super) const SERVER_COLUMNS: &str = "id, name, host, port, tls, verify, ca_file, is_default, \
+     pins, rejected_cert, rejected_problem, rejected_changed";
 
 /// The columns of `accounts` that [`account_from_row`] reads.
 pub(super) const ACCOUNT_COLUMNS: &str = "id, server_id, username, key_blob, key_encrypted, \
@@ -210,6 +226,24 @@ pub(super) fn server_from_row(row: &SqliteRow) -> Result<ServerRow, sqlx::Error>
         verify: row.try_get("verify")?,
         ca_file: row.try_get("ca_file")?,
         is_default: row.try_get("is_default")?,
+        pins: row
+            .try_get::<String, _>("pins")?
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        rejected: row
+            .try_get::<Option<Vec<u8>>, _>("rejected_cert")?
+            .map(|der| -> Result<RejectedCert, sqlx::Error> {
+                Ok(RejectedCert {
+                    der,
+                    problem: row
+                        .try_get::<Option<String>, _>("rejected_problem")?
+                        .unwrap_or_default(),
+                    changed: row.try_get("rejected_changed")?,
+                })
+            })
+            .transpose()?,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Server profiles.
 
 use super::rows::{SERVER_COLUMNS, server_from_row};
-use super::{BEGIN_WRITE, ServerRow, Store, StoreError, is_unique_violation};
+use super::{BEGIN_WRITE, RejectedCert, ServerRow, Store, StoreError, is_unique_violation};
 
 impl Store {
     /// Adds a server profile and returns it with its assigned id (`s.id` is ignored).
@@ -19,8 +19,8 @@ impl Store {
                 .await?;
         }
         let sql = format!(
-            "INSERT INTO servers (name, host, port, tls, verify, ca_file, is_default) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {SERVER_COLUMNS}"
+            "INSERT INTO servers (name, host, port, tls, verify, ca_file, is_default, pins) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING {SERVER_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(&s.name)
@@ -30,6 +30,7 @@ impl Store {
             .bind(s.verify)
             .bind(&s.ca_file)
             .bind(is_default)
+            .bind(s.pins.join("\n"))
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| {
@@ -57,7 +58,7 @@ impl Store {
         }
         let sql = format!(
             "UPDATE servers SET host = ?2, port = ?3, tls = ?4, verify = ?5, ca_file = ?6, \
-             is_default = ?7 WHERE name = ?1 RETURNING {SERVER_COLUMNS}"
+             is_default = ?7, pins = ?8 WHERE name = ?1 RETURNING {SERVER_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(&s.name)
@@ -67,12 +68,34 @@ impl Store {
             .bind(s.verify)
             .bind(&s.ca_file)
             .bind(s.is_default)
+            .bind(s.pins.join("\n"))
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
         let updated = server_from_row(&row)?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// Records the certificate the server of profile `id` presented and that was refused
+    /// (`None` clears it). Returns whether the stored value changed.
+    pub async fn set_server_rejection(
+        &self,
+        id: i64,
+        rejected: Option<&RejectedCert>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE servers SET rejected_cert = ?2, rejected_problem = ?3, rejected_changed = ?4 \
+             WHERE id = ?1 AND NOT (rejected_cert IS ?2 AND rejected_problem IS ?3 \
+             AND rejected_changed = ?4)",
+        )
+        .bind(id)
+        .bind(rejected.map(|r| r.der.as_slice()))
+        .bind(rejected.map(|r| r.problem.as_str()))
+        .bind(rejected.is_some_and(|r| r.changed))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Removes the profile named `name` with its accounts and their contacts and messages.

@@ -327,6 +327,7 @@ async fn tls_with_pinned_ca() {
             skip_verify: false,
             ca_file: cert_path.display().to_string(),
             is_default: true,
+            ..Default::default()
         })
         .await
         .expect("add server");
@@ -358,7 +359,10 @@ async fn tls_with_pinned_ca() {
         passphrase: String::new(),
     });
     let err = err.await.expect_err("untrusted certificate");
-    assert_eq!(err.code(), tonic::Code::Unavailable);
-    assert!(err.message().contains("TLS"), "{}", err.message());
+    assert_eq!(
+        gochat_proto::ipc::ErrorDetail::of(&err).reason(),
+        gochat_proto::ipc::ErrorReason::CertUntrusted
+    );
+    assert!(err.message().contains("server trust"), "{}", err.message());
     server.stop().await;
 }

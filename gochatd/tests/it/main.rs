@@ -1,5 +1,6 @@
 //! gochatd's integration tests, in one binary (one link instead of one per file).
 
+mod certs;
 mod common;
 
 mod catch_up;
@@ -14,5 +15,6 @@ mod keys_and_links;
 mod packaging;
 mod process;
 mod sent_once;
+mod server_trust;
 mod store;
 mod store_imports;

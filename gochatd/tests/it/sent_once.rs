@@ -299,6 +299,8 @@ async fn message_and_event_commit_together() {
             verify: true,
             ca_file: None,
             is_default: true,
+            pins: Vec::new(),
+            rejected: None,
         })
         .await
         .expect("server");

@@ -21,6 +21,8 @@ async fn with_account() -> (tempfile::TempDir, Store, i64) {
             verify: true,
             ca_file: None,
             is_default: false,
+            pins: Vec::new(),
+            rejected: None,
         })
         .await
         .expect("server");

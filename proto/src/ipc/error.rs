@@ -7,7 +7,7 @@
 use prost::Message as _;
 use tonic::{Code, Status};
 
-use super::{ErrorDetail, ErrorReason, ServerError};
+use super::{CertificateInfo, ErrorDetail, ErrorReason, ServerError};
 
 impl ErrorDetail {
     /// A detail with `reason` and no server error code.
@@ -15,6 +15,7 @@ impl ErrorDetail {
         ErrorDetail {
             reason: reason as i32,
             server_error: ServerError::Unspecified as i32,
+            certificate: None,
         }
     }
 
@@ -23,6 +24,16 @@ impl ErrorDetail {
         ErrorDetail {
             reason: ErrorReason::Refused as i32,
             server_error: code as i32,
+            certificate: None,
+        }
+    }
+
+    /// A refused server certificate (`reason` CERT_UNTRUSTED or CERT_CHANGED), described.
+    pub fn certificate(reason: ErrorReason, certificate: CertificateInfo) -> Self {
+        ErrorDetail {
+            reason: reason as i32,
+            server_error: ServerError::Unspecified as i32,
+            certificate: Some(certificate),
         }
     }
 
@@ -35,9 +46,11 @@ impl ErrorDetail {
     /// The gRPC code that fits the reason, for clients that look only at codes.
     pub fn code(&self) -> Code {
         match self.reason() {
-            ErrorReason::Locked | ErrorReason::BadPassphrase | ErrorReason::KeyChanged => {
-                Code::FailedPrecondition
-            }
+            ErrorReason::Locked
+            | ErrorReason::BadPassphrase
+            | ErrorReason::KeyChanged
+            | ErrorReason::CertUntrusted
+            | ErrorReason::CertChanged => Code::FailedPrecondition,
             ErrorReason::NotOnline => Code::Unavailable,
             ErrorReason::AmbiguousAccount
             | ErrorReason::AmbiguousServer

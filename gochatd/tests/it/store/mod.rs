@@ -36,6 +36,8 @@ fn server(name: &str) -> ServerRow {
         verify: true,
         ca_file: None,
         is_default: false,
+        pins: Vec::new(),
+        rejected: None,
     }
 }
 
