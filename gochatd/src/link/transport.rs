@@ -5,17 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::crypto::{
-    CryptoProvider, verify_tls12_signature, verify_tls13_signature,
-};
-use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio_rustls::rustls::crypto::CryptoProvider;
+use tokio_rustls::rustls::{self, ClientConfig};
 
 use crate::store::{RejectedCert, ServerRow};
 use crate::tls::{Pin, TrustVerifier, Verdict};
@@ -69,22 +64,20 @@ pub async fn dial(profile: &ServerRow, timeout: Duration) -> Result<Box<dyn Stre
     let (config, verifier) = client_config(profile, false)?;
     match handshake(config, profile, tcp, &addr, timeout).await {
         Ok(s) => Ok(Box::new(s)),
-        Err(DialError::Handshake { addr, source }) => {
-            match verifier.and_then(|v| v.take_verdict()) {
-                Some(Verdict {
+        Err(DialError::Handshake { addr, source }) => match verifier.take_verdict() {
+            Some(Verdict {
+                der,
+                problem: Some(problem),
+            }) => Err(DialError::Certificate {
+                addr,
+                rejected: RejectedCert {
                     der,
-                    problem: Some(problem),
-                }) => Err(DialError::Certificate {
-                    addr,
-                    rejected: RejectedCert {
-                        der,
-                        problem: problem.text,
-                        changed: problem.changed,
-                    },
-                }),
-                _ => Err(DialError::Handshake { addr, source }),
-            }
-        }
+                    problem: problem.text,
+                    changed: problem.changed,
+                },
+            }),
+            _ => Err(DialError::Handshake { addr, source }),
+        },
         Err(other) => Err(other),
     }
 }
@@ -169,72 +162,19 @@ fn trust_verifier(profile: &ServerRow, probe: bool) -> Result<TrustVerifier, Dia
         .map_err(|e| DialError::TlsConfig(crate::report::chain(&e)))
 }
 
-/// The client configuration of `profile`, with its verifier (none when verification is
-/// off).
+/// The client configuration of `profile`, with its verifier.
 fn client_config(
     profile: &ServerRow,
     probe: bool,
-) -> Result<(ClientConfig, Option<Arc<TrustVerifier>>), DialError> {
+) -> Result<(ClientConfig, Arc<TrustVerifier>), DialError> {
     let builder = builder()?.dangerous();
-    if !profile.verify {
-        let config = builder
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
-            .with_no_client_auth();
-        return Ok((config, None));
-    }
-    let verifier = Arc::new(trust_verifier(profile, probe)?);
+    let verifier = if profile.verify {
+        Arc::new(trust_verifier(profile, probe)?)
+    } else {
+        Arc::new(TrustVerifier::accept_any(provider()))
+    };
     let config = builder
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    Ok((config, Some(verifier)))
-}
-
-/// Accepts any certificate (signatures are still checked). Only used when a profile turns
-/// verification off explicitly.
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    Ok((config, verifier))
 }
