@@ -6,4 +6,5 @@
 mod behaviour;
 mod common;
 mod e2e;
+mod housekeeping;
 mod screens;
