@@ -11,9 +11,6 @@ use crate::views::user;
 pub struct Args {
     /// The other user.
     pub user: String,
-    /// Do not ask for confirmation.
-    #[arg(long, short)]
-    pub yes: bool,
 }
 
 pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
@@ -22,7 +19,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
             "delete every message exchanged with {} from this computer?",
             user(&args.user)
         ),
-        args.yes,
+        ctx.global.yes,
     )?;
     let request = ipc::UserRef {
         account: Some(ctx.account()),
