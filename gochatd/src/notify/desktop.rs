@@ -70,6 +70,8 @@ pub struct Desktop {
     cancel: CancellationToken,
     connection: Option<(String, zbus::Connection)>,
     failed_at: Option<Instant>,
+    /// The address that failed last.
+    failed_bus: String,
     logged: bool,
     actions: Actions,
 }
@@ -83,6 +85,7 @@ impl Desktop {
             cancel,
             connection: None,
             failed_at: None,
+            failed_bus: String::new(),
             logged: false,
             actions: Arc::default(),
         }
@@ -91,7 +94,9 @@ impl Desktop {
     /// Shows `note` through the bus at `bus` (empty: the session bus); failures are logged
     /// once, then the daemon carries on without notifications.
     pub async fn show(&mut self, bus: &str, note: &Note) {
-        if self.failed_at.is_some_and(|at| at.elapsed() < RETRY) {
+        // After a failure, wait before trying again, unless the bus address changed.
+        let same_bus = self.failed_bus == bus;
+        if same_bus && self.failed_at.is_some_and(|at| at.elapsed() < RETRY) {
             return;
         }
         match self.try_show(bus, note).await {
@@ -104,6 +109,7 @@ impl Desktop {
             Err(e) => {
                 self.connection = None;
                 self.failed_at = Some(Instant::now());
+                bus.clone_into(&mut self.failed_bus);
                 if !self.logged {
                     self.logged = true;
                     tracing::warn!(error = %crate::report::chain(&e), "no desktop notifications; carrying on without them");
