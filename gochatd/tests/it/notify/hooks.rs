@@ -230,5 +230,35 @@ mv "$1/$GOCHAT_MESSAGE_ID.tmp" "$1/$GOCHAT_MESSAGE_ID""#,
         .expect("counts");
     assert!(most <= 2, "at most two hooks at once: {text}");
     assert_eq!(dropped, 3, "two running, one waiting, three dropped");
+
+    // on_link_state: the state and the detail in the environment.
+    let links = work.path().join("links");
+    std::fs::create_dir(&links).expect("links dir");
+    let link = script(
+        work.path(),
+        "link",
+        r#"env | grep '^GOCHAT_' | sort > "$1/$GOCHAT_LINK_STATE""#,
+    );
+    set(
+        &mut bob,
+        "hooks.on_link_state",
+        &toml_list(&[
+            link.to_str().expect("utf-8"),
+            links.to_str().expect("utf-8"),
+        ]),
+    )
+    .await;
+    bob.client
+        .logout(ipc::AccountRef::default())
+        .await
+        .expect("logout");
+    let text = wait_file(&links.join("offline")).await;
+    assert!(
+        text.contains("GOCHAT_ACCOUNT=bob\n")
+            && text.contains("GOCHAT_HOOK=on_link_state\n")
+            && text.contains("GOCHAT_LINK_STATE=offline\n")
+            && text.contains("GOCHAT_SERVER=local\n"),
+        "{text}"
+    );
     server.token.cancel();
 }
