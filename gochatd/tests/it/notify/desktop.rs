@@ -90,7 +90,15 @@ async fn notifications_follow_focus_mute_bursts_and_clicks() {
             .report_focus(tokio_stream::wrappers::ReceiverStream::new(reports))
             .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The daemon has the report before alice writes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !bob.daemon.notify.focus.is_focused("local", "bob", "alice") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the focus report arrives"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     alice
         .client
         .send(send("bob", "you see this already", true))
