@@ -68,7 +68,8 @@ pub struct Desktop {
     events: EventBus,
     tasks: TaskTracker,
     cancel: CancellationToken,
-    connection: Option<(String, zbus::Connection)>,
+    /// The bus address, the connection, and what stops its action listener.
+    connection: Option<(String, zbus::Connection, CancellationToken)>,
     failed_at: Option<Instant>,
     /// The address that failed last.
     failed_bus: String,
@@ -107,7 +108,7 @@ impl Desktop {
                 self.logged = false;
             }
             Err(e) => {
-                self.connection = None;
+                self.disconnect();
                 self.failed_at = Some(Instant::now());
                 bus.clone_into(&mut self.failed_bus);
                 if !self.logged {
@@ -155,13 +156,21 @@ impl Desktop {
         Ok(())
     }
 
+    /// Drops the connection and stops its action listener.
+    fn disconnect(&mut self) {
+        if let Some((_, _, listening)) = self.connection.take() {
+            listening.cancel();
+        }
+    }
+
     /// The connection, made on first use along with the task that listens for actions.
     async fn connect(&mut self, bus: &str) -> Result<zbus::Connection, DesktopError> {
-        if let Some((address, connection)) = &self.connection
+        if let Some((address, connection, _)) = &self.connection
             && address == bus
         {
             return Ok(connection.clone());
         }
+        self.disconnect();
         let builder = if bus.is_empty() {
             zbus::connection::Builder::session()
         } else {
@@ -181,14 +190,14 @@ impl Desktop {
         let signals = zbus::MessageStream::for_match_rule(rule, &connection, None)
             .await
             .map_err(DesktopError::Bus)?;
-        let (events, actions, cancel) = (
-            self.events.clone(),
-            self.actions.clone(),
-            self.cancel.clone(),
+        let (events, actions) = (self.events.clone(), self.actions.clone());
+        let listening = self.cancel.child_token();
+        self.tasks.spawn(
+            listening
+                .clone()
+                .run_until_cancelled_owned(listen(signals, actions, events)),
         );
-        self.tasks
-            .spawn(cancel.run_until_cancelled_owned(listen(signals, actions, events)));
-        self.connection = Some((bus.to_owned(), connection.clone()));
+        self.connection = Some((bus.to_owned(), connection.clone(), listening));
         Ok(connection)
     }
 }
