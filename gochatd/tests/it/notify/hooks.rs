@@ -231,6 +231,56 @@ mv "$1/$GOCHAT_MESSAGE_ID.tmp" "$1/$GOCHAT_MESSAGE_ID""#,
     assert!(most <= 2, "at most two hooks at once: {text}");
     assert_eq!(dropped, 3, "two running, one waiting, three dropped");
 
+    // on_key_change: the contact and both fingerprints. Bob's store pins another key for
+    // alice (his own), so the server's answer to a key request is a change.
+    let keys = work.path().join("keys");
+    std::fs::create_dir(&keys).expect("keys dir");
+    let key_hook = script(
+        work.path(),
+        "key",
+        r#"env | grep '^GOCHAT_' | sort > "$1/$GOCHAT_USER""#,
+    );
+    set(
+        &mut bob,
+        "hooks.on_key_change",
+        &toml_list(&[
+            key_hook.to_str().expect("utf-8"),
+            keys.to_str().expect("utf-8"),
+        ]),
+    )
+    .await;
+    let (_, me) = bob.daemon.resolve_account(None).await.expect("bob");
+    let mut pinned = bob
+        .daemon
+        .store
+        .contact(me.id, "alice")
+        .await
+        .expect("contact")
+        .expect("alice's key is pinned");
+    let real = pinned.fingerprint.clone().expect("a fingerprint");
+    pinned.public_pem = Some(me.public_pem.clone());
+    pinned.fingerprint = Some(me.fingerprint.clone());
+    bob.daemon
+        .store
+        .upsert_contact(&pinned)
+        .await
+        .expect("pin another key");
+    bob.client
+        .request_key(ipc::UserRef {
+            account: None,
+            user: "alice".into(),
+        })
+        .await
+        .expect("request alice's key");
+    let text = wait_file(&keys.join("alice")).await;
+    assert!(
+        text.contains(&format!("GOCHAT_OLD_FINGERPRINT={}\n", me.fingerprint))
+            && text.contains(&format!("GOCHAT_NEW_FINGERPRINT={real}\n"))
+            && text.contains("GOCHAT_HOOK=on_key_change\n")
+            && text.contains("GOCHAT_USER=alice\n"),
+        "{text}"
+    );
+
     // on_link_state: the state and the detail in the environment.
     let links = work.path().join("links");
     std::fs::create_dir(&links).expect("links dir");
