@@ -4,8 +4,9 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    account, admin, completions, contacts, conversations, daemon, history, hooks, import, inbox,
-    key, man, read, request, search, send, server, shell, users, version, watch,
+    account, admin, completions, config, contact, contacts, conversations, daemon, delete, history,
+    hooks, import, inbox, key, man, read, request, search, send, server, shell, users, version,
+    watch,
 };
 use crate::global::Global;
 
@@ -56,6 +57,13 @@ pub enum Command {
     Conversations(conversations::Args),
     /// List the users whose keys are pinned, with their state (the Go client's requested users).
     Contacts(contacts::Args),
+    /// A contact's local preferences: alias, mute, block, notifications.
+    #[command(subcommand)]
+    Contact(contact::Command),
+    /// Delete a conversation's local history and read markers (asks unless --yes).
+    Delete(delete::Args),
+    /// Show or change the daemon's notification and hook settings (live).
+    Config(config::Args),
     /// Show unread messages (RECIV).
     Inbox(inbox::Args),
     /// Mark a conversation as read.

@@ -5,8 +5,8 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    account, admin, completions, contacts, conversations, daemon, history, hooks, import, inbox,
-    key, man, read, request, search, send, server, users, version, watch,
+    account, admin, completions, config, contact, contacts, conversations, daemon, delete, history,
+    hooks, import, inbox, key, man, read, request, search, send, server, users, version, watch,
 };
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
@@ -22,6 +22,9 @@ pub async fn dispatch(command: Command, ctx: &mut Ctx) -> Result<()> {
         Command::History(a) => history::run(a, ctx).await,
         Command::Conversations(a) => conversations::run(a, ctx).await,
         Command::Contacts(a) => contacts::run(a, ctx).await,
+        Command::Contact(c) => contact::run(c, ctx).await,
+        Command::Delete(a) => delete::run(a, ctx).await,
+        Command::Config(a) => config::run(a, ctx).await,
         Command::Inbox(a) => inbox::run(a, ctx).await,
         Command::Read(a) => read::run(a, ctx).await,
         Command::Search(a) => search::run(a, ctx).await,

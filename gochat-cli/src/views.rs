@@ -79,6 +79,14 @@ pub fn user(name: &str) -> String {
     term::name(name).into_owned()
 }
 
+/// A user name with its local alias first, when there is one: `Al (alice)`.
+pub fn user_with_alias(name: &str, alias: Option<&String>) -> String {
+    match alias {
+        Some(alias) => format!("{} ({})", term::line(alias), term::name(name)),
+        None => term::name(name).into_owned(),
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ServerJson {
     pub name: String,
@@ -203,6 +211,14 @@ pub struct ContactJson {
     pub permission: u32,
     /// Where the pinned key came from: null (fetched by gochatd) or "go-client".
     pub key_origin: Option<String>,
+    /// The local alias, if any.
+    pub alias: Option<String>,
+    pub muted: bool,
+    pub blocked: bool,
+    /// "on", "off", "mentions", or null (the account's setting).
+    pub notify: Option<&'static str>,
+    pub muted_count: u64,
+    pub blocked_count: u64,
 }
 
 impl From<&ipc::Contact> for ContactJson {
@@ -214,6 +230,17 @@ impl From<&ipc::Contact> for ContactJson {
             pending_fingerprint: none_if_empty(&c.pending_fingerprint),
             permission: c.permission,
             key_origin: none_if_empty(&c.key_origin),
+            alias: none_if_empty(&c.alias),
+            muted: c.muted,
+            blocked: c.blocked,
+            notify: match ipc::NotifyMode::try_from(c.notify) {
+                Ok(ipc::NotifyMode::On) => Some("on"),
+                Ok(ipc::NotifyMode::Off) => Some("off"),
+                Ok(ipc::NotifyMode::Mentions) => Some("mentions"),
+                _ => None,
+            },
+            muted_count: c.muted_count,
+            blocked_count: c.blocked_count,
         }
     }
 }
@@ -362,6 +389,9 @@ pub struct EventJson {
     pub changed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<CatchUpJson>,
+    /// The fields of the notification, hook and housekeeping events (see `local_views`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub local: Option<serde_json::Map<String, serde_json::Value>>,
     /// A pinned server presented another certificate (`certificate_changed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_changed: Option<CertificateChangedJson>,
@@ -446,6 +476,7 @@ impl EventJson {
             changed: None,
             catch_up: None,
             certificate_changed: None,
+            local: None,
         }
     }
 }
@@ -544,6 +575,13 @@ impl From<&ipc::Event> for EventJson {
                     pins: c.pins.clone(),
                 }),
                 ..EventJson::bare(e, "certificate_changed")
+            },
+            Some(other) => match crate::local_views::json_of(other) {
+                Some((kind, fields)) => EventJson {
+                    local: Some(fields),
+                    ..EventJson::bare(e, kind)
+                },
+                None => EventJson::bare(e, "unknown"),
             },
             None => EventJson::bare(e, "unknown"),
         }
@@ -692,6 +730,7 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                 .map_or_else(String::new, |p| crate::certificate::fingerprint(&p.sha256)),
             term::line(&c.server)
         )),
+        Some(other) => crate::local_views::line_of(other, verbose).flatten(),
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }
 }

@@ -110,6 +110,7 @@ fn big_app(width: u16, height: u16) -> App {
             AccountKey::from_ref(&aref()),
             ConversationList { conversations },
         )],
+        contacts: Vec::new(),
     };
     update(
         &mut app,

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tonic::Streaming;
 
+use crate::app::AccountKey;
 use crate::msg::{Call, DaemonMsg, Msg, Reply, Snapshot};
 
 /// How to reach the daemon.
@@ -84,6 +85,8 @@ async fn run(options: DaemonOptions, ui: mpsc::Sender<Msg>, mut calls: mpsc::Rec
         started_at: None,
     };
     let mut last_error: Option<String> = None;
+    // The conversation reported focused, sent again after every reconnect.
+    let mut focus: Option<(AccountKey, String)> = None;
     loop {
         if !report(
             &ui,
@@ -115,7 +118,13 @@ async fn run(options: DaemonOptions, ui: mpsc::Sender<Msg>, mut calls: mpsc::Rec
                         return;
                     }
                     retry = Duration::from_millis(250);
-                    match serve(client, stream, &mut calls, &ui, &mut last_event).await {
+                    let link = Link {
+                        calls: &mut calls,
+                        ui: &ui,
+                        last_event: &mut last_event,
+                        focus: &mut focus,
+                    };
+                    match serve(client, stream, link).await {
                         Some(reason) => {
                             tracing::warn!(%reason, "lost gochatd");
                             if !report(&ui, DaemonMsg::Down(reason.clone())).await {
@@ -141,6 +150,7 @@ async fn run(options: DaemonOptions, ui: mpsc::Sender<Msg>, mut calls: mpsc::Rec
             tokio::select! {
                 () = tokio::time::sleep_until(until) => break,
                 call = calls.recv() => match call {
+                    Some(Call::Focus(f)) => focus = f,
                     Some(call) => {
                         if let Some(reply) = refused(call) {
                             let _ = ui.send(Msg::Daemon(DaemonMsg::Reply(Box::new(reply)))).await;
@@ -271,10 +281,26 @@ async fn attach(
 async fn serve(
     client: DaemonClient,
     mut stream: Streaming<ipc::Event>,
-    calls: &mut mpsc::Receiver<Call>,
-    ui: &mpsc::Sender<Msg>,
-    last_event: &mut u64,
+    link: Link<'_>,
 ) -> Option<String> {
+    let Link {
+        calls,
+        ui,
+        last_event,
+        focus,
+    } = link;
+    // The focus goes to gochatd on a stream of its own that lasts as long as this attachment.
+    let (focus_tx, focus_rx) = mpsc::channel::<ipc::FocusReport>(8);
+    let _ = focus_tx.try_send(focus_report(focus));
+    let mut focus_client = client.clone();
+    let focusing = tokio::spawn(async move {
+        // A daemon without ReportFocus (older) just notifies as before.
+        let _ = focus_client
+            .report_focus(futures::stream::unfold(focus_rx, |mut rx| async move {
+                rx.recv().await.map(|report| (report, rx))
+            }))
+            .await;
+    });
     let (ordered_tx, mut ordered_rx) = mpsc::channel::<Call>(CALL_QUEUE);
     let worker_client = client.clone();
     let worker_ui = ui.clone();
@@ -306,6 +332,10 @@ async fn serve(
             },
             call = calls.recv() => match call {
                 None => break None,
+                Some(Call::Focus(f)) => {
+                    *focus = f;
+                    let _ = focus_tx.try_send(focus_report(focus));
+                }
                 Some(call) if call.ordered() => {
                     if ordered_tx.send(call).await.is_err() {
                         break Some("internal: the call worker stopped".to_owned());
@@ -324,9 +354,29 @@ async fn serve(
         }
     };
     drop(ordered_tx);
+    drop(focus_tx);
+    focusing.abort();
     // Calls already queued still get their (failing) replies.
     let _ = tokio::time::timeout(Duration::from_secs(2), worker).await;
     reason
+}
+
+/// What one attachment works with, beside its client and stream.
+struct Link<'a> {
+    calls: &'a mut mpsc::Receiver<Call>,
+    ui: &'a mpsc::Sender<Msg>,
+    last_event: &'a mut u64,
+    focus: &'a mut Option<(AccountKey, String)>,
+}
+
+fn focus_report(focus: &Option<(AccountKey, String)>) -> ipc::FocusReport {
+    match focus {
+        Some((account, peer)) => ipc::FocusReport {
+            account: Some(account.to_ref()),
+            peer: peer.clone(),
+        },
+        None => ipc::FocusReport::default(),
+    }
 }
 
 const NOT_REACHABLE: &str = "gochatd is not reachable";
@@ -340,7 +390,7 @@ fn refused(call: Call) -> Option<Reply> {
         })
     }
     Some(match call {
-        Call::Reload | Call::MarkRead { .. } => return None,
+        Call::Reload | Call::MarkRead { .. } | Call::Focus(_) => return None,
         Call::Send { account, to, .. } => Reply::Sent {
             account,
             to,

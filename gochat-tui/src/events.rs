@@ -180,6 +180,14 @@ pub fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
             account.unlock_prompted = false;
         }
     }
+    for (key, contacts) in &snap.contacts {
+        if let Some(account) = app.account_mut(key) {
+            account.aliases.clear();
+        }
+        for c in contacts {
+            crate::local_events::set_alias_of(app, key, c);
+        }
+    }
     for (key, list) in snap.conversations {
         let Some(account) = app.account_mut(&key) else {
             continue;
@@ -292,6 +300,9 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
     let Some(kind) = ev.kind else {
         return Vec::new();
     };
+    if let Some(effects) = crate::local_events::on_event(app, &kind) {
+        return effects;
+    }
     match kind {
         event::Kind::MessageReceived(m) | event::Kind::MessageUpdated(m) => on_message(app, m),
         event::Kind::LinkState(link) => on_link(app, link),
@@ -421,6 +432,12 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
+        // Handled by `local_events`.
+        event::Kind::OpenConversation(_)
+        | event::Kind::HookFailed(_)
+        | event::Kind::ContactChanged(_)
+        | event::Kind::ConversationDeleted(_)
+        | event::Kind::SettingChanged(_) => Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod daemon;
 pub mod events;
 pub mod input;
 pub mod keymap;
+pub mod local_events;
 pub mod logging;
 pub mod msg;
 pub mod nav;

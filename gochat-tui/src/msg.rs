@@ -64,6 +64,8 @@ pub struct Snapshot {
     pub accounts: Vec<Account>,
     /// Conversations per account.
     pub conversations: Vec<(AccountKey, ConversationList)>,
+    /// Contacts (for their aliases) per account.
+    pub contacts: Vec<(AccountKey, Vec<Contact>)>,
 }
 
 /// A call for the daemon.
@@ -220,6 +222,30 @@ pub enum Call {
     },
     /// Versions and links.
     Status,
+    /// Tell gochatd which conversation is open and focused (none: `None`); it sends no
+    /// desktop notification for that one. Held by the daemon task across reconnects.
+    Focus(Option<(AccountKey, String)>),
+    /// Change a contact's local preferences (alias, mute, block, notifications).
+    ContactPrefs(Box<gochat_proto::ipc::ContactPrefsRequest>),
+    /// Delete a conversation's local history.
+    DeleteConversation {
+        /// Account.
+        account: AccountKey,
+        /// Peer.
+        peer: String,
+    },
+    /// Show the notification and hook settings (`name`: only that one).
+    Settings {
+        /// A setting's name, or empty for all.
+        name: String,
+    },
+    /// Change a setting live (`value` None: reset it).
+    SetSetting {
+        /// Its name.
+        name: String,
+        /// TOML text, or None to reset.
+        value: Option<String>,
+    },
 }
 
 impl Call {
@@ -338,6 +364,13 @@ pub enum Reply {
     },
     /// For [`Call::Status`].
     Status(Result<StatusReply, DaemonError>),
+    /// For [`Call::Settings`] and [`Call::SetSetting`].
+    Settings {
+        /// The setting asked about (empty: all).
+        name: String,
+        /// Every setting.
+        result: Result<Vec<gochat_proto::ipc::Setting>, DaemonError>,
+    },
     /// For [`Call::ImportGoClient`].
     GoImported {
         /// The database.

@@ -14,7 +14,7 @@ use tonic::{Request as Rpc, Response as Reply, Status};
 
 use crate::daemon::Daemon;
 use crate::error::ApiError;
-use crate::store::{ContactRow, ServerRow};
+use crate::store::ServerRow;
 
 /// The API over a running daemon.
 #[derive(Clone)]
@@ -84,19 +84,16 @@ fn profile_row(p: &ServerProfile) -> std::result::Result<ServerRow, ApiError> {
     })
 }
 
-fn contact_view(c: &ContactRow) -> Contact {
-    let state = match (&c.fingerprint, &c.pending_fingerprint) {
-        (_, Some(_)) => KeyState::Changed,
-        (Some(_), None) => KeyState::Pinned,
-        (None, None) => KeyState::Unknown,
-    };
-    Contact {
-        user: c.user.clone(),
-        key_state: state as i32,
-        fingerprint: c.fingerprint.clone().unwrap_or_default(),
-        pending_fingerprint: c.pending_fingerprint.clone().unwrap_or_default(),
-        permission: u32::from(c.permission),
-        key_origin: c.key_origin.clone().unwrap_or_default(),
+use crate::convert::contact as contact_view;
+
+fn settings_view(daemon: &Daemon) -> SettingList {
+    SettingList {
+        settings: daemon
+            .notify
+            .shown()
+            .iter()
+            .map(crate::service::housekeeping::setting_view)
+            .collect(),
     }
 }
 
@@ -260,10 +257,8 @@ impl DaemonApi for ApiService {
     }
 
     async fn list_contacts(&self, r: Rpc<AccountRef>) -> Result<ContactList> {
-        let contacts = self.daemon.list_contacts(Some(r.get_ref())).await?;
-        ok(ContactList {
-            contacts: contacts.iter().map(contact_view).collect(),
-        })
+        let contacts = self.daemon.contacts_with_prefs(Some(r.get_ref())).await?;
+        ok(ContactList { contacts })
     }
 
     async fn list_users(&self, r: Rpc<ListUsersRequest>) -> Result<UserList> {
@@ -498,6 +493,70 @@ impl DaemonApi for ApiService {
             .trust_server(&r.name, &r.expect_sha256, r.keep_existing)
             .await?;
         ok(profile_view(&row))
+    }
+
+    async fn set_contact_prefs(&self, r: Rpc<ContactPrefsRequest>) -> Result<Contact> {
+        let r = r.into_inner();
+        let notify = match r.notify {
+            None => None,
+            Some(n) => Some(match NotifyMode::try_from(n) {
+                Ok(NotifyMode::Unspecified) => None,
+                Ok(NotifyMode::On) => Some(crate::store::NotifyMode::On),
+                Ok(NotifyMode::Off) => Some(crate::store::NotifyMode::Off),
+                Ok(NotifyMode::Mentions) => Some(crate::store::NotifyMode::Mentions),
+                Err(_) => {
+                    return Err(ApiError::Invalid(format!("unknown notify mode {n}")).into());
+                }
+            }),
+        };
+        let change = crate::store::PrefsChange {
+            alias: r.alias,
+            muted: r.muted,
+            blocked: r.blocked,
+            notify,
+        };
+        ok(self
+            .daemon
+            .set_contact_prefs(r.account.as_ref(), &r.user, change)
+            .await?)
+    }
+
+    async fn delete_conversation(&self, r: Rpc<UserRef>) -> Result<DeleteConversationReply> {
+        let r = r.into_inner();
+        let messages_deleted = self
+            .daemon
+            .delete_conversation(r.account.as_ref(), &r.user)
+            .await?;
+        ok(DeleteConversationReply { messages_deleted })
+    }
+
+    async fn get_settings(&self, _: Rpc<Empty>) -> Result<SettingList> {
+        ok(settings_view(&self.daemon))
+    }
+
+    async fn set_setting(&self, r: Rpc<SetSettingRequest>) -> Result<SettingList> {
+        let r = r.into_inner();
+        let value = (!r.reset).then_some(r.value.as_str());
+        self.daemon.change_setting(&r.name, value).await?;
+        ok(settings_view(&self.daemon))
+    }
+
+    async fn report_focus(&self, r: Rpc<tonic::Streaming<FocusReport>>) -> Result<Empty> {
+        let mut reports = r.into_inner();
+        let entry = self.daemon.notify.focus.entry();
+        // The focus lasts as long as the stream: a frontend that goes away loses it.
+        while let Ok(Some(report)) = reports.message().await {
+            let focused = if report.peer.is_empty() {
+                None
+            } else {
+                match self.daemon.resolve_account(report.account.as_ref()).await {
+                    Ok((server, account)) => Some((server.name, account.username, report.peer)),
+                    Err(_) => None,
+                }
+            };
+            entry.set(focused);
+        }
+        ok(Empty {})
     }
 
     type SubscribeStream =

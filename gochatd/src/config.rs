@@ -19,19 +19,38 @@ pub struct DaemonConfig {
     /// Threads decrypting received messages (and encrypting outgoing ones) at once
     /// (default: the number of cores).
     pub decrypt_workers: Option<usize>,
+    /// Desktop notifications (`[notify]`).
+    pub notify: crate::notify::settings::NotifyConfig,
+    /// Hook programs (`[hooks]`).
+    pub hooks: crate::notify::settings::HooksConfig,
 }
 
 impl DaemonConfig {
     /// Reads the file if it exists.
     pub fn load(path: &Path) -> anyhow::Result<DaemonConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Ok(toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?),
+            Ok(text) => {
+                let config: DaemonConfig = toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?;
+                config
+                    .settings()
+                    .validate()
+                    .map_err(|e| anyhow::anyhow!("invalid config {}: {e}", path.display()))?;
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DaemonConfig::default()),
             Err(e) => Err(anyhow::anyhow!(
                 "cannot read config {}: {e}",
                 path.display()
             )),
+        }
+    }
+
+    /// The notification and hook settings of the file.
+    pub fn settings(&self) -> crate::notify::settings::Settings {
+        crate::notify::settings::Settings {
+            notify: self.notify.clone(),
+            hooks: self.hooks.clone(),
         }
     }
 

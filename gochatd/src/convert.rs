@@ -4,7 +4,7 @@ use gochat_proto::ipc::{self, AccountRef, ErrorDetail, ErrorReason, ServerError}
 use gochat_proto::wire::ErrorCode;
 
 use crate::reason::Reason;
-use crate::store::{MessageRow, MessageState, RejectedCert};
+use crate::store::{ContactPrefs, ContactRow, MessageRow, MessageState, NotifyMode, RejectedCert};
 use crate::tls::{CertInfo, Problem};
 
 /// The API form of a stored message.
@@ -25,6 +25,45 @@ pub fn message(row: &MessageRow, account: &AccountRef) -> ipc::Message {
             .failure
             .map_or(ServerError::Unspecified, |r| server_error(r.server_code()))
             as i32,
+    }
+}
+
+/// The API form of a contact (its key state; no preferences).
+pub fn contact(c: &ContactRow) -> ipc::Contact {
+    let state = match (&c.fingerprint, &c.pending_fingerprint) {
+        (_, Some(_)) => ipc::KeyState::Changed,
+        (Some(_), None) => ipc::KeyState::Pinned,
+        (None, None) => ipc::KeyState::Unknown,
+    };
+    ipc::Contact {
+        user: c.user.clone(),
+        key_state: state as i32,
+        fingerprint: c.fingerprint.clone().unwrap_or_default(),
+        pending_fingerprint: c.pending_fingerprint.clone().unwrap_or_default(),
+        permission: u32::from(c.permission),
+        key_origin: c.key_origin.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// Adds a contact's local preferences to its API form.
+pub fn with_prefs(contact: &mut ipc::Contact, prefs: &ContactPrefs) {
+    contact.alias = prefs.alias.clone().unwrap_or_default();
+    contact.muted = prefs.muted;
+    contact.blocked = prefs.blocked;
+    contact.notify = prefs
+        .notify
+        .map_or(ipc::NotifyMode::Unspecified, notify_mode) as i32;
+    contact.muted_count = prefs.muted_count;
+    contact.blocked_count = prefs.blocked_count;
+}
+
+/// The API form of a notification mode.
+pub fn notify_mode(mode: NotifyMode) -> ipc::NotifyMode {
+    match mode {
+        NotifyMode::On => ipc::NotifyMode::On,
+        NotifyMode::Off => ipc::NotifyMode::Off,
+        NotifyMode::Mentions => ipc::NotifyMode::Mentions,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Daemon {
     pub tasks: TaskTracker,
     /// Where RSA work runs (`decrypt_workers` threads at once).
     pub crypto: crate::pool::CryptoPool,
+    /// Notification and hook settings, and what frontends show focused.
+    pub notify: Arc<crate::notify::NotifyState>,
     links: Mutex<HashMap<i64, LinkHandle>>,
     keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
 }
@@ -64,9 +66,13 @@ impl Daemon {
         let tasks = TaskTracker::new();
         let events = EventBus::new(store.clone(), uuid::Uuid::new_v4().to_string())
             .with_tasks(tasks.clone(), shutdown.clone());
+        let notify = Arc::new(crate::notify::NotifyState::load(config.settings(), &store).await?);
+        // Before the links: it hears every message they store.
+        crate::notify::Notifier::start(notify.clone(), store.clone(), &events, &tasks, &shutdown);
         let daemon = Arc::new(Daemon {
             store,
             events,
+            notify,
             crypto: crate::pool::CryptoPool::new(config.crypto_workers()),
             config,
             shutdown,

@@ -16,6 +16,7 @@ pub mod events;
 pub mod goclient;
 pub mod keys;
 pub mod link;
+pub mod notify;
 pub mod pool;
 pub mod reason;
 pub mod report;

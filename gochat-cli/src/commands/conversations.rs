@@ -32,6 +32,19 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
     if args.unread {
         conversations.retain(|c| c.unread > 0);
     }
+    let account = ctx.account();
+    // Aliases are shown beside the names; without them the list is still right.
+    let aliases: std::collections::HashMap<String, String> =
+        match ctx.client().await?.list_contacts(account).await {
+            Ok(reply) => reply
+                .into_inner()
+                .contacts
+                .into_iter()
+                .filter(|c| !c.alias.is_empty())
+                .map(|c| (c.user, c.alias))
+                .collect(),
+            Err(_) => Default::default(),
+        };
     let json: Vec<ConversationJson> = conversations.iter().map(ConversationJson::from).collect();
     ctx.out
         .emit(&serde_json::json!({ "conversations": json }), |w| {
@@ -48,7 +61,10 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
                     )
                 });
                 table.row(vec![
-                    Cell::styled(crate::views::user(&c.peer), PEER),
+                    Cell::styled(
+                        crate::views::user_with_alias(&c.peer, aliases.get(&c.peer)),
+                        PEER,
+                    ),
                     Cell::styled(
                         if c.unread > 0 {
                             c.unread.to_string()

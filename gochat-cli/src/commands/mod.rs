@@ -3,9 +3,12 @@
 pub mod account;
 pub mod admin;
 pub mod completions;
+pub mod config;
+pub mod contact;
 pub mod contacts;
 pub mod conversations;
 pub mod daemon;
+pub mod delete;
 pub mod history;
 pub mod hooks;
 pub mod import;

@@ -38,7 +38,7 @@ async fn daemon_is_stopping(socket: &std::path::Path) -> bool {
 /// What the feed reports.
 pub enum Item {
     /// An event from the daemon.
-    Event(ipc::Event),
+    Event(Box<ipc::Event>),
     /// The connection to the daemon broke; reconnecting.
     Lost(String),
     /// Connected again; `restarted` when the daemon is a new instance.
@@ -87,7 +87,7 @@ pub async fn follow(
                                 if ev.id > 0 {
                                     since = Some(ev.id);
                                 }
-                                on(Item::Event(ev))?;
+                                on(Item::Event(Box::new(ev)))?;
                             }
                             Ok(None) => break "gochatd closed the event stream".to_owned(),
                             Err(e) => break format!("lost gochatd: {}", e.message()),
@@ -125,7 +125,7 @@ pub async fn run(args: Args, ctx: &mut Ctx) -> Result<()> {
         move |item| match item {
             Item::Event(e) => {
                 if out.json {
-                    return out.json(&EventJson::from(&e));
+                    return out.json(&EventJson::from(&*e));
                 }
                 let Some(line) = event_line(&e, detail) else {
                     return Ok(());

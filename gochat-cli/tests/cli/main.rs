@@ -8,6 +8,7 @@ mod daemon;
 mod failures;
 mod go_import;
 mod hostile;
+mod housekeeping;
 mod local;
 mod messaging;
 mod raw;

@@ -85,6 +85,9 @@ pub struct App {
     pub dirty: bool,
     /// Next notice sequence number.
     pub notice_seq: u64,
+    /// The conversation last reported to gochatd as open and focused (it sends no desktop
+    /// notification for it).
+    pub reported_focus: Option<(AccountKey, String)>,
 }
 
 impl App {
@@ -123,6 +126,7 @@ impl App {
             should_quit: false,
             dirty: true,
             notice_seq: 0,
+            reported_focus: None,
         };
         app.notice(BufferKey::System, Level::Info, WELCOME.to_owned());
         app
@@ -342,10 +346,14 @@ impl App {
             },
             BufferKey::Conv(account, peer) => {
                 let several = self.servers.iter().map(|s| s.accounts.len()).sum::<usize>() > 1;
+                let name = match self.account(account).and_then(|a| a.aliases.get(peer)) {
+                    Some(alias) => format!("{alias} ({peer})"),
+                    None => peer.clone(),
+                };
                 if several {
-                    format!("{peer} ({})", account.label())
+                    format!("{name} ({})", account.label())
                 } else {
-                    peer.clone()
+                    name
                 }
             }
         }

@@ -109,6 +109,8 @@ pub struct AccountState {
     pub unlock_prompted: bool,
     /// Messages stored so far by the catch-up under way after a login, if one is.
     pub catch_up: Option<u64>,
+    /// Local aliases of contacts, by user name.
+    pub aliases: HashMap<String, String>,
 }
 
 impl AccountState {
@@ -123,6 +125,15 @@ impl AccountState {
             users_loading: false,
             unlock_prompted: false,
             catch_up: None,
+            aliases: HashMap::new(),
+        }
+    }
+
+    /// How a peer is shown: their alias, else their name (terminal-safe).
+    pub fn shown_name(&self, peer: &str) -> String {
+        match self.aliases.get(peer) {
+            Some(alias) => gochat_client::term::line(alias).into_owned(),
+            None => gochat_client::term::name(peer).into_owned(),
         }
     }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod conversations;
 mod go_import;
+mod housekeeping;
 mod keys;
 mod servers;
 mod session;
@@ -328,8 +329,63 @@ pub const COMMANDS: &[Command] = &[
                 "Server.Address|Server.Port|Server.TLS VALUE",
                 "change the current server profile",
             ),
+            form(
+                "[notify.…|hooks.… [VALUE]] | -reset NAME",
+                "gochatd's notification and hook settings (none: list them)",
+            ),
         ],
         run: session::set,
+    },
+    Command {
+        name: "alias",
+        aliases: &[],
+        forms: &[form(
+            "USER [NAME]",
+            "show NAME for USER (no NAME: remove it)",
+        )],
+        run: housekeeping::alias,
+    },
+    Command {
+        name: "mute",
+        aliases: &[],
+        forms: &[form(
+            "[USER]",
+            "no notification or hook for USER (still stored)",
+        )],
+        run: housekeeping::mute,
+    },
+    Command {
+        name: "unmute",
+        aliases: &[],
+        forms: &[form("[USER]", "undo /mute")],
+        run: housekeeping::unmute,
+    },
+    Command {
+        name: "block",
+        aliases: &[],
+        forms: &[form("USER", "drop USER's messages on arrival (counted)")],
+        run: housekeeping::block,
+    },
+    Command {
+        name: "unblock",
+        aliases: &[],
+        forms: &[form("USER", "deliver USER's messages again")],
+        run: housekeeping::unblock,
+    },
+    Command {
+        name: "notify",
+        aliases: &[],
+        forms: &[form(
+            "USER on|off|mentions|default",
+            "desktop notifications for USER",
+        )],
+        run: housekeeping::notify,
+    },
+    Command {
+        name: "delete",
+        aliases: &[],
+        forms: &[form("USER", "delete the conversation's local history")],
+        run: housekeeping::delete,
     },
     Command {
         name: "recover",

@@ -63,6 +63,9 @@ pub(super) fn config(app: &mut App, _: &Invocation<'_>) -> Vec<Effect> {
 
 /// `/set OPTION VALUE`: a session setting, or `Server.*` of the current profile.
 pub(super) fn set(app: &mut App, inv: &Invocation<'_>) -> Vec<Effect> {
+    if super::housekeeping::is_daemon_setting(inv) {
+        return super::housekeeping::daemon_setting(app, inv);
+    }
     let (Some(option), Some(value)) = (inv.arg(0), inv.arg(1)) else {
         return usage(app, "set");
     };

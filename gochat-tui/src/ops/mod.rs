@@ -10,6 +10,7 @@ mod go_import;
 mod history;
 mod hooks;
 mod keys;
+mod prefs;
 pub mod reload;
 mod search;
 mod send;
@@ -119,6 +120,18 @@ pub async fn execute(mut c: DaemonClient, call: Call) -> Option<Reply> {
             passphrase,
         } => go_import::run(c, path, &go_password, &passphrase).await,
         Call::Status => status::run(c).await,
+        // The daemon task keeps the focus stream itself.
+        Call::Focus(_) => return None,
+        Call::ContactPrefs(request) => {
+            let account = request.account.as_ref().map(AccountKey::from_ref);
+            done(account, false, false, prefs::contact(c, *request).await)
+        }
+        Call::DeleteConversation { account, peer } => {
+            let result = prefs::delete(c, &account, peer).await;
+            done(Some(account), false, true, result)
+        }
+        Call::Settings { name } => prefs::settings(c, name, None).await,
+        Call::SetSetting { name, value } => prefs::settings(c, name, Some(value)).await,
     })
 }
 
@@ -176,6 +189,7 @@ pub fn reduce(app: &mut App, reply: Reply) -> Vec<Effect> {
         } => keys::reduce_export(app, account, path, result),
         Reply::Status(result) => status::reduce(app, result),
         Reply::GoImported { path, result } => go_import::reduce(app, path, result),
+        Reply::Settings { name, result } => prefs::reduce(app, name, result),
     }
 }
 
@@ -272,6 +286,21 @@ pub fn describe(call: &Call) -> String {
         Call::ImportKey { path, .. } => format!("import of {path}"),
         Call::ImportGoClient { path, .. } => format!("import of the Go client's {path}"),
         Call::Status => "status".into(),
+        Call::Focus(_) => "focus".into(),
+        Call::ContactPrefs(r) => {
+            let who = &r.user;
+            match (&r.alias, r.muted, r.blocked, r.notify) {
+                (Some(a), ..) if a.is_empty() => format!("removed {who}'s alias"),
+                (Some(a), ..) => format!("{who} is shown as {a}"),
+                (_, Some(true), ..) => format!("muted {who}"),
+                (_, Some(false), ..) => format!("unmuted {who}"),
+                (_, _, Some(true), _) => format!("blocked {who}"),
+                (_, _, Some(false), _) => format!("unblocked {who}"),
+                _ => format!("notification setting for {who} changed"),
+            }
+        }
+        Call::DeleteConversation { peer, .. } => format!("deleting the conversation with {peer}"),
+        Call::Settings { .. } | Call::SetSetting { .. } => "settings".into(),
     }
 }
 

@@ -30,6 +30,7 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, DaemonError
         .into_inner()
         .accounts;
     let mut conversations = Vec::new();
+    let mut contacts = Vec::new();
     for account in &accounts {
         if let Some(r) = &account.r#ref {
             let list = client
@@ -38,6 +39,12 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, DaemonError
                 .map_err(e)?
                 .into_inner();
             conversations.push((AccountKey::from_ref(r), list));
+            let listed = client
+                .list_contacts(r.clone())
+                .await
+                .map_err(e)?
+                .into_inner();
+            contacts.push((AccountKey::from_ref(r), listed.contacts));
         }
     }
     Ok(Snapshot {
@@ -45,6 +52,7 @@ pub async fn snapshot(client: &mut DaemonClient) -> Result<Snapshot, DaemonError
         servers,
         accounts,
         conversations,
+        contacts,
     })
 }
 

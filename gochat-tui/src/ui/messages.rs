@@ -173,8 +173,16 @@ impl<'a> View<'a> {
                 Style::default().fg(t.own_name).add_modifier(Modifier::BOLD),
             )
         } else {
+            // The sender's alias when the user gave one.
+            let account = m
+                .account
+                .as_ref()
+                .and_then(|r| self.app.account(&crate::app::AccountKey::from_ref(r)));
             (
-                gochat_client::term::name(&m.peer).into_owned(),
+                account.map_or_else(
+                    || gochat_client::term::name(&m.peer).into_owned(),
+                    |a| a.shown_name(&m.peer),
+                ),
                 Style::default()
                     .fg(t.peer_name)
                     .add_modifier(Modifier::BOLD),

@@ -172,10 +172,11 @@ fn row_line(app: &App, row: RowRef<'_>, width: usize) -> Line<'static> {
                 ));
             }
             let right_w: usize = right.iter().map(|s| wrap::width(&s.content)).sum();
-            let name = wrap::truncate(
-                &gochat_client::term::name(peer),
-                width.saturating_sub(3 + right_w),
+            let shown = app.account(key).map_or_else(
+                || gochat_client::term::name(peer).into_owned(),
+                |a| a.shown_name(peer),
             );
+            let name = wrap::truncate(&shown, width.saturating_sub(3 + right_w));
             let style = if unread > 0 {
                 Style::default().fg(t.unread).add_modifier(Modifier::BOLD)
             } else {

@@ -29,7 +29,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         other => {
             app.dirty = true;
-            match other {
+            let mut effects = match other {
                 Msg::Key(key) => on_key(app, key),
                 Msg::Paste(text) => on_paste(app, &text),
                 Msg::Mouse(mouse) => on_mouse(app, mouse),
@@ -40,13 +40,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Msg::Focus(focused) => {
                     app.terminal_focused = focused;
                     if !focused || !app.attached() {
-                        return Vec::new();
+                        Vec::new()
+                    } else {
+                        // Profiles and accounts changed by other frontends raise no event:
+                        // look again when the user comes back.
+                        let mut effects = mark_read_if_viewing(app);
+                        effects.push(Effect::Call(Call::Reload));
+                        effects
                     }
-                    // Profiles and accounts changed by other frontends raise no event: look
-                    // again when the user comes back.
-                    let mut effects = mark_read_if_viewing(app);
-                    effects.push(Effect::Call(Call::Reload));
-                    effects
                 }
                 Msg::Quit => {
                     app.should_quit = true;
@@ -55,7 +56,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Msg::Daemon(crate::msg::DaemonMsg::Reply(reply)) => crate::ops::reduce(app, *reply),
                 Msg::Daemon(d) => crate::events::on_daemon(app, d),
                 Msg::Tick(_) => Vec::new(),
-            }
+            };
+            effects.extend(crate::local_events::focus_report(app));
+            effects
         }
     }
 }

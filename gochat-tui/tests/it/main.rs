@@ -7,4 +7,5 @@ mod behaviour;
 mod certificates;
 mod common;
 mod e2e;
+mod housekeeping;
 mod screens;

@@ -7,6 +7,7 @@
 //! During the catch-up that follows a login, the storer also reports its progress
 //! (`CatchUp` events, a few a second) and ends it with `done` once messages stop coming.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{LinkContext, untrusted};
-use crate::store::{MessageState, NewMessage, StoreError};
+use crate::store::{ArrivalRule, MessageState, NewMessage, StoreError};
 
 /// Most messages committed in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -296,7 +297,16 @@ async fn commit_batch(
 ) -> Result<(), StoreError> {
     let mut tx = ctx.events.batch().await?;
     let account = ctx.account_ref();
+    // Blocked senders' messages are dropped here, muted ones stored; both are counted.
+    let rules = tx.store().arrival_rules(ctx.account.id).await?;
+    let mut counted: HashMap<(&str, ArrivalRule), u64> = HashMap::new();
     for received in batch {
+        let peer = received.new.peer.as_str();
+        let arrival = rules.get(peer).copied().unwrap_or(ArrivalRule::Normal);
+        if arrival == ArrivalRule::Blocked {
+            *counted.entry((peer, arrival)).or_default() += 1;
+            continue;
+        }
         let Some(mut row) = tx
             .store()
             .insert_received(&received.new, &received.digest)
@@ -305,6 +315,9 @@ async fn commit_batch(
             tracing::info!(peer = %received.new.peer, "dropped a message delivered twice");
             continue;
         };
+        if arrival == ArrivalRule::Muted {
+            *counted.entry((peer, arrival)).or_default() += 1;
+        }
         if let Some(e) = received.error {
             row = tx
                 .store()
@@ -317,6 +330,14 @@ async fn commit_batch(
         }
         let message = crate::convert::message(&row, &account);
         tx.publish(event::Kind::MessageReceived(message)).await?;
+    }
+    for ((peer, arrival), n) in counted {
+        tx.store()
+            .count_arrivals(ctx.account.id, peer, arrival, n)
+            .await?;
+        if arrival == ArrivalRule::Blocked {
+            tracing::info!(peer = %peer, messages = n, "dropped messages from a blocked sender");
+        }
     }
     if let Some(report) = report {
         tx.publish(event::Kind::CatchUp(report)).await?;

@@ -13,6 +13,7 @@ mod accounts;
 mod events;
 mod imports;
 mod messages;
+mod prefs;
 mod rows;
 mod servers;
 mod write;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{
 
 pub use imports::MessageKey;
 pub use messages::received_digest;
+pub use prefs::{ArrivalRule, ContactPrefs, NotifyMode, PrefsChange};
 pub use rows::{
     AccountRow, ContactRow, ConversationRow, KEY_ORIGIN_GO_CLIENT, MessageRow, MessageState,
     NewMessage, RejectedCert, ServerRow,

@@ -65,6 +65,11 @@ impl WriteTx {
         append_event_on(&mut *self.tx, payload).await
     }
 
+    /// The transaction's connection, for statements kept in other store modules.
+    pub(super) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Makes every change of the transaction durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.tx.commit().await?)

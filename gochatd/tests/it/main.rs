@@ -12,6 +12,7 @@ mod go_server_import;
 mod hostile_server;
 mod keys;
 mod keys_and_links;
+mod notify;
 mod packaging;
 mod process;
 mod sent_once;

@@ -143,6 +143,7 @@ pub fn snapshot(
         servers,
         accounts,
         conversations: conv,
+        contacts: Vec::new(),
     }
 }
 

@@ -1,0 +1,228 @@
+//! Hook programs: run with no shell, the event in environment variables and the text on
+//! standard input; at most `max_running` at once, up to `max_queued` waiting, the rest dropped;
+//! killed (with their process group) after `timeout_secs`. A failure is logged and announced
+//! as a `hook_failed` event; nothing here ever holds up delivery.
+
+use std::collections::VecDeque;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use gochat_proto::ipc::{self, AccountRef, event};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::settings::Settings;
+use crate::events::EventBus;
+
+/// Jobs between the notifier and the runner; beyond that they are dropped.
+const HANDOVER: usize = 256;
+
+/// The three hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// An incoming message.
+    Message,
+    /// A contact's key changed.
+    KeyChange,
+    /// A link changed state.
+    LinkState,
+}
+
+impl HookKind {
+    /// The setting's name in `[hooks]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookKind::Message => "on_message",
+            HookKind::KeyChange => "on_key_change",
+            HookKind::LinkState => "on_link_state",
+        }
+    }
+
+    /// The configured command (empty: none).
+    pub fn command(self, settings: &Settings) -> &[String] {
+        match self {
+            HookKind::Message => &settings.hooks.on_message,
+            HookKind::KeyChange => &settings.hooks.on_key_change,
+            HookKind::LinkState => &settings.hooks.on_link_state,
+        }
+    }
+}
+
+/// One run of a hook.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Which hook.
+    pub kind: HookKind,
+    /// The account it concerns.
+    pub account: AccountRef,
+    /// `GOCHAT_*` variables.
+    pub env: Vec<(&'static str, String)>,
+    /// Written to standard input.
+    pub stdin: String,
+}
+
+/// Why a hook failed.
+#[derive(Debug, thiserror::Error)]
+enum HookError {
+    #[error("cannot start it")]
+    Start(#[source] std::io::Error),
+    #[error("it exited with {0}")]
+    Exit(ExitStatus),
+    #[error("waiting for it failed")]
+    Wait(#[source] std::io::Error),
+    #[error("it ran longer than {0} s and was killed")]
+    Timeout(u32),
+}
+
+/// Hands jobs to the runner task.
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    jobs: mpsc::Sender<(Job, Vec<String>)>,
+    events: EventBus,
+}
+
+impl Hooks {
+    /// Starts the runner on `tasks`; it reads limits from `settings` as they are now.
+    pub fn start(
+        settings: Arc<RwLock<Settings>>,
+        events: EventBus,
+        tasks: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Hooks {
+        let (jobs, rx) = mpsc::channel(HANDOVER);
+        tasks.spawn(run(rx, settings, events.clone(), cancel));
+        Hooks { jobs, events }
+    }
+
+    /// Queues `job` to run `command`; drops it (logged, announced) when the queue is full.
+    pub async fn submit(&self, job: Job, command: Vec<String>) {
+        if let Err(mpsc::error::TrySendError::Full((job, command))) =
+            self.jobs.try_send((job, command))
+        {
+            dropped(&self.events, &job, &command).await;
+        }
+    }
+}
+
+async fn dropped(events: &EventBus, job: &Job, command: &[String]) {
+    tracing::warn!(
+        hook = job.kind.name(),
+        "too many hooks waiting: dropped one"
+    );
+    failed(
+        events,
+        job,
+        command,
+        "dropped: too many hooks waiting".into(),
+    )
+    .await;
+}
+
+async fn failed(events: &EventBus, job: &Job, command: &[String], reason: String) {
+    events
+        .emit(event::Kind::HookFailed(ipc::HookFailed {
+            hook: job.kind.name().to_owned(),
+            program: command.first().cloned().unwrap_or_default(),
+            reason,
+            account: Some(job.account.clone()),
+        }))
+        .await;
+}
+
+/// The runner: a bounded queue in front of at most `max_running` children.
+async fn run(
+    mut jobs: mpsc::Receiver<(Job, Vec<String>)>,
+    settings: Arc<RwLock<Settings>>,
+    events: EventBus,
+    cancel: CancellationToken,
+) {
+    let mut waiting: VecDeque<(Job, Vec<String>)> = VecDeque::new();
+    let mut running = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            job = jobs.recv() => match job {
+                Some(job) => {
+                    let max_queued = read(&settings).hooks.max_queued as usize;
+                    if waiting.len() >= max_queued {
+                        dropped(&events, &job.0, &job.1).await;
+                    } else {
+                        waiting.push_back(job);
+                    }
+                }
+                None => break,
+            },
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+        let (max_running, timeout) = {
+            let s = read(&settings);
+            (s.hooks.max_running as usize, s.hooks.timeout_secs)
+        };
+        while running.len() < max_running.max(1) {
+            let Some((job, command)) = waiting.pop_front() else {
+                break;
+            };
+            let events = events.clone();
+            running.spawn(async move {
+                if let Err(e) = run_one(&job, &command, timeout).await {
+                    let reason = crate::report::chain(&e).to_string();
+                    tracing::warn!(hook = job.kind.name(), program = %command[0], error = %reason, "hook failed");
+                    failed(&events, &job, &command, reason).await;
+                }
+            });
+        }
+    }
+    // Stopping: children still running are killed with their JoinSet (kill_on_drop).
+    running.shutdown().await;
+}
+
+fn read(settings: &RwLock<Settings>) -> std::sync::RwLockReadGuard<'_, Settings> {
+    settings
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs one hook to its end or its timeout.
+async fn run_one(job: &Job, command: &[String], timeout_secs: u32) -> Result<(), HookError> {
+    let Some((program, args)) = command.split_first() else {
+        return Ok(());
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .envs(job.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("GOCHAT_HOOK", job.kind.name())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        // Its own process group, so a timeout kills what it started too.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(HookError::Start)?;
+    let pid = child.id();
+    let stdin = child.stdin.take();
+    let text = job.stdin.clone();
+    let finished = async {
+        if let Some(mut stdin) = stdin {
+            // A hook that does not read its input is no failure.
+            let _ = stdin.write_all(text.as_bytes()).await;
+        }
+        child.wait().await
+    };
+    match tokio::time::timeout(Duration::from_secs(u64::from(timeout_secs)), finished).await {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(HookError::Exit(status)),
+        Ok(Err(e)) => Err(HookError::Wait(e)),
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
+            let _ = child.kill().await;
+            Err(HookError::Timeout(timeout_secs))
+        }
+    }
+}
