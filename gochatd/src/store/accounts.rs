@@ -3,6 +3,7 @@
 use super::rows::{ACCOUNT_COLUMNS, CONTACT_COLUMNS, account_from_row, contact_from_row};
 use super::{
     AccountRow, ContactRow, Store, StoreError, is_foreign_key_violation, is_unique_violation,
+    missing_parent_is_not_found,
 };
 
 impl Store {
@@ -159,13 +160,7 @@ impl Store {
         .bind(&c.key_origin)
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            if is_foreign_key_violation(&e) {
-                StoreError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(missing_parent_is_not_found)?;
         Ok(())
     }
 

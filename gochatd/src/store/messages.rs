@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::rows::{MESSAGE_COLUMNS, message_from_row};
 use super::{
     BEGIN_WRITE, ConversationRow, MessageRow, MessageState, NewMessage, Store, StoreError,
-    is_foreign_key_violation, to_sql_int,
+    missing_parent_is_not_found, to_sql_int,
 };
 use crate::reason::Reason;
 
@@ -247,13 +247,7 @@ where
         .bind(now_ms())
         .fetch_one(exec)
         .await
-        .map_err(|e| {
-            if is_foreign_key_violation(&e) {
-                StoreError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(missing_parent_is_not_found)?;
     Ok(message_from_row(&row)?)
 }
 
@@ -283,13 +277,7 @@ where
         .bind(digest)
         .fetch_optional(exec)
         .await
-        .map_err(|e| {
-            if is_foreign_key_violation(&e) {
-                StoreError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(missing_parent_is_not_found)?;
     row.as_ref()
         .map(message_from_row)
         .transpose()

@@ -133,6 +133,15 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
+/// A write's error, where a missing parent row (a foreign key violation) is `NotFound`.
+fn missing_parent_is_not_found(e: sqlx::Error) -> StoreError {
+    if is_foreign_key_violation(&e) {
+        StoreError::NotFound
+    } else {
+        e.into()
+    }
+}
+
 /// Converts a `u32` limit or a `u64` id to an SQLite integer, saturating at `i64::MAX`.
 fn to_sql_int<T: TryInto<i64>>(v: T) -> i64 {
     v.try_into().unwrap_or(i64::MAX)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::write::WriteTx;
-use super::{BEGIN_WRITE, Store, StoreError, is_foreign_key_violation};
+use super::{BEGIN_WRITE, Store, StoreError, missing_parent_is_not_found};
 
 /// When a notification is sent for a message (a contact's or an account's choice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,13 +155,7 @@ impl Store {
         .bind(user)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_foreign_key_violation(&e) {
-                StoreError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(missing_parent_is_not_found)?;
         if let Some(alias) = &change.alias {
             let alias = (!alias.is_empty()).then_some(alias.as_str());
             sqlx::query("UPDATE contact_prefs SET alias = ?3 WHERE account_id = ?1 AND user = ?2")
