@@ -13,7 +13,6 @@ mod context;
 mod dispatch;
 mod error;
 mod global;
-mod local_views;
 mod output;
 mod prompt;
 mod shell;

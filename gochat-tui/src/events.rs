@@ -242,7 +242,7 @@ pub fn apply_snapshot(app: &mut App, snap: Snapshot) -> Vec<Effect> {
     }
     effects.extend(refresh_users_if_unknown(app));
     prompt_unlocks(app);
-    crate::ops::certificates::prompt_rejected(app);
+    prompt_rejected(app);
     effects
 }
 
@@ -284,11 +284,23 @@ fn prompt_unlocks(app: &mut App) {
             first: None,
             error: None,
         };
-        if app.popup.is_none() {
-            app.popup = Some(popup);
-        } else {
-            app.popup_queue.push_back(popup);
+        app.offer_popup(popup);
+    }
+}
+
+/// After a reload: asks about each profile's refused certificate once.
+fn prompt_rejected(app: &mut App) {
+    let mut wanted = Vec::new();
+    for s in &mut app.servers {
+        if let Some(cert) = &s.profile.rejected_certificate
+            && s.cert_prompted.as_deref() != Some(cert.sha256.as_str())
+        {
+            s.cert_prompted = Some(cert.sha256.clone());
+            wanted.push((s.profile.name.clone(), cert.clone()));
         }
+    }
+    for (server, cert) in wanted {
+        app.offer_popup(Popup::TrustCertificate { server, cert });
     }
 }
 

@@ -91,6 +91,16 @@ pub struct App {
 }
 
 impl App {
+    /// Shows `popup` now, or after the dialogs already open or waiting (a dialog already
+    /// waiting is not queued twice).
+    pub fn offer_popup(&mut self, popup: Popup) {
+        if self.popup.is_none() {
+            self.popup = Some(popup);
+        } else if !self.popup_queue.contains(&popup) {
+            self.popup_queue.push_back(popup);
+        }
+    }
+
     /// A fresh model.
     pub fn new(config: &Config, tz: TimeZone, size: (u16, u16), now_ms: i64) -> App {
         let keymap = Keymap::from_config(&config.keys).unwrap_or_default();

@@ -172,11 +172,7 @@ fn log_in(app: &mut App, account: AccountKey, locked: bool) -> Vec<Effect> {
             error: None,
         };
         // `/connect` may ask for several accounts: one dialog after the other.
-        if app.popup.is_some() {
-            app.popup_queue.push_back(popup);
-        } else {
-            app.popup = Some(popup);
-        }
+        app.offer_popup(popup);
         return Vec::new();
     }
     if locked {

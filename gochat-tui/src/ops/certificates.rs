@@ -48,7 +48,7 @@ pub(super) fn reduce(
             if let Some(s) = app.servers.iter_mut().find(|s| s.profile.name == server) {
                 s.cert_prompted = Some(cert.sha256.clone());
             }
-            offer(app, server, cert);
+            app.offer_popup(Popup::TrustCertificate { server, cert });
         }
         Err(e) => app.notice(
             BufferKey::Server(server.clone()),
@@ -57,29 +57,4 @@ pub(super) fn reduce(
         ),
     }
     Vec::new()
-}
-
-fn offer(app: &mut App, server: String, cert: CertificateInfo) {
-    let popup = Popup::TrustCertificate { server, cert };
-    if app.popup.is_none() {
-        app.popup = Some(popup);
-    } else if !app.popup_queue.contains(&popup) {
-        app.popup_queue.push_back(popup);
-    }
-}
-
-/// After a reload: asks about each profile's refused certificate once.
-pub fn prompt_rejected(app: &mut App) {
-    let mut wanted = Vec::new();
-    for s in &mut app.servers {
-        if let Some(cert) = &s.profile.rejected_certificate
-            && s.cert_prompted.as_deref() != Some(cert.sha256.as_str())
-        {
-            s.cert_prompted = Some(cert.sha256.clone());
-            wanted.push((s.profile.name.clone(), cert.clone()));
-        }
-    }
-    for (server, cert) in wanted {
-        offer(app, server, cert);
-    }
 }

@@ -1,6 +1,8 @@
 //! The JSON shapes (stable, documented in `docs/CLI.md`) and the human forms of the daemon's
 //! types.
 
+mod local;
+
 use gochat_client::term;
 use gochat_proto::ipc::{self, event};
 use serde::Serialize;
@@ -389,7 +391,7 @@ pub struct EventJson {
     pub changed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<CatchUpJson>,
-    /// The fields of the notification, hook and housekeeping events (see `local_views`).
+    /// The fields of the notification, hook and housekeeping events (see `local`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub local: Option<serde_json::Map<String, serde_json::Value>>,
     /// A pinned server presented another certificate (`certificate_changed`).
@@ -576,7 +578,7 @@ impl From<&ipc::Event> for EventJson {
                 }),
                 ..EventJson::bare(e, "certificate_changed")
             },
-            Some(other) => match crate::local_views::json_of(other) {
+            Some(other) => match local::json_of(other) {
                 Some((kind, fields)) => EventJson {
                     local: Some(fields),
                     ..EventJson::bare(e, kind)
@@ -730,7 +732,7 @@ pub fn event_line(e: &ipc::Event, detail: Detail) -> Option<String> {
                 .map_or_else(String::new, |p| crate::certificate::fingerprint(&p.sha256)),
             term::line(&c.server)
         )),
-        Some(other) => crate::local_views::line_of(other, verbose).flatten(),
+        Some(other) => local::line_of(other, verbose).flatten(),
         None => verbose.then(|| format!("{} event {} of an unknown kind", tag("EVENT", DIM), e.id)),
     }
 }

@@ -5,8 +5,8 @@ use gochat_client::term;
 use gochat_proto::ipc::{self, event};
 use serde_json::{Map, Value, json};
 
+use super::{ContactJson, user};
 use crate::output::{BAD, DIM, PEER, WARN, paint};
-use crate::views::{ContactJson, user};
 
 fn account(r: Option<&ipc::AccountRef>) -> (String, String) {
     let r = r.cloned().unwrap_or_default();
