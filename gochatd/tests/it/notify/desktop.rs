@@ -6,7 +6,7 @@ use std::time::Duration;
 use gochat_proto::ipc::{self, AccountRef, event};
 
 use super::bus::{FakeNotifications, PrivateBus};
-use super::support::{events, next_event, prefs, set, start_daemon_with};
+use super::support::{AliceAndBob, alice_and_bob, next_event, prefs, set};
 use crate::common::*;
 
 fn to_alice() -> ipc::ContactPrefsRequest {
@@ -33,19 +33,17 @@ async fn notifications_follow_focus_mute_bursts_and_clicks() {
         return;
     };
     let fake = FakeNotifications::serve(&bus).await;
-    let server = start_server().await;
-    let mut alice = start_daemon().await;
     let address = bus.address.clone();
-    let mut bob = start_daemon_with(|c| {
+    let AliceAndBob {
+        server,
+        mut alice,
+        mut bob,
+        mut bob_events,
+    } = alice_and_bob(|c| {
         c.notify.bus = address;
         c.notify.coalesce_ms = 300;
     })
     .await;
-    add_server(&mut alice, &server).await;
-    add_server(&mut bob, &server).await;
-    register(&mut alice, "alice").await;
-    register(&mut bob, "bob").await;
-    let mut bob_events = events(&mut bob).await;
 
     // Summary: the sender; body: the text, escaped for markup.
     alice
@@ -301,19 +299,17 @@ async fn no_notification_server_is_no_failure() {
         return;
     };
     // A bus with nobody serving notifications, then no bus at all: messages still arrive.
-    let server = start_server().await;
-    let mut alice = start_daemon().await;
     let address = bus.address.clone();
-    let mut bob = start_daemon_with(|c| {
+    let AliceAndBob {
+        server,
+        mut alice,
+        mut bob,
+        mut bob_events,
+    } = alice_and_bob(|c| {
         c.notify.bus = address;
         c.notify.coalesce_ms = 0;
     })
     .await;
-    add_server(&mut alice, &server).await;
-    add_server(&mut bob, &server).await;
-    register(&mut alice, "alice").await;
-    register(&mut bob, "bob").await;
-    let mut bob_events = events(&mut bob).await;
     for text in ["one", "two"] {
         alice
             .client

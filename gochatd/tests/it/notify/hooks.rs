@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gochat_proto::ipc::{self, event};
 
-use super::support::{events, next_event, set, start_daemon_with};
+use super::support::{AliceAndBob, alice_and_bob, next_event, set};
 use crate::common::*;
 
 /// Writes an executable shell script.
@@ -23,6 +23,8 @@ fn toml_list(items: &[&str]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// The text of `path` once it exists (the scripts write a hidden file and rename it, so a
+/// file that exists is complete).
 async fn wait_file(path: &Path) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -53,20 +55,18 @@ mv "$1/$GOCHAT_MESSAGE_ID.tmp" "$1/$GOCHAT_MESSAGE_ID""#,
         record.to_str().expect("utf-8"),
         out.to_str().expect("utf-8"),
     ]);
-    let server = start_server().await;
-    let mut alice = start_daemon().await;
     // No notification server anywhere: hooks still run, delivery still works.
-    let mut bob = start_daemon_with(|c| {
+    let AliceAndBob {
+        server,
+        mut alice,
+        mut bob,
+        mut bob_events,
+    } = alice_and_bob(|c| {
         c.notify.bus = "unix:path=/nonexistent/bus".into();
         c.hooks.timeout_secs = 2;
     })
     .await;
-    add_server(&mut alice, &server).await;
-    add_server(&mut bob, &server).await;
-    register(&mut alice, "alice").await;
-    register(&mut bob, "bob").await;
     set(&mut bob, "hooks.on_message", &command).await;
-    let mut bob_events = events(&mut bob).await;
 
     // Environment and standard input.
     alice
@@ -238,7 +238,7 @@ mv "$1/$GOCHAT_MESSAGE_ID.tmp" "$1/$GOCHAT_MESSAGE_ID""#,
     let key_hook = script(
         work.path(),
         "key",
-        r#"env | grep '^GOCHAT_' | sort > "$1/$GOCHAT_USER""#,
+        r#"env | grep '^GOCHAT_' | sort > "$1/.$GOCHAT_USER" && mv "$1/.$GOCHAT_USER" "$1/$GOCHAT_USER""#,
     );
     set(
         &mut bob,
@@ -287,7 +287,7 @@ mv "$1/$GOCHAT_MESSAGE_ID.tmp" "$1/$GOCHAT_MESSAGE_ID""#,
     let link = script(
         work.path(),
         "link",
-        r#"env | grep '^GOCHAT_' | sort > "$1/$GOCHAT_LINK_STATE""#,
+        r#"env | grep '^GOCHAT_' | sort > "$1/.$GOCHAT_LINK_STATE" && mv "$1/.$GOCHAT_LINK_STATE" "$1/$GOCHAT_LINK_STATE""#,
     );
     set(
         &mut bob,

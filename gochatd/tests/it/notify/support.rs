@@ -7,7 +7,7 @@ use gochatd::config::DaemonConfig;
 use gochatd::daemon::Daemon;
 use gochatd::store::Store;
 
-use crate::common::TestDaemon;
+use crate::common::{TestDaemon, TestServer, add_server, register, start_daemon, start_server};
 
 /// Starts a daemon whose config `tweak` adjusted (socket and store in a fresh directory).
 pub async fn start_daemon_with(tweak: impl FnOnce(&mut DaemonConfig)) -> TestDaemon {
@@ -80,4 +80,31 @@ pub async fn prefs(d: &mut TestDaemon, change: ipc::ContactPrefsRequest) -> ipc:
         .await
         .expect("set contact preferences")
         .into_inner()
+}
+
+/// A server, alice's daemon, and bob's daemon with its config adjusted by `tweak`, both
+/// registered; bob's live events.
+pub struct AliceAndBob {
+    pub server: TestServer,
+    pub alice: TestDaemon,
+    pub bob: TestDaemon,
+    pub bob_events: tonic::Streaming<ipc::Event>,
+}
+
+/// Starts [`AliceAndBob`].
+pub async fn alice_and_bob(tweak: impl FnOnce(&mut DaemonConfig)) -> AliceAndBob {
+    let server = start_server().await;
+    let mut alice = start_daemon().await;
+    let mut bob = start_daemon_with(tweak).await;
+    add_server(&mut alice, &server).await;
+    add_server(&mut bob, &server).await;
+    register(&mut alice, "alice").await;
+    register(&mut bob, "bob").await;
+    let bob_events = events(&mut bob).await;
+    AliceAndBob {
+        server,
+        alice,
+        bob,
+        bob_events,
+    }
 }
