@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 
 use super::{Deferred, Session};
+use crate::cluster::Forward;
 use crate::hub::OnlineUser;
 use crate::metrics::Metrics;
 use crate::store::{NewMessage, Recipient, StoredMessage};
@@ -52,6 +53,7 @@ impl Session {
         let Ok(unix) = decode_stamp(&stamp) else {
             return self.err(id, ErrorCode::Args).await;
         };
+        let forward_to = to.clone();
         let recipient_id = match self.deps.hub.online(&to) {
             Some(recipient) => {
                 let reciv = Response::Reciv {
@@ -87,16 +89,29 @@ impl Session {
         };
         // Answered once committed; meanwhile the session reads on, so consecutive messages
         // share one transaction.
-        let committed = self
+        let message = NewMessage {
+            sender_id: sender.user_id,
+            recipient_id,
+            stamp: unix,
+            ciphertext: ciphertext.to_vec(),
+        };
+        let copy = self
             .deps
-            .sink
-            .submit(NewMessage {
-                sender_id: sender.user_id,
-                recipient_id,
-                stamp: unix,
-                ciphertext: ciphertext.to_vec(),
-            })
-            .await;
+            .cluster
+            .online_elsewhere(&forward_to)
+            .then(|| message.clone());
+        let mut committed = self.deps.sink.submit(message).await;
+        if let Some(message) = copy {
+            // Online on another node: stored first, then written there (which deletes the
+            // stored copy).
+            let forward = Forward {
+                to: forward_to,
+                from: sender.name.clone(),
+                raw_stamp: stamp,
+                message,
+            };
+            committed = self.deps.cluster.forward(forward, committed);
+        }
         self.defer(Deferred::Commit(id, committed));
     }
 

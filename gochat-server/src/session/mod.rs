@@ -19,6 +19,7 @@ use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Re
 use zeroize::Zeroizing;
 
 use crate::admission::Admission;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::{Hub, OnlineUser};
@@ -65,12 +66,14 @@ pub struct Deps {
     metrics: Arc<Metrics>,
     admission: Arc<Admission>,
     shutdown: Arc<Shutdown>,
+    cluster: Arc<dyn Cluster>,
 }
 
 impl Deps {
     /// Sessions on `hub` and `store` (offline messages written through `sink`), with the
     /// limits in `config`, counting into `metrics`, rate-limiting logins with `admission`,
-    /// ending at `shutdown` (which an admin may schedule).
+    /// ending at `shutdown` (which an admin may schedule), with the other nodes in `cluster`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         hub: Arc<Hub>,
         store: Arc<dyn Store>,
@@ -79,6 +82,7 @@ impl Deps {
         metrics: Arc<Metrics>,
         admission: Arc<Admission>,
         shutdown: Arc<Shutdown>,
+        cluster: Arc<dyn Cluster>,
     ) -> Self {
         Self {
             hub,
@@ -88,6 +92,7 @@ impl Deps {
             metrics,
             admission,
             shutdown,
+            cluster,
         }
     }
 }
