@@ -29,7 +29,21 @@ pub struct OnlineUser {
     permission: AtomicU8,
     /// When the last DUPSESS hook went to this session.
     last_dupsess: Mutex<Option<Instant>>,
+    /// Stored rows recently written to this session (cluster only: a message forwarded from
+    /// another node and the same row read by a catch-up are written once).
+    written: Mutex<RecentRows>,
 }
+
+/// The last [`RECENT_ROWS`] row ids written to one session.
+#[derive(Debug, Default)]
+struct RecentRows {
+    order: std::collections::VecDeque<i64>,
+    set: std::collections::HashSet<i64>,
+}
+
+/// Rows remembered per session: far more than can be in flight between a catch-up's read
+/// and a forwarded message's write.
+const RECENT_ROWS: usize = 4096;
 
 impl OnlineUser {
     /// Creates the record.
@@ -47,7 +61,24 @@ impl OnlineUser {
             key,
             permission: AtomicU8::new(permission.code()),
             last_dupsess: Mutex::new(None),
+            written: Mutex::new(RecentRows::default()),
         }
+    }
+
+    /// Claims stored row `id` for writing to this session: `false` if it was written already
+    /// (by a catch-up, or as a forwarded message).
+    pub fn claim_row(&self, id: i64) -> bool {
+        let mut rows = lock(&self.written);
+        if !rows.set.insert(id) {
+            return false;
+        }
+        rows.order.push_back(id);
+        if rows.order.len() > RECENT_ROWS
+            && let Some(old) = rows.order.pop_front()
+        {
+            rows.set.remove(&old);
+        }
+        true
     }
 
     /// The current permission level (changes take effect at once).

@@ -378,11 +378,13 @@ impl Cluster for NatsCluster {
     }
 
     async fn close(&self) {
-        // Session releases of the drained sessions, then whatever the client buffered.
-        self.shared.tasks.close();
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.shared.tasks.wait()).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.shared.client.flush()).await;
+        // No more events or forwarded messages; the writes under way finish, their stored
+        // copies are deleted, the drained sessions' keys released, and whatever the client
+        // buffered is sent.
         self.shared.stop.cancel();
+        self.shared.tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.tasks.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.shared.client.flush()).await;
     }
 }
 

@@ -34,11 +34,17 @@ pub(super) async fn subscribe(shared: &Arc<Shared>) {
         ),
     ];
     let (delivered, to_delete) = mpsc::unbounded_channel();
-    tokio::spawn(delete_delivered(shared.clone(), to_delete));
+    // Tracked: a node that stops deletes what it wrote before it goes (or the rows would be
+    // delivered again by the next catch-up).
+    shared
+        .tasks
+        .spawn(delete_delivered(shared.clone(), to_delete));
     for (subject, kind) in subscriptions {
         match shared.client.subscribe(subject.clone()).await {
             Ok(sub) => {
-                tokio::spawn(serve(shared.clone(), sub, kind, delivered.clone()));
+                shared
+                    .tasks
+                    .spawn(serve(shared.clone(), sub, kind, delivered.clone()));
             }
             Err(e) => {
                 tracing::error!(subject, error = %crate::error_chain::Chain(&e), "cannot subscribe");
@@ -153,6 +159,10 @@ async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
             return;
         }
     };
+    if !online.claim_row(row) {
+        // A catch-up wrote it already (and deletes it).
+        return;
+    }
     let reciv = Response::Reciv {
         from: forward.from,
         stamp: forward.raw_stamp,

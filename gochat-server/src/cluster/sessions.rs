@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
+use async_nats::jetstream::stream;
 use bytes::Bytes;
 use futures::StreamExt;
 use gochat_proto::wire::ErrorCode;
@@ -78,19 +79,21 @@ fn key(name: &[u8]) -> Option<&str> {
     std::str::from_utf8(name).ok().filter(|k| !k.is_empty())
 }
 
+/// A KV bucket's settings.
+pub(super) struct Bucket {
+    name: String,
+    max_age: Duration,
+}
+
 /// Opens (or creates) both buckets, retrying until NATS answers, then watches sessions.
 pub(super) async fn open_buckets(shared: Arc<Shared>) {
-    let sessions = kv::Config {
-        bucket: format!("{}_sessions", shared.prefix),
-        history: 1,
+    let sessions = Bucket {
+        name: format!("{}_sessions", shared.prefix),
         max_age: SESSION_TTL,
-        ..Default::default()
     };
-    let tokens = kv::Config {
-        bucket: format!("{}_tokens", shared.prefix),
-        history: 1,
+    let tokens = Bucket {
+        name: format!("{}_tokens", shared.prefix),
         max_age: shared.token_lifetime.max(Duration::from_secs(1)),
-        ..Default::default()
     };
     let mut delay = Duration::from_millis(200);
     let (sessions, tokens) = loop {
@@ -109,18 +112,28 @@ pub(super) async fn open_buckets(shared: Arc<Shared>) {
     watch(shared, sessions).await;
 }
 
-async fn open(shared: &Shared, config: &kv::Config) -> Option<kv::Store> {
-    if let Ok(store) = shared.js.get_key_value(config.bucket.clone()).await {
+/// Opens a bucket, creating its stream first if needed. The stream is created by hand, as
+/// a KV bucket's stream (history 1, rollups, direct gets): the client's own bucket creation
+/// reads account details that NATS 2.9 words differently.
+async fn open(shared: &Shared, bucket: &Bucket) -> Option<kv::Store> {
+    if let Ok(store) = shared.js.get_key_value(bucket.name.clone()).await {
         return Some(store);
     }
-    match shared.js.create_key_value(config.clone()).await {
-        Ok(store) => Some(store),
-        Err(e) => {
-            tracing::debug!(bucket = %config.bucket, error = %crate::error_chain::Chain(&e), "bucket not open yet");
-            // Another node may have created it meanwhile.
-            shared.js.get_key_value(config.bucket.clone()).await.ok()
-        }
+    let config = stream::Config {
+        name: format!("KV_{}", bucket.name),
+        subjects: vec![format!("$KV.{}.>", bucket.name)],
+        max_messages_per_subject: 1,
+        max_age: bucket.max_age,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    };
+    if let Err(e) = shared.js.create_stream(config).await {
+        tracing::debug!(bucket = %bucket.name, error = %crate::error_chain::Chain(&e), "bucket not created (yet)");
     }
+    shared.js.get_key_value(bucket.name.clone()).await.ok()
 }
 
 /// Follows the sessions bucket for as long as the node runs, starting again after errors

@@ -175,7 +175,8 @@ impl Session {
                 // rows past the cap would be read (and, on MariaDB, sent) for nothing.
                 let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
                 let rows = rows_for(max_bytes, bytes / count.max(1));
-                let (written, next) = tokio::join!(self.write_batch(batch), fetch(after, rows));
+                let (written, next) =
+                    tokio::join!(self.write_batch(user, batch), fetch(after, rows));
                 Metrics::inc(&self.deps.metrics.catch_up_batches);
                 let complete = written.len() == count;
                 // Waits while the deleter is DELETE_BACKLOG batches behind.
@@ -212,9 +213,15 @@ impl Session {
     /// in order (all of them unless the connection failed meanwhile). A row that cannot be
     /// framed counts as handled (it could never be delivered; keeping it would stop every
     /// later catch-up at it).
-    async fn write_batch(&self, batch: Vec<StoredMessage>) -> Vec<i64> {
+    async fn write_batch(&self, user: &OnlineUser, batch: Vec<StoredMessage>) -> Vec<i64> {
         let mut sent = Vec::with_capacity(batch.len());
+        // In a cluster, a row may be written as a forwarded message meanwhile: once only.
+        let clustered = self.deps.cluster.degraded().is_some();
         for message in batch {
+            if clustered && !user.claim_row(message.id) {
+                sent.push((message.id, None));
+                continue;
+            }
             let reciv = Response::Reciv {
                 from: message.sender.into(),
                 stamp: encode_stamp(message.stamp).into(),
