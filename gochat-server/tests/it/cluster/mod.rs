@@ -179,7 +179,6 @@ impl Tls {
 
 /// One node running in this process.
 pub struct Node {
-    pub id: String,
     pub plain: SocketAddr,
     pub tls: Option<SocketAddr>,
     pub store: Arc<dyn Store>,
@@ -278,7 +277,6 @@ impl Cluster {
             .await
             .expect("node starts");
         let mut node = Node {
-            id: id.to_owned(),
             plain: server.plain_addr.expect("plain listener"),
             tls: server.tls_addr,
             store: server.store(),
