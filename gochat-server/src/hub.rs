@@ -81,6 +81,15 @@ impl OnlineUser {
         true
     }
 
+    /// Gives back a row claimed by [`OnlineUser::claim_row`] that could not be written, so a
+    /// catch-up writes it.
+    pub fn unclaim_row(&self, id: i64) {
+        let mut rows = lock(&self.written);
+        if rows.set.remove(&id) {
+            rows.order.retain(|&r| r != id);
+        }
+    }
+
     /// The current permission level (changes take effect at once).
     pub fn permission(&self) -> Permission {
         Permission::from_code(self.permission.load(Ordering::Acquire)).unwrap_or(Permission::User)

@@ -145,10 +145,7 @@ async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
     let Some(forward) = decode_forward(payload) else {
         return;
     };
-    let Some(online) = shared.hub.online(&forward.to) else {
-        return;
-    };
-    if online.user_id != forward.message.recipient_id {
+    if shared.hub.online(&forward.to).is_none() {
         return;
     }
     let row = match shared.store.find_message(&forward.message).await {
@@ -159,6 +156,13 @@ async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
             return;
         }
     };
+    // Looked up again after the query: the session may have ended meanwhile.
+    let Some(online) = shared.hub.online(&forward.to) else {
+        return;
+    };
+    if online.user_id != forward.message.recipient_id || online.conn.is_closed() {
+        return;
+    }
     if !online.claim_row(row) {
         // A catch-up wrote it already (and deletes it).
         return;
@@ -168,10 +172,13 @@ async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
         stamp: forward.raw_stamp,
         ciphertext: Bytes::from(forward.message.ciphertext),
     };
-    let Ok(bytes) = reciv.to_packet(0).to_bytes() else {
-        return;
-    };
-    let Ok(delivery) = online.conn.queue_delivery(bytes, DELIVERY_TIMEOUT) else {
+    let queued = reciv
+        .to_packet(0)
+        .to_bytes()
+        .ok()
+        .and_then(|bytes| online.conn.queue_delivery(bytes, DELIVERY_TIMEOUT).ok());
+    let Some(delivery) = queued else {
+        online.unclaim_row(row);
         return;
     };
     let delivered = delivered.clone();
@@ -181,6 +188,9 @@ async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
         if delivery.wait().await.is_ok() {
             Metrics::inc(&metrics.messages_delivered);
             let _ = delivered.send((recipient, row));
+        } else {
+            // Not in the socket: it stays stored, for this session's next catch-up too.
+            online.unclaim_row(row);
         }
     });
 }

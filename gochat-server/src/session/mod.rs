@@ -210,7 +210,12 @@ impl Session {
                 r = tokio::time::timeout_at(deadline, read_more) => r,
                 () = self.conn.closed() => break,
                 () = self.deps.shutdown.requested() => {
-                    if self.user.is_some() {
+                    // Replies held back go first, and the user is logged out before the
+                    // goodbye, so nothing is written to this session after its final ERR.
+                    let logged_in = self.user.is_some();
+                    self.flush_deferred().await;
+                    self.end_session();
+                    if logged_in {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs() as i64);
@@ -255,7 +260,7 @@ impl Session {
     /// Sends an ID-0 `ERR` just before closing.
     async fn send_final(&self, code: ErrorCode) {
         if let Ok(bytes) = Packet::error(code, 0).to_bytes() {
-            let _ = self.conn.try_send(bytes, None);
+            self.conn.send_last(bytes);
         }
     }
 

@@ -80,8 +80,21 @@ async fn kick_ban_and_permissions_act_wherever_the_user_is() {
             .any(|p| p.action == Action::Err && p.info == ErrorCode::Discn.code()),
         "{last:?}"
     );
+    // Refused on every node (once n2 has seen the session end: until then it is DUPSESS).
     let mut again = n2.connect().await;
-    again.err(login_req("bob"), ErrorCode::Dereg).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let reply = again.call(login_req("bob")).await;
+        if reply.info != ErrorCode::DupSess.code() {
+            crate::common::assert_err(&reply, ErrorCode::Dereg, "LOGIN of a banned user");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob stays online on n2"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,7 +77,9 @@ impl Raw {
     }
 
     /// Logs in on `addr` (waiting while the user's previous session is still released).
-    async fn login(addr: SocketAddr, name: &str, key: &PrivateKey) -> Option<Raw> {
+    /// Messages may arrive before the login's `OK` (the session is online from the moment
+    /// it is added): they are returned with the client.
+    async fn login(addr: SocketAddr, name: &str, key: &PrivateKey) -> Option<(Raw, Vec<Packet>)> {
         let mut raw = Raw::connect(addr).await?;
         let mut events = Vec::new();
         for _ in 0..100 {
@@ -98,7 +100,7 @@ impl Raw {
             let answer = key.decrypt(reply.args.first()?).ok()?;
             let id = raw.send(Client::verif(name, &answer)).await?;
             let reply = raw.reply(id, &mut events).await?;
-            return (reply.action == Action::Ok).then_some(raw);
+            return (reply.action == Action::Ok).then_some((raw, events));
         }
         None
     }
@@ -110,13 +112,13 @@ async fn login_somewhere(
     start: usize,
     name: &str,
     key: &PrivateKey,
-) -> (Raw, usize) {
+) -> (Raw, usize, Vec<Packet>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut i = start;
     loop {
         let addr = nodes[i % nodes.len()];
-        if let Some(raw) = Raw::login(addr, name, key).await {
-            return (raw, i % nodes.len());
+        if let Some((raw, events)) = Raw::login(addr, name, key).await {
+            return (raw, i % nodes.len(), events);
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -135,7 +137,7 @@ async fn sender(nodes: Vec<SocketAddr>, me: usize, to: String, stop: Arc<AtomicB
     let mut n = 0u32;
     let mut at = me;
     while !stop.load(Ordering::Relaxed) {
-        let (mut raw, used) = login_somewhere(&nodes, at, &name, key(me)).await;
+        let (mut raw, used, _) = login_somewhere(&nodes, at, &name, key(me)).await;
         at = used;
         let mut events = Vec::new();
         while !stop.load(Ordering::Relaxed) {
@@ -172,8 +174,12 @@ async fn receiver(
     let name = format!("r{me}");
     let mut at = me + 1;
     loop {
-        let (mut raw, used) = login_somewhere(&nodes, at, &name, key(SENDERS + me)).await;
+        let (mut raw, used, early) = login_somewhere(&nodes, at, &name, key(SENDERS + me)).await;
         at = used;
+        for p in early.iter().filter(|p| p.action == Action::Reciv) {
+            let text = String::from_utf8_lossy(&p.args[2]).into_owned();
+            *seen.lock().await.entry(text).or_default() += 1;
+        }
         let Some(_) = raw.send(Request::Reciv).await else {
             at += 1;
             continue;
@@ -285,6 +291,12 @@ async fn a_rolling_restart_under_load_loses_and_repeats_nothing() {
         seen.len()
     );
     assert!(total > 100, "too little load: {total}");
+    for r in 0..SENDERS {
+        eprintln!(
+            "r{r}: {} still stored",
+            nodes[0].pending(&format!("r{r}")).await
+        );
+    }
     for (s, numbers) in acked.iter().enumerate() {
         for n in numbers {
             let text = format!("{s}:{n}");
