@@ -60,9 +60,10 @@ pub trait Cluster: Send + Sync + std::fmt::Debug {
     /// Whether `name` is online on another node.
     fn online_elsewhere(&self, name: &[u8]) -> bool;
 
-    /// Tells `name`'s session on another node (if subscribed) that someone from `ip` tried
-    /// to log in as them.
-    fn duplicate_attempt(&self, name: &[u8], ip: &str);
+    /// If `name` is online on another node (asked of that node, not just remembered), tells
+    /// that session (if subscribed) that someone from `ip` tried to log in as them, and
+    /// returns true.
+    async fn duplicate_attempt(&self, name: &[u8], ip: &str) -> bool;
 
     /// Users online on other nodes, with their permission codes.
     fn users_elsewhere(&self) -> Vec<(Bytes, u8)>;
@@ -105,7 +106,9 @@ impl Cluster for Solo {
         false
     }
 
-    fn duplicate_attempt(&self, _name: &[u8], _ip: &str) {}
+    async fn duplicate_attempt(&self, _name: &[u8], _ip: &str) -> bool {
+        false
+    }
 
     fn users_elsewhere(&self) -> Vec<(Bytes, u8)> {
         Vec::new()

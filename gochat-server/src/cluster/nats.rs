@@ -302,22 +302,36 @@ impl Cluster for NatsCluster {
             .is_some()
     }
 
-    fn duplicate_attempt(&self, name: &[u8], ip: &str) {
+    async fn duplicate_attempt(&self, name: &[u8], ip: &str) -> bool {
         let Some(node) = self.shared.owners.elsewhere(name, &self.shared.node_id) else {
-            return;
+            return false;
         };
+        // The watch may remember a session of a node that died: ask the node itself.
+        let asked = self
+            .shared
+            .client
+            .request(
+                self.shared.node_subject(&node, "has"),
+                Bytes::copy_from_slice(name),
+            )
+            .await;
+        match asked {
+            Ok(reply) if reply.payload.as_ref() == b"0" => return false,
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+                return false;
+            }
+            // Online there (or NATS cannot tell: as remembered).
+            _ => {}
+        }
         let attempt = DupAttempt {
             name: name.to_vec(),
             ip: ip.to_owned(),
         };
-        let Ok(payload) = serde_json::to_vec(&attempt) else {
-            return;
-        };
-        let shared = self.shared.clone();
-        self.shared.tasks.spawn(async move {
-            let subject = shared.node_subject(&node, "dupsess");
-            let _ = shared.client.publish(subject, payload.into()).await;
-        });
+        if let Ok(payload) = serde_json::to_vec(&attempt) {
+            let subject = self.shared.node_subject(&node, "dupsess");
+            let _ = self.shared.client.publish(subject, payload.into()).await;
+        }
+        true
     }
 
     fn users_elsewhere(&self) -> Vec<(Bytes, u8)> {

@@ -186,8 +186,17 @@ pub(super) async fn claim(shared: &Shared, name: &Bytes) -> Claim {
                 return Claim::Granted;
             }
             Ok(Err(e)) if e.kind() == CreateErrorKind::AlreadyExists => {
-                if !clear_stale(shared, &sessions, key).await {
-                    return Claim::Taken;
+                match existing(shared, &sessions, key).await {
+                    Existing::Cleared => {}
+                    Existing::Ours(revision) => {
+                        // A key this node left behind (its release is on the way): taken over
+                        // at a new revision, so that release no longer matches.
+                        if let Ok(next) = sessions.update(key, mine.clone(), revision).await {
+                            lock(&shared.claims).insert(name.clone(), next);
+                            return Claim::Granted;
+                        }
+                    }
+                    Existing::Theirs => return Claim::Taken,
                 }
             }
             Ok(Err(e)) => {
@@ -200,23 +209,35 @@ pub(super) async fn claim(shared: &Shared, name: &Bytes) -> Claim {
     Claim::Taken
 }
 
-/// Removes `key` if the node it names no longer has that session (it ended, or the node
-/// is gone); returns whether it did, so the claim may be tried again.
-async fn clear_stale(shared: &Shared, sessions: &kv::Store, key: &str) -> bool {
+/// What an existing session key turned out to be.
+enum Existing {
+    /// Stale (its session ended, or its node is gone) and deleted, or gone meanwhile: the
+    /// claim may be tried again.
+    Cleared,
+    /// This node's own key for a session online here, at this revision.
+    Ours(u64),
+    /// Another node's live session.
+    Theirs,
+}
+
+/// Looks at the existing key of `key`: removes it if the node it names no longer has that
+/// session (it ended, or the node is gone).
+async fn existing(shared: &Shared, sessions: &kv::Store, key: &str) -> Existing {
     let Ok(Some(entry)) = sessions.entry(key).await else {
-        // Gone meanwhile.
-        return true;
+        return Existing::Cleared;
     };
     if entry.operation != Operation::Put {
-        return true;
+        return Existing::Cleared;
     }
     let Some((node, _)) = parse_value(&entry.value) else {
-        return false;
+        return Existing::Theirs;
     };
     let stale = if node == shared.node_id {
+        if shared.hub.online(key.as_bytes()).is_some() {
+            return Existing::Ours(entry.revision);
+        }
         // This node's own key whose session ended: its release is still on the way.
-        shared.hub.online(key.as_bytes()).is_none()
-            || !lock(&shared.claims).contains_key(key.as_bytes())
+        true
     } else {
         let subject = shared.node_subject(&node, "has");
         match shared
@@ -228,13 +249,14 @@ async fn clear_stale(shared: &Shared, sessions: &kv::Store, key: &str) -> bool {
             Err(e) => e.kind() == async_nats::client::RequestErrorKind::NoResponders,
         }
     };
-    if stale {
-        tracing::info!(user = key, node = %node, "clearing a stale session claim");
-        let _ = sessions
-            .delete_expect_revision(key, Some(entry.revision))
-            .await;
+    if !stale {
+        return Existing::Theirs;
     }
-    stale
+    tracing::info!(user = key, node = %node, "clearing a stale session claim");
+    let _ = sessions
+        .delete_expect_revision(key, Some(entry.revision))
+        .await;
+    Existing::Cleared
 }
 
 /// Gives up this node's key for `name` (its session ended).
@@ -297,15 +319,21 @@ async fn refresh(shared: &Shared, sessions: &kv::Store, user: &crate::hub::Onlin
             lock(&shared.claims).insert(user.name.clone(), revision);
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
-            if clear_stale(shared, sessions, key).await {
-                return;
+            match existing(shared, sessions, key).await {
+                // Created again at the next heartbeat.
+                Existing::Cleared => {}
+                Existing::Ours(revision) => {
+                    lock(&shared.claims).insert(user.name.clone(), revision);
+                }
+                Existing::Theirs => {
+                    tracing::warn!(
+                        user = key,
+                        "another node holds this session: disconnecting it here"
+                    );
+                    lock(&shared.claims).remove(&user.name);
+                    shared.hub.evict(user, ErrorCode::DupSess);
+                }
             }
-            tracing::warn!(
-                user = key,
-                "another node holds this session: disconnecting it here"
-            );
-            lock(&shared.claims).remove(&user.name);
-            shared.hub.evict(user, ErrorCode::DupSess);
         }
         Err(_) => {}
     }

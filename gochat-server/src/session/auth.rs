@@ -91,8 +91,9 @@ impl Session {
         }
         if self.deps.cluster.online_elsewhere(&username) {
             let ip = self.conn.ip().to_string();
-            self.deps.cluster.duplicate_attempt(&username, &ip);
-            return self.err(id, ErrorCode::DupSess).await;
+            if self.deps.cluster.duplicate_attempt(&username, &ip).await {
+                return self.err(id, ErrorCode::DupSess).await;
+            }
         }
         let epoch = self.deps.hub.user_epoch();
         let loaded = match self.load_user(&username).await {
@@ -219,7 +220,7 @@ impl Session {
         if self.deps.cluster.claim(&username).await == Claim::Taken {
             self.deps.hub.remove_online(&username, self.conn.id());
             let ip = self.conn.ip().to_string();
-            self.deps.cluster.duplicate_attempt(&username, &ip);
+            self.deps.cluster.duplicate_attempt(&username, &ip).await;
             return self.err(id, ErrorCode::DupSess).await;
         }
         if self.deps.hub.user_epoch() != epoch {
