@@ -11,6 +11,7 @@ use futures::StreamExt;
 use gochat_proto::wire::{ErrorCode, Hook, Response};
 use tokio::sync::mpsc;
 
+use super::Forward;
 use super::nats::Shared;
 use super::wire::{DupAttempt, Envelope, Event, decode_forward};
 use crate::metrics::Metrics;
@@ -41,10 +42,13 @@ pub(super) async fn subscribe(shared: &Arc<Shared>) {
         .spawn(delete_delivered(shared.clone(), to_delete));
     for (subject, kind) in subscriptions {
         match shared.client.subscribe(subject.clone()).await {
-            Ok(sub) => {
+            Ok(sub) if matches!(kind, Kind::Deliver) => {
                 shared
                     .tasks
-                    .spawn(serve(shared.clone(), sub, kind, delivered.clone()));
+                    .spawn(serve_deliveries(shared.clone(), sub, delivered.clone()));
+            }
+            Ok(sub) => {
+                shared.tasks.spawn(serve(shared.clone(), sub, kind));
             }
             Err(e) => {
                 tracing::error!(subject, error = %crate::error_chain::Chain(&e), "cannot subscribe");
@@ -63,12 +67,7 @@ enum Kind {
 
 type Delivered = mpsc::UnboundedSender<(i64, i64)>;
 
-async fn serve(
-    shared: Arc<Shared>,
-    mut sub: async_nats::Subscriber,
-    kind: Kind,
-    delivered: Delivered,
-) {
+async fn serve(shared: Arc<Shared>, mut sub: async_nats::Subscriber, kind: Kind) {
     loop {
         let message = tokio::select! {
             m = sub.next() => m,
@@ -77,7 +76,8 @@ async fn serve(
         let Some(message) = message else { return };
         match kind {
             Kind::Events => apply_event(&shared, &message.payload),
-            Kind::Deliver => deliver(&shared, &message.payload, &delivered).await,
+            // Served by `serve_deliveries`.
+            Kind::Deliver => {}
             Kind::Has => {
                 let here = shared.hub.online(&message.payload).is_some();
                 if let Some(reply) = message.reply {
@@ -138,24 +138,50 @@ fn apply_event(shared: &Shared, payload: &[u8]) {
     }
 }
 
-/// Writes a forwarded message to its recipient if they are online here and the stored
-/// copy still exists (a catch-up may have delivered it already); the copy is deleted once
-/// the `RECIV` is in the socket. Otherwise the copy stays, for catch-up.
-async fn deliver(shared: &Shared, payload: &[u8], delivered: &Delivered) {
-    let Some(forward) = decode_forward(payload) else {
-        return;
-    };
-    if shared.hub.online(&forward.to).is_none() {
-        return;
+/// Stored rows looked up at once for forwarded messages (their writes stay in order).
+const LOOKUPS_IN_FLIGHT: usize = 64;
+
+/// Forwarded messages: their stored rows are looked up [`LOOKUPS_IN_FLIGHT`] at a time, and
+/// each is written, in arrival order, by [`deliver`].
+async fn serve_deliveries(shared: Arc<Shared>, sub: async_nats::Subscriber, delivered: Delivered) {
+    let lookups = sub
+        .map(|message| {
+            let shared = shared.clone();
+            async move { lookup(&shared, &message.payload).await }
+        })
+        .buffered(LOOKUPS_IN_FLIGHT);
+    let mut lookups = std::pin::pin!(lookups);
+    loop {
+        let found = tokio::select! {
+            f = lookups.next() => f,
+            () = shared.stop.cancelled() => return,
+        };
+        match found {
+            Some(Some((forward, row))) => deliver(&shared, forward, row, &delivered),
+            Some(None) => {}
+            None => return,
+        }
     }
-    let row = match shared.store.find_message(&forward.message).await {
-        Ok(Some(row)) => row,
-        Ok(None) => return,
+}
+
+/// The stored row of a forwarded message whose recipient is online here; `None` if they
+/// are not, or the row is gone (a catch-up delivered it already).
+async fn lookup(shared: &Shared, payload: &[u8]) -> Option<(Forward, i64)> {
+    let forward = decode_forward(payload)?;
+    shared.hub.online(&forward.to)?;
+    match shared.store.find_message(&forward.message).await {
+        Ok(Some(row)) => Some((forward, row)),
+        Ok(None) => None,
         Err(e) => {
             tracing::warn!(error = %crate::error_chain::Chain(&e), "forwarded message not looked up; it stays stored");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// Writes a forwarded message to its recipient if they are still online here; its stored
+/// copy is deleted once the `RECIV` is in the socket. Otherwise the copy stays, for catch-up.
+fn deliver(shared: &Shared, forward: Forward, row: i64, delivered: &Delivered) {
     // Looked up again after the query: the session may have ended meanwhile.
     let Some(online) = shared.hub.online(&forward.to) else {
         return;
