@@ -141,7 +141,7 @@ fn apply_event(shared: &Shared, payload: &[u8]) {
 /// Stored rows looked up at once for forwarded messages (their writes stay in order). More
 /// than one made MariaDB slower, not faster (each lookup scans the recipient's rows from
 /// the oldest, past those still being looked up): 64 at once gave 2,900 msg/s against
-/// 10,200 one at a time (docs/PERFORMANCE.md, "Several nodes").
+/// 13,200 one at a time (docs/PERFORMANCE.md, "gochat-server across nodes").
 const LOOKUPS_IN_FLIGHT: usize = 1;
 
 /// Forwarded messages: their stored rows are looked up [`LOOKUPS_IN_FLIGHT`] at a time, and
