@@ -278,6 +278,9 @@ pub(super) fn release(shared: &Arc<Shared>, name: &Bytes) {
     });
 }
 
+/// Session keys refreshed at once by the heartbeat.
+const REFRESHES_IN_FLIGHT: usize = 256;
+
 /// Every [`HEARTBEAT`]: refreshes the key of each user online on this node, creating it
 /// again after an outage; a user whose key another node took meanwhile is disconnected here
 /// (one session per user).
@@ -294,9 +297,14 @@ pub(super) async fn heartbeat(shared: Arc<Shared>) {
         if shared.client.connection_state() != async_nats::connection::State::Connected {
             continue;
         }
-        for user in shared.hub.online_users() {
-            refresh(&shared, &sessions, &user).await;
-        }
+        // Many at once: one round trip each, and all must be done well within the TTL.
+        let shared = &shared;
+        let sessions = &sessions;
+        futures::stream::iter(shared.hub.online_users())
+            .for_each_concurrent(REFRESHES_IN_FLIGHT, |user| async move {
+                refresh(shared, sessions, &user).await;
+            })
+            .await;
     }
 }
 
