@@ -132,6 +132,12 @@ pub struct Settings {
     /// Bytes of stored messages written per catch-up batch (default 262144).
     #[arg(long, env = "GOCHAT_CATCH_UP_BATCH_BYTES")]
     catch_up_batch_bytes: Option<usize>,
+    /// Run as a cluster node: the NATS server URL (needs MariaDB).
+    #[arg(long, env = "GOCHAT_CLUSTER_NATS", value_name = "URL")]
+    cluster_nats: Option<String>,
+    /// This cluster node's id (default: the host name plus a random suffix).
+    #[arg(long, env = "GOCHAT_NODE_ID", value_name = "ID")]
+    node_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +291,12 @@ impl Settings {
         }
         if let Some(v) = &self.motd {
             config.motd = v.clone();
+        }
+        if let Some(url) = &self.cluster_nats {
+            config.cluster.get_or_insert_with(Default::default).nats = url.clone();
+        }
+        if let Some(id) = &self.node_id {
+            config.cluster.get_or_insert_with(Default::default).node_id = Some(id.clone());
         }
         if let Some(v) = self.max_clients {
             config.max_clients = v;

@@ -116,6 +116,68 @@ pub struct Config {
     /// Bytes of stored messages a catch-up (`RECIV`) writes per batch; each batch is deleted
     /// once it is in the socket, and the write timeout applies per batch.
     pub catch_up_batch_bytes: usize,
+    // Several nodes
+    /// Run as one node of a cluster (MariaDB only); unset: a single node, as always.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// `[cluster]`: several nodes on one MariaDB database, routed through NATS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// NATS server URL(s), comma-separated (`nats://host:4222`, `tls://…`; credentials may be
+    /// in the URL).
+    pub nats: String,
+    /// This node's id (letters, digits, `-`, `_`); default: the host name plus a random
+    /// suffix, new at every start.
+    pub node_id: Option<String>,
+    /// The cluster's name: the prefix of its NATS subjects and KV buckets.
+    pub name: String,
+    /// NATS credentials file (`.creds`: JWT and NKey seed).
+    pub credentials: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the NATS server with; setting it requires TLS.
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for NATS servers that verify clients.
+    pub client_cert: Option<PathBuf>,
+    /// Key of `client_cert` (PEM).
+    pub client_key: Option<PathBuf>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats: "nats://127.0.0.1:4222".into(),
+            node_id: None,
+            name: "gochat".into(),
+            credentials: None,
+            ca: None,
+            client_cert: None,
+            client_key: None,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The configured node id, or the host name with a random suffix.
+    pub fn node_id(&self) -> String {
+        if let Some(id) = &self.node_id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_else(|_| "gochat".into())
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>();
+        let suffix: u32 = rand::random();
+        format!("{host}-{suffix:08x}")
+    }
 }
 
 impl Default for Config {
@@ -156,6 +218,7 @@ impl Default for Config {
             msg_rate: 200,
             msg_burst: 2_000,
             catch_up_batch_bytes: 256 * 1024,
+            cluster: None,
         }
     }
 }
@@ -190,6 +253,14 @@ impl Config {
         }
         if self.outbound_queue == 0 {
             return invalid("outbound_queue must be at least 1");
+        }
+        if self.cluster.is_some() {
+            let url = self.database_url();
+            if !(url.starts_with("mysql:") || url.starts_with("mariadb:")) {
+                return invalid(
+                    "[cluster] needs a MariaDB database (`database = \"mysql://…\"`): SQLite serves one node only",
+                );
+            }
         }
         self.validate_limits()
     }

@@ -29,7 +29,21 @@ pub struct OnlineUser {
     permission: AtomicU8,
     /// When the last DUPSESS hook went to this session.
     last_dupsess: Mutex<Option<Instant>>,
+    /// Stored rows recently written to this session (cluster only: a message forwarded from
+    /// another node and the same row read by a catch-up are written once).
+    written: Mutex<RecentRows>,
 }
+
+/// The last [`RECENT_ROWS`] row ids written to one session.
+#[derive(Debug, Default)]
+struct RecentRows {
+    order: std::collections::VecDeque<i64>,
+    set: std::collections::HashSet<i64>,
+}
+
+/// Rows remembered per session: far more than can be in flight between a catch-up's read
+/// and a forwarded message's write.
+const RECENT_ROWS: usize = 4096;
 
 impl OnlineUser {
     /// Creates the record.
@@ -47,6 +61,32 @@ impl OnlineUser {
             key,
             permission: AtomicU8::new(permission.code()),
             last_dupsess: Mutex::new(None),
+            written: Mutex::new(RecentRows::default()),
+        }
+    }
+
+    /// Claims stored row `id` for writing to this session: `false` if it was written already
+    /// (by a catch-up, or as a forwarded message).
+    pub fn claim_row(&self, id: i64) -> bool {
+        let mut rows = lock(&self.written);
+        if !rows.set.insert(id) {
+            return false;
+        }
+        rows.order.push_back(id);
+        if rows.order.len() > RECENT_ROWS
+            && let Some(old) = rows.order.pop_front()
+        {
+            rows.set.remove(&old);
+        }
+        true
+    }
+
+    /// Gives back a row claimed by [`OnlineUser::claim_row`] that could not be written, so a
+    /// catch-up writes it.
+    pub fn unclaim_row(&self, id: i64) {
+        let mut rows = lock(&self.written);
+        if rows.set.remove(&id) {
+            rows.order.retain(|&r| r != id);
         }
     }
 
@@ -81,9 +121,32 @@ pub enum TokenError {
     Mismatch,
 }
 
+/// What this node tells the other nodes of a cluster when the hub changes (see
+/// `crate::cluster`). A single node has none, and its hub behaves as it always did.
+pub trait Relay: Send + Sync + std::fmt::Debug {
+    /// A hook went to every subscriber on this node (`packet` is the encoded HOOK).
+    fn hook(&self, hook: Hook, packet: &Bytes);
+    /// `name` is no longer online on this node.
+    fn logged_out(&self, name: &Bytes);
+    /// An admin changed `name`'s permission (already in the store).
+    fn permission_changed(&self, name: &[u8], level: Permission);
+    /// `name` was deregistered (already in the store).
+    fn deregistered(&self, name: &[u8]);
+    /// A token was bound to `name`'s session on this node.
+    fn token_bound(&self, name: &[u8]);
+    /// The token of `name` started its lifetime (its session ended).
+    fn token_activated(&self, name: &[u8], secret: &[u8], lifetime: Duration);
+    /// The token of `name` was revoked.
+    fn token_revoked(&self, name: &[u8]);
+    /// The MOTD changed.
+    fn motd_changed(&self, motd: &Bytes);
+}
+
 /// Who is online and what sessions share in memory: tokens, hook subscribers, the MOTD.
 #[derive(Debug)]
 pub struct Hub {
+    /// The other nodes, in a cluster.
+    relay: std::sync::OnceLock<Arc<dyn Relay>>,
     online: Mutex<HashMap<Bytes, Arc<OnlineUser>>>,
     tokens: Mutex<HashMap<Bytes, Token>>,
     subscribers: Subscribers,
@@ -111,6 +174,7 @@ impl Hub {
     /// Creates an empty hub.
     pub fn new(motd: Bytes, token_lifetime: Duration) -> Self {
         Hub {
+            relay: std::sync::OnceLock::new(),
             online: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             subscribers: Subscribers::new(HookBudget {
@@ -132,6 +196,15 @@ impl Hub {
         self
     }
 
+    /// Tells `relay` of every change other nodes must see (set once, by the cluster).
+    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    fn relay(&self) -> Option<&Arc<dyn Relay>> {
+        self.relay.get()
+    }
+
     /// Hook delivery counters.
     pub fn hook_stats(&self) -> &HookStats {
         &self.subscribers.stats
@@ -145,8 +218,16 @@ impl Hub {
             .clone()
     }
 
-    /// Replaces the MOTD.
+    /// Replaces the MOTD (on every node of a cluster).
     pub fn set_motd(&self, motd: Bytes) {
+        if let Some(relay) = self.relay() {
+            relay.motd_changed(&motd);
+        }
+        self.set_motd_here(motd);
+    }
+
+    /// Replaces the MOTD on this node only.
+    pub fn set_motd_here(&self, motd: Bytes) {
         *self
             .motd
             .write()
@@ -173,7 +254,11 @@ impl Hub {
         let mut online = lock(&self.online);
         match online.get(name) {
             Some(u) if u.conn.id() == conn => {
-                online.remove(name);
+                if let Some((name, _)) = online.remove_entry(name)
+                    && let Some(relay) = self.relay()
+                {
+                    relay.logged_out(&name);
+                }
                 true
             }
             _ => false,
@@ -233,7 +318,17 @@ impl Hub {
     /// A subscriber whose hook budget is spent or whose queue is half full misses it; no one
     /// is ever disconnected for a hook.
     pub fn notify(&self, hook: Hook, packet: &Bytes, only: Option<ConnId>) {
+        if only.is_none()
+            && let Some(relay) = self.relay()
+        {
+            relay.hook(hook, packet);
+        }
         self.subscribers.notify(hook, packet, only);
+    }
+
+    /// Sends a HOOK packet that another node relayed to this node's subscribers of `hook`.
+    pub fn notify_here(&self, hook: Hook, packet: &Bytes) {
+        self.subscribers.notify(hook, packet, None);
     }
 
     /// Tells `online` (if subscribed) that someone from `ip` tried to log in as them, at most
@@ -269,6 +364,14 @@ impl Hub {
     /// Applies a permission change already written to the store to the live session of
     /// `name`, if any: its permission, and a PERMSCHG hook. Returns whether it was online.
     pub fn permission_changed(&self, name: &[u8], level: Permission) -> bool {
+        if let Some(relay) = self.relay() {
+            relay.permission_changed(name, level);
+        }
+        self.permission_changed_here(name, level)
+    }
+
+    /// [`Hub::permission_changed`] for this node's session only (another node relayed it).
+    pub fn permission_changed_here(&self, name: &[u8], level: Permission) -> bool {
         self.user_epoch.fetch_add(1, Ordering::SeqCst);
         let Some(online) = self.online(name) else {
             return false;
@@ -288,13 +391,25 @@ impl Hub {
     /// store (its token; the store forgets its recipient id itself). Returns its live session, if any, for
     /// the caller to end (an admin ban disconnects it; DEREG by the user keeps the connection).
     pub fn user_deregistered(&self, name: &[u8]) -> Option<Arc<OnlineUser>> {
+        if let Some(relay) = self.relay() {
+            relay.deregistered(name);
+            relay.token_revoked(name);
+        }
+        self.user_deregistered_here(name)
+    }
+
+    /// [`Hub::user_deregistered`] on this node only (another node relayed it).
+    pub fn user_deregistered_here(&self, name: &[u8]) -> Option<Arc<OnlineUser>> {
         self.user_epoch.fetch_add(1, Ordering::SeqCst);
-        self.revoke_token(name);
+        self.revoke_token_here(name);
         self.online(name)
     }
 
     /// Binds a fresh token to the session on `conn` (after a TLS challenge login).
     pub fn bind_token(&self, name: Bytes, secret: Zeroizing<Vec<u8>>, conn: ConnId) {
+        if let Some(relay) = self.relay() {
+            relay.token_bound(&name);
+        }
         lock(&self.tokens).insert(
             name,
             Token {
@@ -313,6 +428,9 @@ impl Hub {
             token.owner = None;
             if token.expires.is_none() {
                 token.expires = Some(Instant::now() + self.token_lifetime);
+                if let Some(relay) = self.relay() {
+                    relay.token_activated(name, &token.secret, self.token_lifetime);
+                }
             }
         }
     }
@@ -335,8 +453,16 @@ impl Hub {
         }
     }
 
-    /// Drops the token of `name` (deregistration).
+    /// Drops the token of `name` (deregistration, kick), on every node of a cluster.
     pub fn revoke_token(&self, name: &[u8]) {
+        if let Some(relay) = self.relay() {
+            relay.token_revoked(name);
+        }
+        self.revoke_token_here(name);
+    }
+
+    /// Drops the token of `name` on this node only.
+    pub fn revoke_token_here(&self, name: &[u8]) {
         lock(&self.tokens).remove(name);
     }
 

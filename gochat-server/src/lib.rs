@@ -4,8 +4,10 @@
 //! SQLite); [`session`] serves one connection; [`hub`] holds who is online.
 
 pub mod admission;
+pub mod broadcast;
 pub mod challenge;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod control;

@@ -4,6 +4,7 @@
 
 use gochat_proto::wire::{ErrorCode, Permission};
 
+use crate::cluster::Cluster;
 use crate::hub::Hub;
 use crate::store::{Store, StoreError};
 
@@ -62,8 +63,14 @@ pub async fn deregister(
 }
 
 /// Disconnects `user`'s session; its reusable token is revoked, as with ADMIN KICK.
-pub fn kick(hub: &Hub, user: &[u8]) -> Result<Applied, LiveAdminError> {
+pub fn kick(hub: &Hub, cluster: &dyn Cluster, user: &[u8]) -> Result<Applied, LiveAdminError> {
     let Some(session) = hub.online(user) else {
+        if cluster.online_elsewhere(user) {
+            tracing::info!(user = %String::from_utf8_lossy(user), "kicked by the admin tool (on another node)");
+            hub.revoke_token(user);
+            cluster.kick(user);
+            return Ok(Applied::Online);
+        }
         return Err(LiveAdminError::NotOnline);
     };
     tracing::info!(user = %String::from_utf8_lossy(user), "kicked by the admin tool");

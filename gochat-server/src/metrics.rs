@@ -21,6 +21,8 @@ pub struct Gauges<'a> {
     pub connections_waiting: usize,
     /// The hub's hook counters.
     pub hooks: &'a HookStats,
+    /// In a cluster, whether it is degraded now (`None` on a single node).
+    pub cluster_degraded: Option<bool>,
 }
 
 /// Monotonic counters (the [`Gauges`] are passed in when scraped).
@@ -50,6 +52,10 @@ pub struct Metrics {
     pub user_lists_too_long: AtomicU64,
     /// Failed LOGIN/VERIF attempts (rate-limited ones included).
     pub login_failures: AtomicU64,
+    /// Messages forwarded to the node holding the recipient's session (cluster).
+    pub cluster_forwarded: AtomicU64,
+    /// Times the cluster became degraded (NATS unreachable).
+    pub cluster_degraded_episodes: AtomicU64,
     /// Times each internet-facing limit was hit, indexed by [`Limit`].
     limit_hits: [AtomicU64; Limit::ALL.len()],
 }
@@ -239,6 +245,33 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
         }
+        if let Some(degraded) = gauges.cluster_degraded {
+            let cluster_rows = [
+                (
+                    "gochat_cluster_degraded",
+                    "gauge",
+                    "1 while NATS is unreachable: this node serves its own users and stores messages for the others.",
+                    u64::from(degraded),
+                ),
+                (
+                    "gochat_cluster_degraded_total",
+                    "counter",
+                    "Times the cluster became degraded.",
+                    get(&self.cluster_degraded_episodes),
+                ),
+                (
+                    "gochat_cluster_forwarded_total",
+                    "counter",
+                    "Messages stored and forwarded to the node holding the recipient's session.",
+                    get(&self.cluster_forwarded),
+                ),
+            ];
+            for (name, kind, help, value) in cluster_rows {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+                ));
+            }
+        }
         let name = "gochat_limit_rejections_total";
         out.push_str(&format!(
             "# HELP {name} Connections or requests refused or closed by an internet-facing limit.\n# TYPE {name} counter\n"
@@ -331,6 +364,7 @@ mod tests {
             users_online: 7,
             connections_waiting: 2,
             hooks: &hooks,
+            cluster_degraded: None,
         });
         for line in [
             "gochat_users_online 7\n",

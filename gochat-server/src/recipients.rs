@@ -173,6 +173,10 @@ impl Store for CachedRecipients {
         self.inner.delete_messages(recipient_id, ids).await
     }
 
+    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError> {
+        self.inner.find_message(message).await
+    }
+
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {
         self.inner.mailbox_usage(recipient_id).await
     }

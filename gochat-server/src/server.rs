@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::{Admission, Ticket, WaitEnd};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::conn::{Transport, spawn_writer};
 use crate::control::server::Targets;
@@ -41,6 +42,9 @@ pub enum StartError {
     /// The control socket cannot be bound.
     #[error(transparent)]
     Control(#[from] crate::control::server::BindError),
+    /// The cluster cannot be joined.
+    #[error("cannot join the cluster")]
+    Cluster(#[from] crate::cluster::nats::ClusterError),
     /// A listener cannot bind.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -89,6 +93,7 @@ struct Listening {
 #[derive(Clone)]
 pub struct Probe {
     hub: Arc<Hub>,
+    cluster: Arc<dyn Cluster>,
     metrics: Arc<Metrics>,
     admission: Arc<Admission>,
 }
@@ -97,6 +102,11 @@ impl Probe {
     /// Who is online, tokens, hooks.
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The other nodes (a [`crate::cluster::Solo`] on a single node).
+    pub fn cluster(&self) -> &dyn Cluster {
+        &*self.cluster
     }
 
     /// The counters.
@@ -111,16 +121,22 @@ impl Probe {
 
     /// The metrics endpoint's text, as a scrape would read it now.
     pub fn metrics_text(&self) -> String {
-        render_metrics(&self.metrics, &self.hub, &self.admission)
+        render_metrics(&self.metrics, &self.hub, &self.admission, &*self.cluster)
     }
 }
 
 /// The exposition text: the counters with the gauges read now from the hub and admission.
-fn render_metrics(metrics: &Metrics, hub: &Hub, admission: &Admission) -> String {
+fn render_metrics(
+    metrics: &Metrics,
+    hub: &Hub,
+    admission: &Admission,
+    cluster: &dyn Cluster,
+) -> String {
     metrics.render(Gauges {
         users_online: hub.online_count(),
         connections_waiting: admission.waiting(),
         hooks: hub.hook_stats(),
+        cluster_degraded: cluster.degraded(),
     })
 }
 
@@ -129,6 +145,7 @@ pub struct Server {
     probe: Probe,
     store: Arc<dyn Store>,
     shutdown: Arc<Shutdown>,
+    cluster: Arc<dyn Cluster>,
     /// Bound plain TCP address.
     pub plain_addr: Option<SocketAddr>,
     /// Bound TLS address.
@@ -195,6 +212,20 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let admission = Arc::new(Admission::new(&config));
         let shutdown = Arc::new(Shutdown::new());
+        let cluster: Arc<dyn Cluster> = match &config.cluster {
+            None => Arc::new(crate::cluster::Solo),
+            Some(settings) => {
+                crate::cluster::nats::NatsCluster::start(
+                    settings,
+                    Duration::from_secs(config.token_lifetime_secs),
+                    hub.clone(),
+                    store.clone(),
+                    shutdown.clone(),
+                    metrics.clone(),
+                )
+                .await?
+            }
+        };
         let listening = Arc::new(Listening {
             admission: admission.clone(),
             metrics: metrics.clone(),
@@ -207,6 +238,7 @@ impl Server {
                 metrics.clone(),
                 admission.clone(),
                 shutdown.clone(),
+                cluster.clone(),
             )),
             shutdown: shutdown.token(),
             handshake_timeout: Duration::from_secs(config.handshake_timeout_secs),
@@ -216,6 +248,7 @@ impl Server {
         });
         let probe = Probe {
             hub: hub.clone(),
+            cluster: cluster.clone(),
             metrics,
             admission: admission.clone(),
         };
@@ -255,7 +288,7 @@ impl Server {
                 Ok(control) => {
                     tracing::info!(path = %path.display(), "control socket");
                     control_path = Some(path);
-                    let targets = Targets::new(store.clone(), hub.clone());
+                    let targets = Targets::new(store.clone(), hub.clone(), cluster.clone());
                     tasks.spawn(control.serve(targets, shutdown.token()));
                 }
                 // A socket the operator asked for must work; a derived one is a convenience.
@@ -282,6 +315,7 @@ impl Server {
             probe,
             store,
             shutdown,
+            cluster,
             plain_addr,
             tls_addr,
             metrics_addr,
@@ -321,6 +355,8 @@ impl Server {
         }
         // The sink stops once the last session's handle to it is gone with the tasks.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.sink_task).await;
+        // Session releases and forwarded messages still queued for the other nodes.
+        self.cluster.close().await;
     }
 }
 

@@ -13,7 +13,9 @@
 //! - `login --users N --rounds R`: N users log in (challenge + VERIF) and out R times each;
 //!   report server CPU per login;
 //! - `online --pairs P --window W --messages M`: P sender→receiver pairs, W MSGs in flight per
-//!   sender; report MSG→OK throughput, MSG→RECIV latency and server CPU per 1,000 messages;
+//!   sender; report MSG→OK throughput, MSG→RECIV latency and server CPU per 1,000 messages
+//!   (with `--receiver-server ADDR [--receiver-server-pid PID]` the receivers log in to another
+//!   node of a cluster, and that node's CPU is reported too);
 //! - `offline --messages N`: receivers offline; senders store N messages; then the receivers
 //!   log in and catch up; report stored msgs/s, catch-up time, order and exactly-once;
 //! - `reg --concurrent C`: C REGs at once; count errors.
@@ -104,6 +106,12 @@ struct Cli {
     /// PID of the gochat-server process, to sample its CPU time and RSS.
     #[arg(long, global = true)]
     server_pid: Option<u32>,
+    /// Where the receivers of `online` connect (another node of a cluster); default: --server.
+    #[arg(long, global = true)]
+    receiver_server: Option<SocketAddr>,
+    /// PID of the --receiver-server process, to sample its CPU time too.
+    #[arg(long, global = true)]
+    receiver_server_pid: Option<u32>,
     /// PID of the database server process (e.g. mariadbd), to sample its CPU time.
     #[arg(long, global = true)]
     db_pid: Option<u32>,
@@ -235,9 +243,13 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let ip = cli.server.ip();
-    if !matches!(ip, IpAddr::V4(v4) if v4.octets()[0] == 127) {
-        bail!("refusing to target {ip}: only 127.0.0.0/8 is allowed");
+    for ip in [Some(cli.server.ip()), cli.receiver_server.map(|a| a.ip())]
+        .into_iter()
+        .flatten()
+    {
+        if !matches!(ip, IpAddr::V4(v4) if v4.octets()[0] == 127) {
+            bail!("refusing to target {ip}: only 127.0.0.0/8 is allowed");
+        }
     }
     let meter = Meter {
         server: cli.server_pid,
@@ -245,6 +257,11 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let ctx = Ctx {
         addr: cli.server,
+        receiver_addr: cli.receiver_server.unwrap_or(cli.server),
+        receiver_meter: cli.receiver_server_pid.map(|pid| Meter {
+            server: Some(pid),
+            db: None,
+        }),
         meter,
         key_cache: cli.key_cache,
     };
@@ -301,6 +318,10 @@ async fn run(cli: Cli) -> Result<()> {
 
 struct Ctx {
     addr: SocketAddr,
+    /// Where `online`'s receivers log in (another node of a cluster, or `addr`).
+    receiver_addr: SocketAddr,
+    /// The receivers' node, when it is another process.
+    receiver_meter: Option<Meter>,
     meter: Meter,
     key_cache: PathBuf,
 }

@@ -220,13 +220,24 @@ pub(crate) async fn logged_in_clients(
     n: usize,
     login: bool,
 ) -> Result<Vec<Client>> {
+    logged_in_clients_at(ctx.addr, keys, first, n, login).await
+}
+
+/// [`logged_in_clients`] on the server at `addr`.
+pub(crate) async fn logged_in_clients_at(
+    addr: SocketAddr,
+    keys: &[Arc<PrivateKey>],
+    first: usize,
+    n: usize,
+    login: bool,
+) -> Result<Vec<Client>> {
     let errors = Errors::default();
     let results: Vec<Result<Client>> = futures::stream::iter(first..first + n)
         .map(|i| {
             let errors = errors.clone();
             let key = keys[i].clone();
             async move {
-                let mut c = Client::connect(ctx.addr).await?;
+                let mut c = Client::connect(addr).await?;
                 let name = user_name(i);
                 if let Some(code) = c.try_register(&name, &key).await? {
                     if code != "ERR_EXISTS" {

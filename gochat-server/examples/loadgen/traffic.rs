@@ -16,7 +16,19 @@ pub(crate) async fn online(
     let keys = load_keys(&ctx.key_cache, 2 * pairs)?;
     wait_for_server(ctx.addr).await?;
     let senders = logged_in_clients(ctx, &keys, 0, pairs, true).await?;
-    let receivers = logged_in_clients(ctx, &keys, pairs, pairs, true).await?;
+    let cross = ctx.receiver_addr != ctx.addr;
+    if cross {
+        wait_for_server(ctx.receiver_addr).await?;
+    }
+    let receivers = logged_in_clients_at(ctx.receiver_addr, &keys, pairs, pairs, true).await?;
+    if cross {
+        // The sender's node learns where the receivers are through NATS.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        println!(
+            "receivers on {}, senders on {}",
+            ctx.receiver_addr, ctx.addr
+        );
+    }
     let per = (messages / pairs).max(1);
     let total = per * pairs;
     println!(
@@ -29,6 +41,7 @@ pub(crate) async fn online(
         .map(|c| tokio::spawn(run_live_receiver(c, per, done_rx.clone())))
         .collect();
     let before = ctx.meter.snapshot();
+    let receiver_before = ctx.receiver_meter.as_ref().map(Meter::snapshot);
     let start = Instant::now();
     let sender_tasks: Vec<_> = senders
         .into_iter()
@@ -53,6 +66,11 @@ pub(crate) async fn online(
     }
     let phase = ctx.meter.since(&before);
     let _ = done.send(true);
+    let receiver_phase = ctx
+        .receiver_meter
+        .as_ref()
+        .zip(receiver_before.as_ref())
+        .map(|(m, b)| m.since(b));
     let mut receiver_reports = Vec::new();
     for t in receiver_tasks {
         receiver_reports.push(t.await.unwrap_or_else(|e| ReceiverReport {
@@ -61,6 +79,9 @@ pub(crate) async fn online(
         }));
     }
     phase.print("messaging");
+    if let Some(p) = &receiver_phase {
+        p.print("messaging (receivers' node)");
+    }
 
     let mut ok = 0;
     let mut errors = BTreeMap::new();
@@ -119,13 +140,21 @@ pub(crate) async fn online(
     if let Some(per_op) = phase.per_op(ok) {
         println!("server CPU per 1,000 messages: {:.1} ms", per_op * 1000.0);
     }
+    let receiver_cpu = receiver_phase.as_ref().and_then(|p| p.per_op(ok));
+    if let Some(per_op) = receiver_cpu {
+        println!(
+            "receivers' node CPU per 1,000 messages: {:.1} ms",
+            per_op * 1000.0
+        );
+    }
     println!(
-        "RESULT online pairs={pairs} window={window} msgs={ok} rate={rate:.0} ok_p50_ms={:.2} ok_p99_ms={:.2} reciv_p50_ms={:.2} reciv_p99_ms={:.2} cpu_per_1000_ms={:.1} errors={} failures={}",
+        "RESULT online pairs={pairs} window={window} msgs={ok} rate={rate:.0} ok_p50_ms={:.2} ok_p99_ms={:.2} reciv_p50_ms={:.2} reciv_p99_ms={:.2} cpu_per_1000_ms={:.1} receiver_node_cpu_per_1000_ms={:.1} errors={} failures={}",
         msg_to_ok.pct(50.0),
         msg_to_ok.pct(99.0),
         reciv.pct(50.0),
         reciv.pct(99.0),
         phase.per_op(ok).map_or(f64::NAN, |c| c * 1000.0),
+        receiver_cpu.map_or(f64::NAN, |c| c * 1000.0),
         errors.values().sum::<usize>(),
         failures.len()
     );

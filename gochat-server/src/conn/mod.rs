@@ -174,13 +174,19 @@ impl ConnHandle {
     /// Tells the peer why with an ID-0 `ERR`, then closes (kick, ban).
     pub fn disconnect(&self, code: gochat_proto::wire::ErrorCode) {
         if let Ok(bytes) = gochat_proto::wire::Packet::error(code, 0).to_bytes() {
-            let _ = self.inner.queue.push(Outbound {
-                bytes,
-                ack: None,
-                claim: None,
-            });
+            self.send_last(bytes);
         }
         self.close();
+    }
+
+    /// Queues the connection's last packet (its final `ERR`): nothing queued afterwards is
+    /// written. Returns whether it was queued (not after another last packet).
+    pub fn send_last(&self, bytes: Bytes) -> bool {
+        self.inner.queue.push_last(Outbound {
+            bytes,
+            ack: None,
+            claim: None,
+        })
     }
 
     /// Asks the connection to close (kick, shutdown, slow peer).

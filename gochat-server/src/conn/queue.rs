@@ -43,6 +43,10 @@ pub(super) struct Queue {
     pub(super) space: Notify,
     /// Set once the writer has stopped: nothing queued from then on is ever written.
     pub(super) stopped: AtomicBool,
+    /// Set (under the items lock) with the connection's last packet: nothing is queued
+    /// after it, so a delivery racing the goodbye fails (and is stored) instead of being
+    /// written where the peer no longer reads.
+    sealed: AtomicBool,
 }
 
 impl Queue {
@@ -54,6 +58,7 @@ impl Queue {
             writer: Notify::new(),
             space: Notify::new(),
             stopped: AtomicBool::new(false),
+            sealed: AtomicBool::new(false),
         }
     }
 
@@ -70,6 +75,9 @@ impl Queue {
             return Err((SendError::Closed, item));
         }
         let mut items = self.lock();
+        if self.sealed.load(Ordering::Relaxed) {
+            return Err((SendError::Closed, item));
+        }
         if items.len() >= self.capacity {
             return Err((SendError::Full, item));
         }
@@ -77,6 +85,22 @@ impl Queue {
         drop(items);
         self.writer.notify_one();
         Ok(())
+    }
+
+    /// Appends the connection's last item (even over capacity) and refuses any after it;
+    /// `false` if the connection was sealed or stopped already.
+    pub(super) fn push_last(&self, item: Outbound) -> bool {
+        if self.stopped.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut items = self.lock();
+        if self.sealed.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        items.push_back(item);
+        drop(items);
+        self.writer.notify_one();
+        true
     }
 
     /// Takes everything queued (and its allocation, so an idle queue holds no memory).

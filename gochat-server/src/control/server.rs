@@ -52,12 +52,21 @@ pub struct ControlSocket {
 pub struct Targets {
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
+    cluster: Arc<dyn crate::cluster::Cluster>,
 }
 
 impl Targets {
-    /// The store and hub that requests are applied to.
-    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>) -> Self {
-        Self { store, hub }
+    /// The store, hub and other nodes that requests are applied to.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        cluster: Arc<dyn crate::cluster::Cluster>,
+    ) -> Self {
+        Self {
+            store,
+            hub,
+            cluster,
+        }
     }
 }
 
@@ -189,7 +198,7 @@ pub async fn apply(targets: &Targets, request: &Request) -> Reply {
             live_admin::set_permission(store, hub, user.as_bytes(), *level).await
         }
         Request::Deregister { user } => live_admin::deregister(store, hub, user.as_bytes()).await,
-        Request::Kick { user } => live_admin::kick(hub, user.as_bytes()),
+        Request::Kick { user } => live_admin::kick(hub, &*targets.cluster, user.as_bytes()),
     };
     match result {
         Ok(applied) => Reply::Applied(applied),

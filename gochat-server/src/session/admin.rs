@@ -2,17 +2,12 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use gochat_proto::crypto::split_text;
-use gochat_proto::wire::{
-    AdminRequest, ErrorCode, Permission, Response, decode_stamp, encode_stamp,
-};
+use bytes::Bytes;
+use gochat_proto::wire::{AdminRequest, ErrorCode, Permission, decode_stamp, encode_stamp};
 
 use super::Session;
 use crate::hub::OnlineUser;
 
-/// Prefix of every broadcast text, as the deployed server writes it.
-pub const BROADCAST_PREFIX: &[u8] = b"ADMINISTRATIVE BROADCAST:\n";
 /// A shutdown stamp this many seconds in the past still means "now" (clients truncate or
 /// round the current time).
 const SHUTDOWN_GRACE_SECS: i64 = 2;
@@ -59,15 +54,10 @@ impl Session {
         if at < now_unix() - SHUTDOWN_GRACE_SECS {
             return self.err(id, ErrorCode::Args).await;
         }
-        let (_, raw) = self.deps.shutdown.schedule(at, stamp);
-        if let Ok(bytes) = (Response::Shtdwn { stamp: Some(raw) })
-            .to_packet(0)
-            .to_bytes()
-        {
-            for online in self.deps.hub.online_users() {
-                let _ = online.conn.try_send(bytes.clone(), None);
-            }
-        }
+        let (at, raw) = self.deps.shutdown.schedule(at, stamp);
+        // In a cluster, every node stops then (a node alone stops on SIGTERM).
+        self.deps.cluster.shutdown(at, &raw);
+        crate::broadcast::announce_shutdown_here(&self.deps.hub, raw);
         self.ok(id).await;
     }
 
@@ -97,32 +87,15 @@ impl Session {
         if !self.conn.is_secure() {
             return self.err(id, ErrorCode::NoSecure).await;
         }
-        let text = String::from_utf8_lossy(text);
         let stamp: Bytes = encode_stamp(now_unix()).into();
-        for online in self.deps.hub.online_users() {
-            if online.conn.id() == self.conn.id() {
-                continue;
-            }
-            let max = online
-                .key
-                .max_plaintext()
-                .saturating_sub(BROADCAST_PREFIX.len());
-            let mut out = BytesMut::new();
-            for piece in split_text(&text, max) {
-                let mut plain = BROADCAST_PREFIX.to_vec();
-                plain.extend_from_slice(piece.as_bytes());
-                let Ok(ciphertext) = online.key.encrypt(&plain) else {
-                    continue;
-                };
-                let reciv = Response::Reciv {
-                    from: sender.name.clone(),
-                    stamp: stamp.clone(),
-                    ciphertext: ciphertext.into(),
-                };
-                let _ = reciv.to_packet(0).encode(&mut out);
-            }
-            let _ = online.conn.try_send(out.freeze(), None);
-        }
+        crate::broadcast::broadcast_here(
+            &self.deps.hub,
+            &sender.name,
+            &stamp,
+            text,
+            Some(self.conn.id()),
+        );
+        self.deps.cluster.broadcast(&sender.name, &stamp, text);
         self.ok(id).await;
     }
 
@@ -167,7 +140,7 @@ impl Session {
 
     async fn admin_kick(&self, id: u16, own: Permission, username: &[u8]) {
         let Some(target) = self.deps.hub.online(username) else {
-            return self.err(id, ErrorCode::NotFound).await;
+            return self.kick_elsewhere(id, own, username).await;
         };
         if own <= target.permission() {
             return self.err(id, ErrorCode::Perms).await;
@@ -175,6 +148,27 @@ impl Session {
         // A kicked user does not come straight back with a reusable token.
         self.deps.hub.revoke_token(username);
         self.deps.hub.evict(&target, ErrorCode::Discn);
+        self.ok(id).await;
+    }
+
+    /// KICK of a user online on another node: the permission rule reads the stored level.
+    async fn kick_elsewhere(&self, id: u16, own: Permission, username: &[u8]) {
+        if !self.deps.cluster.online_elsewhere(username) {
+            return self.err(id, ErrorCode::NotFound).await;
+        }
+        let target = match self.deps.store.user(username).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return self.err(id, ErrorCode::NotFound).await,
+            Err(e) => {
+                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
+                return self.err(id, ErrorCode::Server).await;
+            }
+        };
+        if own.code() <= target.permission {
+            return self.err(id, ErrorCode::Perms).await;
+        }
+        self.deps.hub.revoke_token(username);
+        self.deps.cluster.kick(username);
         self.ok(id).await;
     }
 }

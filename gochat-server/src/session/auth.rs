@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 
 use super::{PendingLogin, Session};
 use crate::challenge::new_challenge;
+use crate::cluster::Claim;
 use crate::hub::{OnlineUser, TokenError};
 use crate::store::{RegisterError, UserRecord};
 
@@ -88,6 +89,12 @@ impl Session {
             self.deps.hub.notify_duplicate_session(&online, &ip);
             return self.err(id, ErrorCode::DupSess).await;
         }
+        if self.deps.cluster.online_elsewhere(&username) {
+            let ip = self.conn.ip().to_string();
+            if self.deps.cluster.duplicate_attempt(&username, &ip).await {
+                return self.err(id, ErrorCode::DupSess).await;
+            }
+        }
         let epoch = self.deps.hub.user_epoch();
         let loaded = match self.load_user(&username).await {
             Ok(l) => l,
@@ -113,7 +120,12 @@ impl Session {
         if !self.conn.is_secure() {
             return self.err(id, ErrorCode::NoSecure).await;
         }
-        let code = match self.deps.hub.check_token(&username, token) {
+        let checked = match self.deps.hub.check_token(&username, token) {
+            // Perhaps issued on another node.
+            Err(TokenError::NotFound) => self.deps.cluster.check_token(&username, token).await,
+            other => other,
+        };
+        let code = match checked {
             Ok(()) => return self.complete_login(id, username, loaded, None, epoch).await,
             Err(TokenError::NotFound) => ErrorCode::NotFound,
             Err(TokenError::Pending) => ErrorCode::Invalid,
@@ -203,6 +215,12 @@ impl Session {
             loaded.permission,
         ));
         if !self.deps.hub.add_online(user.clone()) {
+            return self.err(id, ErrorCode::DupSess).await;
+        }
+        if self.deps.cluster.claim(&username).await == Claim::Taken {
+            self.deps.hub.remove_online(&username, self.conn.id());
+            let ip = self.conn.ip().to_string();
+            self.deps.cluster.duplicate_attempt(&username, &ip).await;
             return self.err(id, ErrorCode::DupSess).await;
         }
         if self.deps.hub.user_epoch() != epoch {

@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use gochat_proto::wire::{ErrorCode, Response, decode_stamp, encode_stamp};
 
 use super::{Deferred, Session};
+use crate::cluster::Forward;
 use crate::hub::OnlineUser;
 use crate::metrics::Metrics;
 use crate::store::{NewMessage, Recipient, StoredMessage};
@@ -52,6 +53,7 @@ impl Session {
         let Ok(unix) = decode_stamp(&stamp) else {
             return self.err(id, ErrorCode::Args).await;
         };
+        let forward_to = to.clone();
         let recipient_id = match self.deps.hub.online(&to) {
             Some(recipient) => {
                 let reciv = Response::Reciv {
@@ -87,16 +89,29 @@ impl Session {
         };
         // Answered once committed; meanwhile the session reads on, so consecutive messages
         // share one transaction.
-        let committed = self
+        let message = NewMessage {
+            sender_id: sender.user_id,
+            recipient_id,
+            stamp: unix,
+            ciphertext: ciphertext.to_vec(),
+        };
+        let copy = self
             .deps
-            .sink
-            .submit(NewMessage {
-                sender_id: sender.user_id,
-                recipient_id,
-                stamp: unix,
-                ciphertext: ciphertext.to_vec(),
-            })
-            .await;
+            .cluster
+            .online_elsewhere(&forward_to)
+            .then(|| message.clone());
+        let mut committed = self.deps.sink.submit(message).await;
+        if let Some(message) = copy {
+            // Online on another node: stored first, then written there (which deletes the
+            // stored copy).
+            let forward = Forward {
+                to: forward_to,
+                from: sender.name.clone(),
+                raw_stamp: stamp,
+                message,
+            };
+            committed = self.deps.cluster.forward(forward, committed);
+        }
         self.defer(Deferred::Commit(id, committed));
     }
 
@@ -160,7 +175,8 @@ impl Session {
                 // rows past the cap would be read (and, on MariaDB, sent) for nothing.
                 let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
                 let rows = rows_for(max_bytes, bytes / count.max(1));
-                let (written, next) = tokio::join!(self.write_batch(batch), fetch(after, rows));
+                let (written, next) =
+                    tokio::join!(self.write_batch(user, batch), fetch(after, rows));
                 Metrics::inc(&self.deps.metrics.catch_up_batches);
                 let complete = written.len() == count;
                 // Waits while the deleter is DELETE_BACKLOG batches behind.
@@ -197,9 +213,15 @@ impl Session {
     /// in order (all of them unless the connection failed meanwhile). A row that cannot be
     /// framed counts as handled (it could never be delivered; keeping it would stop every
     /// later catch-up at it).
-    async fn write_batch(&self, batch: Vec<StoredMessage>) -> Vec<i64> {
+    async fn write_batch(&self, user: &OnlineUser, batch: Vec<StoredMessage>) -> Vec<i64> {
         let mut sent = Vec::with_capacity(batch.len());
+        // In a cluster, a row may be written as a forwarded message meanwhile: once only.
+        let clustered = self.deps.cluster.degraded().is_some();
         for message in batch {
+            if clustered && !user.claim_row(message.id) {
+                sent.push((message.id, None));
+                continue;
+            }
             let reciv = Response::Reciv {
                 from: message.sender.into(),
                 stamp: encode_stamp(message.stamp).into(),

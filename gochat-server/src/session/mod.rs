@@ -19,6 +19,7 @@ use gochat_proto::wire::{Action, Direction, ErrorCode, Hook, Packet, Request, Re
 use zeroize::Zeroizing;
 
 use crate::admission::Admission;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::conn::{ConnHandle, ReadHalf};
 use crate::hub::{Hub, OnlineUser};
@@ -65,12 +66,14 @@ pub struct Deps {
     metrics: Arc<Metrics>,
     admission: Arc<Admission>,
     shutdown: Arc<Shutdown>,
+    cluster: Arc<dyn Cluster>,
 }
 
 impl Deps {
     /// Sessions on `hub` and `store` (offline messages written through `sink`), with the
     /// limits in `config`, counting into `metrics`, rate-limiting logins with `admission`,
-    /// ending at `shutdown` (which an admin may schedule).
+    /// ending at `shutdown` (which an admin may schedule), with the other nodes in `cluster`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         hub: Arc<Hub>,
         store: Arc<dyn Store>,
@@ -79,6 +82,7 @@ impl Deps {
         metrics: Arc<Metrics>,
         admission: Arc<Admission>,
         shutdown: Arc<Shutdown>,
+        cluster: Arc<dyn Cluster>,
     ) -> Self {
         Self {
             hub,
@@ -88,6 +92,7 @@ impl Deps {
             metrics,
             admission,
             shutdown,
+            cluster,
         }
     }
 }
@@ -205,7 +210,12 @@ impl Session {
                 r = tokio::time::timeout_at(deadline, read_more) => r,
                 () = self.conn.closed() => break,
                 () = self.deps.shutdown.requested() => {
-                    if self.user.is_some() {
+                    // Replies held back go first, and the user is logged out before the
+                    // goodbye, so nothing is written to this session after its final ERR.
+                    let logged_in = self.user.is_some();
+                    self.flush_deferred().await;
+                    self.end_session();
+                    if logged_in {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs() as i64);
@@ -250,7 +260,7 @@ impl Session {
     /// Sends an ID-0 `ERR` just before closing.
     async fn send_final(&self, code: ErrorCode) {
         if let Ok(bytes) = Packet::error(code, 0).to_bytes() {
-            let _ = self.conn.try_send(bytes, None);
+            self.conn.send_last(bytes);
         }
     }
 

@@ -40,8 +40,21 @@ impl Session {
     pub(super) async fn list_users(&self, id: u16, kind: UserList) {
         let mut packer = UserListPacker::new(kind.with_perms());
         if kind.online_only() {
-            for u in self.deps.hub.online_users().iter() {
-                if !packer.push(&u.name, u.permission().code()) {
+            let mut online: Vec<(Bytes, u8)> = self
+                .deps
+                .hub
+                .online_users()
+                .iter()
+                .map(|u| (u.name.clone(), u.permission().code()))
+                .collect();
+            let elsewhere = self.deps.cluster.users_elsewhere();
+            if !elsewhere.is_empty() {
+                online.extend(elsewhere);
+                online.sort_by(|a, b| a.0.cmp(&b.0));
+                online.dedup_by(|a, b| a.0 == b.0);
+            }
+            for (name, level) in &online {
+                if !packer.push(name, *level) {
                     break;
                 }
             }

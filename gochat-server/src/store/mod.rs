@@ -230,6 +230,9 @@ pub trait Store: Send + Sync + 'static {
     /// that mailbox's counters by what was deleted.
     async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError>;
 
+    /// The id of the oldest stored row holding `message`, if any.
+    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError>;
+
     /// The mailbox counters of `recipient_id` (messages and ciphertext bytes stored).
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError>;
 

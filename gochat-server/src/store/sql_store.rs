@@ -254,6 +254,17 @@ where
         Ok(batch)
     }
 
+    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError> {
+        let id: Option<(i64,)> = sqlx::query_as(sql::FIND_MESSAGE)
+            .bind(message.recipient_id)
+            .bind(message.sender_id)
+            .bind(message.stamp)
+            .bind(message.ciphertext.as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(|(id,)| id))
+    }
+
     /// One transaction: measures the rows (locking them where the dialect locks rows),
     /// deletes them and releases the counters.
     async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError> {

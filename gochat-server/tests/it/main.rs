@@ -8,6 +8,7 @@ mod common;
 
 mod admin_live;
 mod catch_up;
+mod cluster;
 mod durability;
 mod hooks_abuse;
 mod hostile;
