@@ -197,6 +197,9 @@ pub(super) async fn claim(shared: &Shared, name: &Bytes) -> Claim {
                         }
                     }
                     Existing::Theirs => return Claim::Taken,
+                    // The owner did not answer in time: it may have just died and NATS not
+                    // noticed yet (no "no responders" until it does). Ask again.
+                    Existing::Unanswered => {}
                 }
             }
             Ok(Err(e)) => {
@@ -218,6 +221,9 @@ enum Existing {
     Ours(u64),
     /// Another node's live session.
     Theirs,
+    /// The node it names did not answer in time (busy, or dead and not yet noticed by
+    /// NATS): unknown.
+    Unanswered,
 }
 
 /// Looks at the existing key of `key`: removes it if the node it names no longer has that
@@ -246,6 +252,9 @@ async fn existing(shared: &Shared, sessions: &kv::Store, key: &str) -> Existing 
             .await
         {
             Ok(reply) => reply.payload.as_ref() == b"0",
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::TimedOut => {
+                return Existing::Unanswered;
+            }
             Err(e) => e.kind() == async_nats::client::RequestErrorKind::NoResponders,
         }
     };
@@ -328,8 +337,9 @@ async fn refresh(shared: &Shared, sessions: &kv::Store, user: &crate::hub::Onlin
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
             match existing(shared, sessions, key).await {
-                // Created again at the next heartbeat.
-                Existing::Cleared => {}
+                // Created again at the next heartbeat; an unanswered owner is asked again
+                // then.
+                Existing::Cleared | Existing::Unanswered => {}
                 Existing::Ours(revision) => {
                     lock(&shared.claims).insert(user.name.clone(), revision);
                 }
