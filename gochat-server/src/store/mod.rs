@@ -117,6 +117,14 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another node kept the migration lock for longer than we wait for it.
+    #[error("another node kept the migration lock (`{lock}`) for over {seconds} s")]
+    MigrationLocked {
+        /// The lock's name.
+        lock: &'static str,
+        /// How long we waited.
+        seconds: u32,
+    },
     /// The URL is not one we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
     UnsupportedUrl(String),
