@@ -61,6 +61,18 @@ impl RecentRows {
         }
         true
     }
+
+    /// Claims `id` for a forwarded message, in a session whose floor is `floor`.
+    fn claim_forwarded(&mut self, id: i64, floor: i64) -> ForwardClaim {
+        let forgotten = self.forgotten;
+        if !self.claim(id) {
+            ForwardClaim::Written
+        } else if id > floor && id > forgotten {
+            ForwardClaim::Fresh
+        } else {
+            ForwardClaim::Doubtful
+        }
+    }
 }
 
 /// Whether a forwarded message's row may be written to a session without asking the store.
@@ -109,16 +121,8 @@ impl OnlineUser {
 
     /// Claims row `id` of a forwarded message (see [`ForwardClaim`]).
     pub fn claim_forwarded(&self, id: i64) -> ForwardClaim {
-        let mut rows = lock(&self.written);
-        let forgotten = rows.forgotten;
-        if !rows.claim(id) {
-            return ForwardClaim::Written;
-        }
-        if id > self.forward_floor.load(Ordering::Acquire) && id > forgotten {
-            ForwardClaim::Fresh
-        } else {
-            ForwardClaim::Doubtful
-        }
+        let floor = self.forward_floor.load(Ordering::Acquire);
+        lock(&self.written).claim_forwarded(id, floor)
     }
 
     /// Claims stored row `id` for writing to this session: `false` if it was written already
@@ -519,5 +523,33 @@ impl Hub {
         let before = tokens.len();
         tokens.retain(|_, t| t.expires.is_none_or(|at| at > now));
         before - tokens.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ForwardClaim, RECENT_ROWS, RecentRows};
+
+    #[test]
+    fn a_forwarded_row_is_fresh_only_above_the_floor_and_every_forgotten_row() {
+        let mut rows = RecentRows::default();
+        // Unknown floor (not read yet): every row is checked.
+        assert_eq!(rows.claim_forwarded(5, i64::MAX), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(5, 0), ForwardClaim::Written);
+        // At or below the floor an earlier session may have had it.
+        assert_eq!(rows.claim_forwarded(10, 10), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(11, 10), ForwardClaim::Fresh);
+        // A catch-up claimed it first: never written twice.
+        assert!(rows.claim(12));
+        assert_eq!(rows.claim_forwarded(12, 10), ForwardClaim::Written);
+        // Once rows are forgotten, a row at or below the highest forgotten one is doubtful
+        // (it may be one of them), a row above it fresh.
+        let top = 1_000 + RECENT_ROWS as i64;
+        for id in 1_000..=top {
+            assert!(rows.claim(id));
+        }
+        assert!(rows.forgotten >= 1_000);
+        assert_eq!(rows.claim_forwarded(13, 10), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(top + 1, 10), ForwardClaim::Fresh);
     }
 }
