@@ -165,6 +165,12 @@ pub(super) fn charge_mailboxes(n: usize) -> String {
     in_list(&sql, n, "")
 }
 
+/// Locks one recipient's mailbox row (binds the id), as [`mailboxes`] does: a delete takes it
+/// before the message rows, in the order a store takes them, so the two never deadlock.
+pub(super) fn lock_mailbox<D: Dialect>() -> String {
+    format!("SELECT id FROM users WHERE id = ?{}", D::LOCK)
+}
+
 /// Liveness and mailbox counters (a [`super::rows::MailboxRow`]) of `n` users, locked as
 /// the dialect locks.
 pub(super) fn mailboxes<D: Dialect>(n: usize) -> String {

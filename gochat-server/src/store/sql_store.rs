@@ -289,6 +289,10 @@ where
         let pool = &self.pool;
         write::<D, _, _, _>(|| async move {
             let mut tx = D::begin_write(pool).await?;
+            sqlx::query(&sql::lock_mailbox::<D>())
+                .bind(recipient_id)
+                .execute(&mut *tx)
+                .await?;
             let (mut count, mut bytes) = (0i64, 0i64);
             for chunk in ids.chunks(CHUNK) {
                 let sql = sql::measure_messages::<D>(chunk.len());
