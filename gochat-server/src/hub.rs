@@ -32,6 +32,9 @@ pub struct OnlineUser {
     /// Stored rows recently written to this session (cluster only: a message forwarded from
     /// another node and the same row read by a catch-up are written once).
     written: Mutex<RecentRows>,
+    /// The highest message row id committed before this session began (cluster only; until
+    /// known, `i64::MAX`): a row above it was never visible to an earlier session.
+    forward_floor: std::sync::atomic::AtomicI64,
 }
 
 /// The last [`RECENT_ROWS`] row ids written to one session.
@@ -39,6 +42,50 @@ pub struct OnlineUser {
 struct RecentRows {
     order: std::collections::VecDeque<i64>,
     set: std::collections::HashSet<i64>,
+    /// The highest id forgotten so far (0: none): a row at or below it may have been written.
+    forgotten: i64,
+}
+
+impl RecentRows {
+    /// Remembers `id`; `false` if it is remembered already.
+    fn claim(&mut self, id: i64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_ROWS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+            self.forgotten = self.forgotten.max(old);
+        }
+        true
+    }
+
+    /// Claims `id` for a forwarded message, in a session whose floor is `floor`.
+    fn claim_forwarded(&mut self, id: i64, floor: i64) -> ForwardClaim {
+        let forgotten = self.forgotten;
+        if !self.claim(id) {
+            ForwardClaim::Written
+        } else if id > floor && id > forgotten {
+            ForwardClaim::Fresh
+        } else {
+            ForwardClaim::Doubtful
+        }
+    }
+}
+
+/// Whether a forwarded message's row may be written to a session without asking the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardClaim {
+    /// Written to this session already (or being written): not again.
+    Written,
+    /// Claimed, and certainly never written to this session or an earlier one: committed
+    /// after this session began, and above every row this session forgot.
+    Fresh,
+    /// Claimed, but an earlier session or a forgotten write may have had it: write it only
+    /// if the store still holds the row (and give the claim back otherwise).
+    Doubtful,
 }
 
 /// Rows remembered per session: far more than can be in flight between a catch-up's read
@@ -62,23 +109,26 @@ impl OnlineUser {
             permission: AtomicU8::new(permission.code()),
             last_dupsess: Mutex::new(None),
             written: Mutex::new(RecentRows::default()),
+            forward_floor: std::sync::atomic::AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// Records the highest row id committed before this session began (read after the
+    /// session was registered cluster-wide).
+    pub fn set_forward_floor(&self, id: i64) {
+        self.forward_floor.store(id, Ordering::Release);
+    }
+
+    /// Claims row `id` of a forwarded message (see [`ForwardClaim`]).
+    pub fn claim_forwarded(&self, id: i64) -> ForwardClaim {
+        let floor = self.forward_floor.load(Ordering::Acquire);
+        lock(&self.written).claim_forwarded(id, floor)
     }
 
     /// Claims stored row `id` for writing to this session: `false` if it was written already
     /// (by a catch-up, or as a forwarded message).
     pub fn claim_row(&self, id: i64) -> bool {
-        let mut rows = lock(&self.written);
-        if !rows.set.insert(id) {
-            return false;
-        }
-        rows.order.push_back(id);
-        if rows.order.len() > RECENT_ROWS
-            && let Some(old) = rows.order.pop_front()
-        {
-            rows.set.remove(&old);
-        }
-        true
+        lock(&self.written).claim(id)
     }
 
     /// Gives back a row claimed by [`OnlineUser::claim_row`] that could not be written, so a
@@ -473,5 +523,33 @@ impl Hub {
         let before = tokens.len();
         tokens.retain(|_, t| t.expires.is_none_or(|at| at > now));
         before - tokens.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ForwardClaim, RECENT_ROWS, RecentRows};
+
+    #[test]
+    fn a_forwarded_row_is_fresh_only_above_the_floor_and_every_forgotten_row() {
+        let mut rows = RecentRows::default();
+        // Unknown floor (not read yet): every row is checked.
+        assert_eq!(rows.claim_forwarded(5, i64::MAX), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(5, 0), ForwardClaim::Written);
+        // At or below the floor an earlier session may have had it.
+        assert_eq!(rows.claim_forwarded(10, 10), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(11, 10), ForwardClaim::Fresh);
+        // A catch-up claimed it first: never written twice.
+        assert!(rows.claim(12));
+        assert_eq!(rows.claim_forwarded(12, 10), ForwardClaim::Written);
+        // Once rows are forgotten, a row at or below the highest forgotten one is doubtful
+        // (it may be one of them), a row above it fresh.
+        let top = 1_000 + RECENT_ROWS as i64;
+        for id in 1_000..=top {
+            assert!(rows.claim(id));
+        }
+        assert!(rows.forgotten >= 1_000);
+        assert_eq!(rows.claim_forwarded(13, 10), ForwardClaim::Doubtful);
+        assert_eq!(rows.claim_forwarded(top + 1, 10), ForwardClaim::Fresh);
     }
 }

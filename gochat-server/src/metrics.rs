@@ -54,6 +54,9 @@ pub struct Metrics {
     pub login_failures: AtomicU64,
     /// Messages forwarded to the node holding the recipient's session (cluster).
     pub cluster_forwarded: AtomicU64,
+    /// Forwarded messages whose row was looked up before writing (it may have reached the
+    /// user already: cluster).
+    pub cluster_forward_checks: AtomicU64,
     /// Times the cluster became degraded (NATS unreachable).
     pub cluster_degraded_episodes: AtomicU64,
     /// Times each internet-facing limit was hit, indexed by [`Limit`].
@@ -264,6 +267,12 @@ impl Metrics {
                     "counter",
                     "Messages stored and forwarded to the node holding the recipient's session.",
                     get(&self.cluster_forwarded),
+                ),
+                (
+                    "gochat_cluster_forward_checks_total",
+                    "counter",
+                    "Forwarded messages looked up in the store before writing (they may have reached the user already).",
+                    get(&self.cluster_forward_checks),
                 ),
             ];
             for (name, kind, help, value) in cluster_rows {

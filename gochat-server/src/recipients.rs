@@ -149,12 +149,12 @@ impl Store for CachedRecipients {
         self.inner.visit_users(after, limit, visit).await
     }
 
-    async fn store_messages(
+    async fn store_messages_with_ids(
         &self,
         messages: &[NewMessage],
         quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, StoreError> {
-        self.inner.store_messages(messages, quota).await
+    ) -> Result<(Vec<StoreOutcome>, Vec<i64>), StoreError> {
+        self.inner.store_messages_with_ids(messages, quota).await
     }
 
     async fn pending_batch(
@@ -173,8 +173,12 @@ impl Store for CachedRecipients {
         self.inner.delete_messages(recipient_id, ids).await
     }
 
-    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError> {
-        self.inner.find_message(message).await
+    async fn message_exists(&self, recipient_id: i64, id: i64) -> Result<bool, StoreError> {
+        self.inner.message_exists(recipient_id, id).await
+    }
+
+    async fn last_message_id(&self) -> Result<i64, StoreError> {
+        self.inner.last_message_id().await
     }
 
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError> {

@@ -12,10 +12,20 @@ use crate::store::{NewMessage, Quota, Store, StoreOutcome};
 /// Most messages per transaction.
 const MAX_BATCH: usize = 1000;
 
-/// What the writer reports for one message: its outcome, or `None` if the transaction failed.
-pub type Committed = oneshot::Receiver<Option<StoreOutcome>>;
+/// What became of one stored message: its outcome and, if stored, its row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commit {
+    /// Stored or why not.
+    pub outcome: StoreOutcome,
+    /// The stored row's id (`Some` exactly when stored).
+    pub row: Option<i64>,
+}
 
-type Job = (NewMessage, oneshot::Sender<Option<StoreOutcome>>);
+/// What the writer reports for one message: its [`Commit`], or `None` if the transaction
+/// failed.
+pub type Committed = oneshot::Receiver<Option<Commit>>;
+
+type Job = (NewMessage, oneshot::Sender<Option<Commit>>);
 
 /// Handle for storing messages durably.
 #[derive(Debug, Clone)]
@@ -45,10 +55,10 @@ impl MessageSink {
                         Err(_) => break,
                     }
                 }
-                let outcomes = match store.store_messages(&batch, quota).await {
-                    Ok(outcomes) => {
+                let outcomes = match store.store_messages_with_ids(&batch, quota).await {
+                    Ok((outcomes, ids)) => {
                         log_refusals(&batch, &outcomes);
-                        outcomes.into_iter().map(Some).collect()
+                        commits(outcomes, ids)
                     }
                     Err(e) => {
                         tracing::error!(error = %crate::error_chain::Chain(&e), count = batch.len(), "storing messages failed");
@@ -73,6 +83,22 @@ impl MessageSink {
         let _ = self.tx.send((message, tx)).await;
         rx
     }
+}
+
+/// Pairs each stored outcome with the next row id, in order.
+fn commits(outcomes: Vec<StoreOutcome>, ids: Vec<i64>) -> Vec<Option<Commit>> {
+    let mut ids = ids.into_iter();
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            let row = if outcome == StoreOutcome::Stored {
+                ids.next()
+            } else {
+                None
+            };
+            Some(Commit { outcome, row })
+        })
+        .collect()
 }
 
 /// One log line per recipient whose mailbox refused messages in this transaction.

@@ -3,8 +3,9 @@
 //!
 //! Subjects and buckets, for a cluster called `P` (`cluster.name`, default `gochat`):
 //! - `P.events`: [`super::wire::Event`]s for every node (hooks, admin actions, tokens);
-//! - `P.node.ID.deliver`: messages forwarded to node `ID` (fire and forget: they are stored
-//!   first, and the node deletes the stored copy once it wrote the message live);
+//! - `P.node.ID.rows`: messages forwarded to node `ID` with their stored row's id (fire and
+//!   forget: they are stored first, and the node deletes the row by id once it wrote the
+//!   message live; nodes from before row ids used `P.node.ID.deliver`, read by no node now);
 //! - `P.node.ID.has`: request/reply, "is this user online on you?" (stale claims);
 //! - `P.node.ID.dupsess`: a duplicate login attempt for a user on node `ID`;
 //! - bucket `P_sessions`: user → owning node, refreshed every [`HEARTBEAT`], expiring after
@@ -31,7 +32,7 @@ use crate::config::ClusterConfig;
 use crate::hub::{Hub, Relay, TokenError};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
-use crate::sink::Committed;
+use crate::sink::{Commit, Committed};
 use crate::store::{Store, StoreOutcome};
 
 /// How often a node refreshes the session keys it holds.
@@ -69,7 +70,7 @@ struct Pending {
     forward: Forward,
     node: String,
     committed: Committed,
-    outcome: oneshot::Sender<Option<StoreOutcome>>,
+    outcome: oneshot::Sender<Option<Commit>>,
 }
 
 /// What every part of the NATS cluster shares.
@@ -252,15 +253,19 @@ async fn publish_events(shared: Arc<Shared>, mut events: mpsc::Receiver<Event>) 
 /// message to the node holding the recipient's session.
 async fn publish_forwards(shared: Arc<Shared>, mut pending: mpsc::Receiver<Pending>) {
     while let Some(p) = pending.recv().await {
-        let outcome = p.committed.await.ok().flatten();
-        let _ = p.outcome.send(outcome);
-        if outcome != Some(StoreOutcome::Stored) {
-            continue;
-        }
-        let Some(frame) = super::wire::encode_forward(&p.forward) else {
+        let commit = p.committed.await.ok().flatten();
+        let _ = p.outcome.send(commit);
+        let Some(Commit {
+            outcome: StoreOutcome::Stored,
+            row: Some(row),
+        }) = commit
+        else {
             continue;
         };
-        let subject = shared.node_subject(&p.node, "deliver");
+        let Some(frame) = super::wire::encode_forward(&p.forward, row) else {
+            continue;
+        };
+        let subject = shared.node_subject(&p.node, "rows");
         match shared.client.publish(subject, frame).await {
             Ok(()) => Metrics::inc(&shared.metrics.cluster_forwarded),
             Err(e) => {

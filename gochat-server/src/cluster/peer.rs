@@ -1,6 +1,6 @@
 //! What this node does for the others: applies their events to its own sessions, writes
-//! messages forwarded to its users (deleting the stored copy once written), answers "is
-//! this user online here?" and passes on duplicate-login attempts.
+//! messages forwarded to its users (deleting the stored row by id once written), answers
+//! "is this user online here?" and passes on duplicate-login attempts.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::Forward;
 use super::nats::Shared;
 use super::wire::{DupAttempt, Envelope, Event, decode_forward};
+use crate::hub::{ForwardClaim, OnlineUser};
 use crate::metrics::Metrics;
 
 /// How long a forwarded message may take to reach the recipient's socket.
@@ -24,10 +25,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) async fn subscribe(shared: &Arc<Shared>) {
     let subscriptions = [
         (shared.subject("events"), Kind::Events),
-        (
-            shared.node_subject(&shared.node_id, "deliver"),
-            Kind::Deliver,
-        ),
+        (shared.node_subject(&shared.node_id, "rows"), Kind::Deliver),
         (shared.node_subject(&shared.node_id, "has"), Kind::Has),
         (
             shared.node_subject(&shared.node_id, "dupsess"),
@@ -138,64 +136,61 @@ fn apply_event(shared: &Shared, payload: &[u8]) {
     }
 }
 
-/// Stored rows looked up at once for forwarded messages (their writes stay in order). More
-/// than one made MariaDB slower, not faster (each lookup scans the recipient's rows from
-/// the oldest, past those still being looked up): 64 at once gave 2,900 msg/s against
-/// 13,200 one at a time (docs/PERFORMANCE.md, "gochat-server across nodes").
-const LOOKUPS_IN_FLIGHT: usize = 1;
-
-/// Forwarded messages: their stored rows are looked up [`LOOKUPS_IN_FLIGHT`] at a time, and
-/// each is written, in arrival order, by [`deliver`].
-async fn serve_deliveries(shared: Arc<Shared>, sub: async_nats::Subscriber, delivered: Delivered) {
-    let lookups = sub
-        .map(|message| {
-            let shared = shared.clone();
-            async move { lookup(&shared, &message.payload).await }
-        })
-        .buffered(LOOKUPS_IN_FLIGHT);
-    let mut lookups = std::pin::pin!(lookups);
+/// Forwarded messages, written in arrival order by [`deliver`]. A row that may have
+/// reached this user already (see [`ForwardClaim::Doubtful`]) is first looked up by id;
+/// the others go straight to the socket.
+async fn serve_deliveries(
+    shared: Arc<Shared>,
+    mut sub: async_nats::Subscriber,
+    delivered: Delivered,
+) {
     loop {
-        let found = tokio::select! {
-            f = lookups.next() => f,
+        let message = tokio::select! {
+            m = sub.next() => m,
             () = shared.stop.cancelled() => return,
         };
-        match found {
-            Some(Some((forward, row))) => deliver(&shared, forward, row, &delivered),
-            Some(None) => {}
-            None => return,
+        let Some(message) = message else { return };
+        let Some((forward, row)) = decode_forward(&message.payload) else {
+            tracing::debug!("malformed forwarded message ignored; it stays stored");
+            continue;
+        };
+        let Some(online) = shared.hub.online(&forward.to) else {
+            continue;
+        };
+        if online.user_id != forward.message.recipient_id || online.conn.is_closed() {
+            continue;
         }
+        match online.claim_forwarded(row) {
+            // A catch-up wrote it already (and deletes it).
+            ForwardClaim::Written => continue,
+            ForwardClaim::Fresh => {}
+            ForwardClaim::Doubtful => {
+                Metrics::inc(&shared.metrics.cluster_forward_checks);
+                match shared.store.message_exists(online.user_id, row).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %crate::error_chain::Chain(&e), "forwarded message not checked; it stays stored");
+                        online.unclaim_row(row);
+                        continue;
+                    }
+                }
+            }
+        }
+        deliver(&shared, &online, forward, row, &delivered);
     }
 }
 
-/// The stored row of a forwarded message whose recipient is online here; `None` if they
-/// are not, or the row is gone (a catch-up delivered it already).
-async fn lookup(shared: &Shared, payload: &[u8]) -> Option<(Forward, i64)> {
-    let forward = decode_forward(payload)?;
-    shared.hub.online(&forward.to)?;
-    match shared.store.find_message(&forward.message).await {
-        Ok(Some(row)) => Some((forward, row)),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %crate::error_chain::Chain(&e), "forwarded message not looked up; it stays stored");
-            None
-        }
-    }
-}
-
-/// Writes a forwarded message to its recipient if they are still online here; its stored
-/// copy is deleted once the `RECIV` is in the socket. Otherwise the copy stays, for catch-up.
-fn deliver(shared: &Shared, forward: Forward, row: i64, delivered: &Delivered) {
-    // Looked up again after the query: the session may have ended meanwhile.
-    let Some(online) = shared.hub.online(&forward.to) else {
-        return;
-    };
-    if online.user_id != forward.message.recipient_id || online.conn.is_closed() {
-        return;
-    }
-    if !online.claim_row(row) {
-        // A catch-up wrote it already (and deletes it).
-        return;
-    }
+/// Writes a forwarded message (row `row`, claimed) to its recipient's session; the row is
+/// deleted once the `RECIV` is in the socket. Otherwise the claim is given back and the row
+/// stays, for catch-up.
+fn deliver(
+    shared: &Shared,
+    online: &Arc<OnlineUser>,
+    forward: Forward,
+    row: i64,
+    delivered: &Delivered,
+) {
     let reciv = Response::Reciv {
         from: forward.from,
         stamp: forward.raw_stamp,
@@ -211,8 +206,9 @@ fn deliver(shared: &Shared, forward: Forward, row: i64, delivered: &Delivered) {
         return;
     };
     let delivered = delivered.clone();
-    let recipient = forward.message.recipient_id;
+    let recipient = online.user_id;
     let metrics = shared.metrics.clone();
+    let online = online.clone();
     shared.tasks.spawn(async move {
         if delivery.wait().await.is_ok() {
             Metrics::inc(&metrics.messages_delivered);

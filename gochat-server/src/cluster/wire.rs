@@ -48,10 +48,11 @@ pub(super) struct DupAttempt {
     pub ip: String,
 }
 
-/// Frames a forwarded message: three ids, three length-prefixed names and stamp, then the
-/// ciphertext.
-pub(super) fn encode_forward(f: &Forward) -> Option<Bytes> {
-    let mut out = BytesMut::with_capacity(64 + f.message.ciphertext.len());
+/// Frames a forwarded message stored as row `row`: four ids (row, sender, recipient,
+/// stamp), three length-prefixed names and stamp, then the ciphertext.
+pub(super) fn encode_forward(f: &Forward, row: i64) -> Option<Bytes> {
+    let mut out = BytesMut::with_capacity(72 + f.message.ciphertext.len());
+    out.put_i64(row);
     out.put_i64(f.message.sender_id);
     out.put_i64(f.message.recipient_id);
     out.put_i64(f.message.stamp);
@@ -63,8 +64,9 @@ pub(super) fn encode_forward(f: &Forward) -> Option<Bytes> {
     Some(out.freeze())
 }
 
-/// Reads a frame written by [`encode_forward`]; `None` if it is malformed.
-pub(super) fn decode_forward(mut frame: &[u8]) -> Option<Forward> {
+/// Reads a frame written by [`encode_forward`] (the message and its row id); `None` if it
+/// is malformed.
+pub(super) fn decode_forward(mut frame: &[u8]) -> Option<(Forward, i64)> {
     fn take<'a>(frame: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         let (head, rest) = (frame.get(..n)?, frame.get(n..)?);
         *frame = rest;
@@ -77,9 +79,10 @@ pub(super) fn decode_forward(mut frame: &[u8]) -> Option<Forward> {
         let len = usize::from(*take(frame, 1)?.first()?);
         Some(Bytes::copy_from_slice(take(frame, len)?))
     }
+    let row = int(&mut frame)?;
     let (sender_id, recipient_id, stamp) = (int(&mut frame)?, int(&mut frame)?, int(&mut frame)?);
     let (to, from, raw_stamp) = (part(&mut frame)?, part(&mut frame)?, part(&mut frame)?);
-    Some(Forward {
+    let forward = Forward {
         to,
         from,
         raw_stamp,
@@ -89,7 +92,8 @@ pub(super) fn decode_forward(mut frame: &[u8]) -> Option<Forward> {
             stamp,
             ciphertext: frame.to_vec(),
         },
-    })
+    };
+    Some((forward, row))
 }
 
 #[cfg(test)]
@@ -109,14 +113,15 @@ mod tests {
                 ciphertext: vec![7; 300],
             },
         };
-        let frame = encode_forward(&f).expect("fits");
-        let back = decode_forward(&frame).expect("decodes");
+        let frame = encode_forward(&f, 99).expect("fits");
+        let (back, row) = decode_forward(&frame).expect("decodes");
+        assert_eq!(row, 99);
         assert_eq!(back.to, f.to);
         assert_eq!(back.from, f.from);
         assert_eq!(back.raw_stamp, f.raw_stamp);
         assert_eq!(back.message.ciphertext, f.message.ciphertext);
         assert_eq!(back.message.recipient_id, 2);
-        for cut in 0..40 {
+        for cut in 0..48 {
             assert!(decode_forward(&frame[..cut]).is_none(), "cut at {cut}");
         }
     }

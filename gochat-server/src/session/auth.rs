@@ -223,6 +223,17 @@ impl Session {
             self.deps.cluster.duplicate_attempt(&username, &ip).await;
             return self.err(id, ErrorCode::DupSess).await;
         }
+        if self.deps.cluster.degraded().is_some() {
+            // Rows committed from here on were never visible to an earlier session of this
+            // user: forwarded, they are written without asking the store (until read, every
+            // forwarded row is checked there).
+            match self.deps.store.last_message_id().await {
+                Ok(last) => user.set_forward_floor(last),
+                Err(e) => {
+                    tracing::warn!(error = %crate::error_chain::Chain(&e), "last message id not read; forwarded messages are checked against the store");
+                }
+            }
+        }
         if self.deps.hub.user_epoch() != epoch {
             match self.load_user(&username).await {
                 Ok(fresh) if fresh.record.id == user.user_id => {

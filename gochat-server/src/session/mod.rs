@@ -314,9 +314,9 @@ impl Session {
     fn committed(
         &self,
         id: u16,
-        result: Result<Option<StoreOutcome>, tokio::sync::oneshot::error::RecvError>,
+        result: Result<Option<crate::sink::Commit>, tokio::sync::oneshot::error::RecvError>,
     ) -> Packet {
-        let code = match result {
+        let code = match result.map(|c| c.map(|c| c.outcome)) {
             Ok(Some(StoreOutcome::Stored)) => {
                 Metrics::inc(&self.deps.metrics.messages_stored);
                 return Response::Ok.to_packet(id);

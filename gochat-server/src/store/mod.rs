@@ -117,6 +117,14 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another node kept the migration lock for longer than we wait for it.
+    #[error("another node kept the migration lock (`{lock}`) for over {seconds} s")]
+    MigrationLocked {
+        /// The lock's name.
+        lock: &'static str,
+        /// How long we waited.
+        seconds: u32,
+    },
     /// The URL is not one we support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB")]
     UnsupportedUrl(String),
@@ -204,7 +212,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         messages: &[NewMessage],
         quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, StoreError>;
+    ) -> Result<Vec<StoreOutcome>, StoreError> {
+        Ok(self.store_messages_with_ids(messages, quota).await?.0)
+    }
+
+    /// [`Store::store_messages`], also returning the ids of the stored rows, in the order of
+    /// the messages stored (one id per [`StoreOutcome::Stored`]).
+    async fn store_messages_with_ids(
+        &self,
+        messages: &[NewMessage],
+        quota: Quota,
+    ) -> Result<(Vec<StoreOutcome>, Vec<i64>), StoreError>;
 
     /// Up to `limit` messages stored for `recipient_id`, oldest (lowest id) first.
     async fn pending_messages(
@@ -230,8 +248,12 @@ pub trait Store: Send + Sync + 'static {
     /// that mailbox's counters by what was deleted.
     async fn delete_messages(&self, recipient_id: i64, ids: &[i64]) -> Result<(), StoreError>;
 
-    /// The id of the oldest stored row holding `message`, if any.
-    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError>;
+    /// Whether row `id` of `recipient_id` is still stored.
+    async fn message_exists(&self, recipient_id: i64, id: i64) -> Result<bool, StoreError>;
+
+    /// The highest message row id committed so far (0 if none): a row committed after this
+    /// call has a higher id.
+    async fn last_message_id(&self) -> Result<i64, StoreError>;
 
     /// The mailbox counters of `recipient_id` (messages and ciphertext bytes stored).
     async fn mailbox_usage(&self, recipient_id: i64) -> Result<MailboxUsage, StoreError>;

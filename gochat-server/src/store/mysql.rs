@@ -86,7 +86,42 @@ impl MySqlStore {
             .connect_with(options)
             .await?;
         super::import::refuse_go_schema(&pool).await?;
-        MIGRATOR.run(&pool).await?;
+        migrate(&pool).await?;
         Ok(Self::from_pool(pool))
     }
+}
+
+/// The lock nodes of one database take to migrate it one at a time.
+const MIGRATE_LOCK: &str = "gochat_migrate";
+
+/// How long a node waits for another node's migrations.
+const MIGRATE_LOCK_SECONDS: u32 = 120;
+
+/// Runs the migrations under [`MIGRATE_LOCK`], so nodes starting together on a fresh
+/// database migrate it one after another (the next finds the work done). The lock belongs
+/// to the migrating connection: released after, and by the server if that connection dies.
+async fn migrate(pool: &MySqlPool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+        .bind(MIGRATE_LOCK)
+        .bind(MIGRATE_LOCK_SECONDS)
+        .fetch_one(&mut *conn)
+        .await?;
+    if locked != Some(1) {
+        return Err(StoreError::MigrationLocked {
+            lock: MIGRATE_LOCK,
+            seconds: MIGRATE_LOCK_SECONDS,
+        });
+    }
+    let migrated = MIGRATOR.run(&mut *conn).await;
+    let released = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(MIGRATE_LOCK)
+        .execute(&mut *conn)
+        .await;
+    if released.is_err() {
+        // The lock goes with the connection.
+        conn.detach();
+    }
+    migrated?;
+    Ok(())
 }

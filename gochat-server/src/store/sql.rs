@@ -82,13 +82,13 @@ pub(super) const PENDING_BATCH: &str = "SELECT m.id, u.username, m.stamp, m.ciph
      FROM messages m JOIN users u ON u.id = m.sender_id \
      WHERE m.recipient_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?";
 
-/// The oldest stored copy of one message (the cluster deletes it once the message reached
-/// the recipient live on another node). Oldest first: forwarded messages are written in
-/// order and their copies deleted, so the copy looked for is at the front of the
-/// recipient's rows.
-pub(super) const FIND_MESSAGE: &str = "SELECT id FROM messages \
-     WHERE recipient_id = ? AND sender_id = ? AND stamp = ? AND ciphertext = ? \
-     ORDER BY id ASC LIMIT 1";
+/// Whether one row of a recipient is still stored: binds id, recipient.
+pub(super) const MESSAGE_EXISTS: &str =
+    "SELECT COUNT(*) FROM messages WHERE id = ? AND recipient_id = ?";
+
+/// The highest message row id (0 if none).
+pub(super) const LAST_MESSAGE_ID: &str =
+    "SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM messages";
 
 /// A recipient's mailbox counters.
 pub(super) const MAILBOX_USAGE: &str =
@@ -163,6 +163,12 @@ pub(super) fn charge_mailboxes(n: usize) -> String {
     }
     sql.push_str(" ELSE 0 END WHERE id IN ");
     in_list(&sql, n, "")
+}
+
+/// Locks one recipient's mailbox row (binds the id), as [`mailboxes`] does: a delete takes it
+/// before the message rows, in the order a store takes them, so the two never deadlock.
+pub(super) fn lock_mailbox<D: Dialect>() -> String {
+    format!("SELECT id FROM users WHERE id = ?{}", D::LOCK)
 }
 
 /// Liveness and mailbox counters (a [`super::rows::MailboxRow`]) of `n` users, locked as

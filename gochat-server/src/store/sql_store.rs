@@ -173,13 +173,13 @@ where
     /// order where the dialect locks rows, under the write lock on SQLite), so a concurrent
     /// store, delete or deregistration of the same recipient waits for this one and the
     /// quota and the recipient check cannot be raced.
-    async fn store_messages(
+    async fn store_messages_with_ids(
         &self,
         messages: &[NewMessage],
         quota: Quota,
-    ) -> Result<Vec<StoreOutcome>, StoreError> {
+    ) -> Result<(Vec<StoreOutcome>, Vec<i64>), StoreError> {
         if messages.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let pool = &self.pool;
         let outcomes = write::<D, _, _, _>(|| async move {
@@ -196,9 +196,10 @@ where
                 }
             }
             let admission = admit(messages, &mailboxes, quota);
+            let mut ids = Vec::with_capacity(messages.len());
             for chunk in admission.admitted(messages).chunks(CHUNK) {
-                let sql = sql::insert_messages(chunk.len());
-                let mut query = sqlx::query(&sql);
+                let sql = sql::insert_messages(chunk.len()) + " RETURNING id";
+                let mut query = sqlx::query_as::<_, (i64,)>(&sql);
                 for m in chunk {
                     query = query
                         .bind(m.sender_id)
@@ -206,7 +207,16 @@ where
                         .bind(m.stamp)
                         .bind(&m.ciphertext[..]);
                 }
-                query.execute(&mut *tx).await?;
+                // One statement numbers its rows in the order of its VALUES (ascending ids,
+                // consecutive or not); the order RETURNING lists them in is not promised.
+                let mut chunk_ids: Vec<i64> = query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id,)| id)
+                    .collect();
+                chunk_ids.sort_unstable();
+                ids.extend(chunk_ids);
             }
             for chunk in admission.charges.chunks(CHUNK) {
                 let sql = sql::charge_mailboxes(chunk.len());
@@ -223,7 +233,7 @@ where
                 query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(admission.outcomes)
+            Ok((admission.outcomes, ids))
         })
         .await?;
         Ok(outcomes)
@@ -254,15 +264,20 @@ where
         Ok(batch)
     }
 
-    async fn find_message(&self, message: &NewMessage) -> Result<Option<i64>, StoreError> {
-        let id: Option<(i64,)> = sqlx::query_as(sql::FIND_MESSAGE)
-            .bind(message.recipient_id)
-            .bind(message.sender_id)
-            .bind(message.stamp)
-            .bind(message.ciphertext.as_slice())
-            .fetch_optional(&self.pool)
+    async fn message_exists(&self, recipient_id: i64, id: i64) -> Result<bool, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(sql::MESSAGE_EXISTS)
+            .bind(id)
+            .bind(recipient_id)
+            .fetch_one(&self.pool)
             .await?;
-        Ok(id.map(|(id,)| id))
+        Ok(n > 0)
+    }
+
+    async fn last_message_id(&self) -> Result<i64, StoreError> {
+        let (id,): (i64,) = sqlx::query_as(sql::LAST_MESSAGE_ID)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
     }
 
     /// One transaction: measures the rows (locking them where the dialect locks rows),
@@ -274,6 +289,10 @@ where
         let pool = &self.pool;
         write::<D, _, _, _>(|| async move {
             let mut tx = D::begin_write(pool).await?;
+            sqlx::query(&sql::lock_mailbox::<D>())
+                .bind(recipient_id)
+                .execute(&mut *tx)
+                .await?;
             let (mut count, mut bytes) = (0i64, 0i64);
             for chunk in ids.chunks(CHUNK) {
                 let sql = sql::measure_messages::<D>(chunk.len());

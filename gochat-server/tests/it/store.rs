@@ -14,7 +14,7 @@ use std::time::Instant;
 use futures::FutureExt;
 use gochat_proto::wire::{Permission, PublicKey, encode_pem};
 use gochat_server::store::{
-    MySqlStore, NewMessage, Quota, RegisterError, SqliteStore, Store, StoredMessage,
+    MySqlStore, NewMessage, Quota, RegisterError, SqliteStore, Store, StoreOutcome, StoredMessage,
 };
 
 /// Server used for the MariaDB runs (no database part).
@@ -515,6 +515,59 @@ async fn mariadb_stored_permission_levels() {
     run_mariadb_raw(stored_permission_levels).await;
 }
 
+/// The ids `store_messages_with_ids` returns are the stored rows' ids, message by message,
+/// across INSERT chunks and past refused messages; `message_exists` and `last_message_id`
+/// agree with them.
+async fn stored_row_ids(store: Arc<dyn Store>) {
+    let store = &*store;
+    assert_eq!(store.last_message_id().await.expect("last id"), 0);
+    let alice = reg(store, b"alice", 1).await;
+    let bob = reg(store, b"bob", 2).await;
+    let carol = reg(store, b"carol", 3).await;
+    let mut msgs = Vec::new();
+    for i in 0..700 {
+        msgs.push(message(alice, if i % 2 == 0 { bob } else { carol }, i));
+        if i % 250 == 0 {
+            msgs.push(message(alice, i64::MAX, i));
+        }
+    }
+    let (outcomes, ids) = store
+        .store_messages_with_ids(&msgs, Quota::UNLIMITED)
+        .await
+        .expect("store");
+    let stored: Vec<&NewMessage> = msgs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == StoreOutcome::Stored)
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(stored.len(), 700);
+    assert_eq!(ids.len(), 700);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend");
+    let mut rows = store.pending_messages(bob, 1_000).await.expect("pending");
+    rows.extend(store.pending_messages(carol, 1_000).await.expect("pending"));
+    let by_id: std::collections::HashMap<i64, &StoredMessage> =
+        rows.iter().map(|r| (r.id, r)).collect();
+    for (m, id) in stored.iter().zip(&ids) {
+        let row = by_id.get(id).expect("a stored row per id");
+        assert_eq!((row.stamp, &row.ciphertext), (m.stamp, &m.ciphertext));
+        assert!(
+            store
+                .message_exists(m.recipient_id, *id)
+                .await
+                .expect("exists")
+        );
+    }
+    assert_eq!(
+        store.last_message_id().await.expect("last id"),
+        *ids.last().expect("ids")
+    );
+    // Another recipient's id, and a deleted row, are not there.
+    assert!(!store.message_exists(bob, ids[1]).await.expect("exists"));
+    store.delete_messages(bob, &ids[..1]).await.expect("delete");
+    assert!(!store.message_exists(bob, ids[0]).await.expect("exists"));
+}
+
 /// Generates one SQLite and one MariaDB test per scenario.
 macro_rules! store_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -545,6 +598,7 @@ store_both_backends!(
     store_and_pending_order,
     delete_exact_ids,
     permissions_and_listing,
+    stored_row_ids,
 );
 
 #[tokio::test]

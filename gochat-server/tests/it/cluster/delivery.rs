@@ -54,6 +54,14 @@ async fn messages_cross_nodes_live_both_ways_and_offline() {
             .metrics_text()
             .contains("gochat_cluster_forwarded_total 20\n")
     );
+    // Both were online before the messages were stored: written without a lookup.
+    for node in [&n1, &n2] {
+        let text = node.probe().metrics_text();
+        assert!(
+            text.contains("gochat_cluster_forward_checks_total 0\n"),
+            "{text}"
+        );
+    }
 
     // Carol is offline: stored, and caught up on the node she logs in to.
     alice.ok(Client::msg("carol", &b"offline"[..])).await;

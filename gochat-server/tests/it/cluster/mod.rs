@@ -9,6 +9,7 @@ mod delivery;
 mod failures;
 mod presence;
 mod rolling;
+mod startup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
