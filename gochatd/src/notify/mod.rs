@@ -107,6 +107,16 @@ impl NotifyState {
         name: &str,
         value: Option<&str>,
     ) -> Result<Shown, ChangeError> {
+        if name.len() > settings::NAME_MAX {
+            return Err(SettingError::unknown(name).into());
+        }
+        if value.is_some_and(|text| text.len() > settings::VALUE_MAX) {
+            return Err(SettingError::Invalid {
+                name: name.to_owned(),
+                expected: "a value of at most 16 KiB",
+            }
+            .into());
+        }
         let mut next = self.current();
         match value {
             Some(text) => {
