@@ -193,7 +193,13 @@ async fn run_one(job: &Job, command: &[String], timeout_secs: u32) -> Result<(),
     };
     let mut child = tokio::process::Command::new(program)
         .args(args)
-        .envs(job.env.iter().map(|(k, v)| (*k, v.as_str())))
+        // Values come from peers and servers: one terminal-safe line each (a NUL would make
+        // the hook fail to start, an escape sequence could reach a terminal it prints to).
+        .envs(
+            job.env
+                .iter()
+                .map(|(k, v)| (*k, gochat_client::term::line(v).into_owned())),
+        )
         .env("GOCHAT_HOOK", job.kind.name())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -224,5 +230,30 @@ async fn run_one(job: &Job, command: &[String], timeout_secs: u32) -> Result<(),
             let _ = child.kill().await;
             Err(HookError::Timeout(timeout_secs))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hostile_values_reach_the_environment_as_one_safe_line() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let out = dir.path().join("env");
+        let job = Job {
+            kind: HookKind::LinkState,
+            account: AccountRef::default(),
+            env: vec![("GOCHAT_DETAIL", "a\0b\u{1b}]0;x\u{7}\nc".to_owned())],
+            stdin: "raw\0text".to_owned(),
+        };
+        let command = vec![
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            format!("printf %s \"$GOCHAT_DETAIL\" > {}", out.display()),
+        ];
+        run_one(&job, &command, 10).await.expect("the hook runs");
+        let seen = std::fs::read_to_string(&out).expect("the hook wrote");
+        assert_eq!(seen, "a\\u{0}b\\u{1b}]0;x\\u{7}\\u{a}c");
     }
 }
