@@ -140,6 +140,10 @@ impl Desktop {
             .map_err(|_| DesktopError::Timeout)?
             .map_err(DesktopError::Notify)?;
         let id: u32 = reply.body().deserialize().map_err(DesktopError::Notify)?;
+        if note.peer.is_empty() {
+            // A count over several conversations: nothing to open.
+            return Ok(());
+        }
         let mut remembered = lock(&self.actions);
         if remembered
             .by_id
