@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::Forward;
 use super::nats::Shared;
-use super::wire::{DupAttempt, Envelope, Event, decode_forward};
+use super::wire::{DupAttempt, Event, decode_event, decode_forward};
 use crate::metrics::Metrics;
 
 /// How long a forwarded message may take to reach the recipient's socket.
@@ -97,7 +97,7 @@ async fn serve(shared: Arc<Shared>, mut sub: async_nats::Subscriber, kind: Kind)
 }
 
 fn apply_event(shared: &Shared, payload: &[u8]) {
-    let Ok(envelope) = serde_json::from_slice::<Envelope>(payload) else {
+    let Some(envelope) = decode_event(payload) else {
         tracing::debug!("malformed cluster event ignored");
         return;
     };
