@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
-use gochat_proto::wire::{MAX_PAYLOAD, MAX_USERNAME_LEN, PREAMBLE_LEN};
+use gochat_proto::wire::{Direction, MAX_PAYLOAD, MAX_USERNAME_LEN, PREAMBLE_LEN, Packet};
 
 use super::Forward;
 use crate::store::NewMessage;
@@ -62,7 +62,12 @@ pub(super) fn decode_event(payload: &[u8]) -> Option<Envelope> {
     }
     let envelope: Envelope = serde_json::from_slice(payload).ok()?;
     let fits = match &envelope.event {
-        Event::Hook { packet, .. } => packet.len() <= PREAMBLE_LEN + MAX_PAYLOAD,
+        // Relayed to clients byte for byte: exactly one well-formed packet, or a client's
+        // framing would be thrown off.
+        Event::Hook { packet, .. } => {
+            packet.len() <= PREAMBLE_LEN + MAX_PAYLOAD
+                && Packet::decode_exact(packet, Direction::ToClient).is_ok()
+        }
         Event::Permission { name, .. }
         | Event::Deregistered { name }
         | Event::TokenRevoked { name }
@@ -186,6 +191,25 @@ mod tests {
             decode_event(&broadcast).is_none(),
             "a name longer than any user's"
         );
+        let hook = gochat_proto::wire::Response::duplicate_session("127.0.0.1")
+            .to_packet(0)
+            .to_bytes()
+            .expect("a packet");
+        let hook_event = |packet: &[u8]| {
+            event(Event::Hook {
+                hook: 0,
+                packet: packet.to_vec(),
+            })
+        };
+        assert!(decode_event(&hook_event(&hook)).is_some());
+        assert!(
+            decode_event(&hook_event(&hook[..hook.len() - 1])).is_none(),
+            "cut short"
+        );
+        let mut two = hook.to_vec();
+        two.extend_from_slice(&hook);
+        assert!(decode_event(&hook_event(&two)).is_none(), "two packets");
+        assert!(decode_event(&hook_event(b"garbage!!\r\n")).is_none());
         let kick = event(Event::Kick {
             name: b"bob".to_vec(),
         });
