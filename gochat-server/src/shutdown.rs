@@ -57,7 +57,8 @@ impl Shutdown {
         if let Some(old) = slot.take() {
             old.timer.abort();
         }
-        let wait = Duration::from_secs(u64::try_from(at - now_unix()).unwrap_or(0));
+        // `at` may come from another node: any i64, so no overflowing subtraction.
+        let wait = Duration::from_secs(u64::try_from(at.saturating_sub(now_unix())).unwrap_or(0));
         let token = self.token.clone();
         let timer = tokio::spawn(async move {
             tokio::select! {
@@ -115,5 +116,17 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), shutdown.requested())
             .await
             .expect("a past schedule stops the server at once");
+    }
+
+    #[tokio::test]
+    async fn extreme_times_from_another_node_do_not_panic() {
+        let shutdown = Shutdown::new();
+        let far = Bytes::from_static(b"far");
+        assert_eq!(shutdown.schedule(i64::MAX, far.clone()), (i64::MAX, far));
+        let min = Bytes::from_static(b"min");
+        assert_eq!(shutdown.schedule(i64::MIN, min.clone()), (i64::MIN, min));
+        tokio::time::timeout(Duration::from_secs(5), shutdown.requested())
+            .await
+            .expect("a time long past stops the server at once");
     }
 }

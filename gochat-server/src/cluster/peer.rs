@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::Forward;
 use super::nats::Shared;
-use super::wire::{DupAttempt, Envelope, Event, decode_forward};
+use super::wire::{DupAttempt, Event, decode_event, decode_forward};
 use crate::hub::{ForwardClaim, OnlineUser};
 use crate::metrics::Metrics;
 
@@ -95,7 +95,7 @@ async fn serve(shared: Arc<Shared>, mut sub: async_nats::Subscriber, kind: Kind)
 }
 
 fn apply_event(shared: &Shared, payload: &[u8]) {
-    let Ok(envelope) = serde_json::from_slice::<Envelope>(payload) else {
+    let Some(envelope) = decode_event(payload) else {
         tracing::debug!("malformed cluster event ignored");
         return;
     };

@@ -68,10 +68,25 @@ fn value(node: &str, permission: u8) -> Bytes {
     Bytes::from(format!("{permission} {node}"))
 }
 
+/// A session key's value, `None` if malformed. The node goes into subjects
+/// (`PREFIX.node.NODE.has`), so a value written by a buggy or compromised node naming
+/// `*`, `>`, `a.b` or `a b` is refused rather than widening or redirecting them.
 fn parse_value(value: &[u8]) -> Option<(String, u8)> {
     let text = std::str::from_utf8(value).ok()?;
     let (permission, node) = text.split_once(' ')?;
+    if !valid_node_id(node) {
+        return None;
+    }
     Some((node.to_owned(), permission.parse().ok()?))
+}
+
+/// Whether `id` is a node id as `cluster.node_id` allows: letters, digits, `-` and `_`, at
+/// most 128 of them (one subject token, never a wildcard).
+pub(super) fn valid_node_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
 /// A username as a KV key (usernames are `[0-9a-z]`, always valid keys).
@@ -354,5 +369,32 @@ async fn refresh(shared: &Shared, sessions: &kv::Store, user: &crate::hub::Onlin
             }
         }
         Err(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_values_naming_no_single_node_are_refused() {
+        assert_eq!(parse_value(b"2 node-1_a"), Some(("node-1_a".to_owned(), 2)));
+        assert_eq!(parse_value(&value("n1", 3)), Some(("n1".to_owned(), 3)));
+        for bad in [
+            &b"0 *"[..],
+            b"0 >",
+            b"0 a.b",
+            b"0 a b",
+            b"0 ",
+            b"0 n1.has",
+            b"0 n\0",
+            b"300 n1",
+            b"x n1",
+            b"n1",
+            b"\xff n1",
+        ] {
+            assert_eq!(parse_value(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse_value(format!("0 {}", "a".repeat(129)).as_bytes()).is_none());
     }
 }

@@ -40,11 +40,12 @@ pub enum DesktopError {
     Timeout,
 }
 
-/// Notifications sent whose action opens a conversation: the account and peer by
-/// notification id, and the ids oldest first.
+/// Notifications sent whose action opens a conversation: the account, peer and the unique
+/// bus name of the notification server that took it, by notification id; and the ids
+/// oldest first.
 #[derive(Debug, Default)]
 struct Remembered {
-    by_id: HashMap<u32, (AccountRef, String)>,
+    by_id: HashMap<u32, (AccountRef, String, String)>,
     order: VecDeque<u32>,
 }
 
@@ -140,10 +141,20 @@ impl Desktop {
             .map_err(|_| DesktopError::Timeout)?
             .map_err(DesktopError::Notify)?;
         let id: u32 = reply.body().deserialize().map_err(DesktopError::Notify)?;
+        // Only this server's clicks count: any client on the bus can emit the signal.
+        let server = reply
+            .header()
+            .sender()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if note.peer.is_empty() {
+            // A count over several conversations: nothing to open.
+            return Ok(());
+        }
         let mut remembered = lock(&self.actions);
         if remembered
             .by_id
-            .insert(id, (note.account.clone(), note.peer.clone()))
+            .insert(id, (note.account.clone(), note.peer.clone(), server))
             .is_none()
         {
             remembered.order.push_back(id);
@@ -216,9 +227,14 @@ async fn listen(mut signals: zbus::MessageStream, actions: Actions, events: Even
         if action != OPEN_ACTION {
             continue;
         }
-        let Some((account, peer)) = lock(&actions).by_id.get(&id).cloned() else {
+        let Some((account, peer, server)) = lock(&actions).by_id.get(&id).cloned() else {
             continue;
         };
+        let sender = message.header().sender().map(ToString::to_string);
+        if sender.as_deref() != Some(server.as_str()) {
+            tracing::debug!("ignoring a click signal from another bus client");
+            continue;
+        }
         tracing::info!(peer = %peer, "notification clicked: asking frontends to open the conversation");
         events
             .emit(event::Kind::OpenConversation(ipc::OpenConversation {

@@ -107,6 +107,16 @@ impl NotifyState {
         name: &str,
         value: Option<&str>,
     ) -> Result<Shown, ChangeError> {
+        if name.len() > settings::NAME_MAX {
+            return Err(SettingError::unknown(name).into());
+        }
+        if value.is_some_and(|text| text.len() > settings::VALUE_MAX) {
+            return Err(SettingError::Invalid {
+                name: name.to_owned(),
+                expected: "a value of at most 16 KiB",
+            }
+            .into());
+        }
         let mut next = self.current();
         match value {
             Some(text) => {
@@ -296,18 +306,35 @@ impl Notifier {
             return Ok(());
         }
         let key = (account.server, account.username, m.peer);
-        self.aliases.insert(key.clone(), prefs.alias);
-        self.bursts.add(key, &m.text, Instant::now());
+        if self.bursts.add(key.clone(), &m.text, Instant::now()) {
+            self.aliases.insert(key, prefs.alias);
+        }
         Ok(())
     }
 
     /// Shows the bursts whose window is over.
     async fn flush(&mut self, window: Duration) {
-        let due = self.bursts.take_due(window, Instant::now());
-        if due.is_empty() {
+        let now = Instant::now();
+        let due = self.bursts.take_due(window, now);
+        let overflow = self.bursts.take_overflow(window, now);
+        if due.is_empty() && overflow.is_none() {
             return;
         }
         let settings = self.state.current();
+        if let Some(count) = overflow {
+            tracing::warn!(
+                messages = count,
+                "messages from too many senders at once: counted in one notification"
+            );
+            let note = Note {
+                summary: "gochat".into(),
+                body: format!("{count} more new messages from other users"),
+                account: AccountRef::default(),
+                // No conversation to open.
+                peer: String::new(),
+            };
+            self.desktop.show(&settings.notify.bus, &note).await;
+        }
         for (key, burst) in due {
             let alias = self.aliases.remove(&key).flatten();
             let (server, username, peer) = key;

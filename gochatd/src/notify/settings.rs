@@ -99,6 +99,13 @@ pub enum SettingError {
     },
 }
 
+impl SettingError {
+    /// No setting called `name` (cut to 64 characters in the message).
+    pub fn unknown(name: &str) -> SettingError {
+        SettingError::Unknown(name.chars().take(64).collect())
+    }
+}
+
 /// One setting as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
@@ -179,18 +186,41 @@ fn boolean(name: &str, v: &toml::Value) -> Result<bool, SettingError> {
     })
 }
 
-fn number(name: &str, v: &toml::Value, min: i64) -> Result<u32, SettingError> {
+fn number(name: &str, v: &toml::Value, min: i64, max: u32) -> Result<u32, SettingError> {
     v.as_integer()
-        .filter(|&n| n >= min)
+        .filter(|&n| n >= min && n <= i64::from(max))
         .and_then(|n| u32::try_from(n).ok())
         .ok_or_else(|| SettingError::Invalid {
             name: name.to_owned(),
-            expected: if min > 0 {
-                "a positive whole number"
-            } else {
-                "a whole number, 0 or more"
+            expected: match (min > 0, name) {
+                (_, "notify.max_body") => "a whole number from 1 to 4096",
+                (_, "notify.coalesce_ms") => "a whole number from 0 to 600000",
+                (_, "hooks.timeout_secs") => "a whole number from 1 to 3600",
+                (_, "hooks.max_running") => "a whole number from 1 to 64",
+                (_, "hooks.max_queued") => "a whole number from 0 to 10000",
+                (true, _) => "a positive whole number",
+                (false, _) => "a whole number, 0 or more",
             },
         })
+}
+
+/// Longest text of one setting's value (a hook command with its arguments included).
+pub const VALUE_MAX: usize = 16 * 1024;
+/// Most words in a hook command, program included.
+const COMMAND_WORDS_MAX: usize = 64;
+/// Longest setting name (a per-account mode's name holds a profile and a user name).
+pub const NAME_MAX: usize = 256;
+
+/// Whether `text` is one line of safe text (no NUL, controls, bidi or invisible characters).
+fn plain(text: &str) -> bool {
+    !text.chars().any(gochat_client::term::is_unsafe)
+}
+
+/// Whether `account` is `PROFILE/USER` as a per-account mode names it.
+fn account_key(account: &str) -> bool {
+    account.split_once('/').is_some_and(|(server, user)| {
+        !server.is_empty() && plain(server) && gochat_client::term::is_user_name(user)
+    })
 }
 
 fn mode(name: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -213,6 +243,16 @@ fn command(name: &str, v: &toml::Value) -> Result<Vec<String>, SettingError> {
     let out = out.ok_or_else(invalid)?;
     if out.first().is_some_and(String::is_empty) {
         return Err(invalid());
+    }
+    // A NUL cannot reach exec; the program's own name should be plain text.
+    if out.len() > COMMAND_WORDS_MAX
+        || out.iter().any(|w| w.contains('\0'))
+        || out.first().is_some_and(|p| !plain(p))
+    {
+        return Err(SettingError::Invalid {
+            name: name.to_owned(),
+            expected: "at most 64 words without NUL bytes, the program's name free of control characters",
+        });
     }
     Ok(out)
 }
@@ -249,11 +289,12 @@ impl Settings {
             "notify.enabled" => n.enabled = boolean(name, value)?,
             "notify.mode" => n.mode = mode(name, value)?,
             "notify.hide_body" => n.hide_body = boolean(name, value)?,
-            "notify.max_body" => n.max_body = number(name, value, 1)?,
-            "notify.coalesce_ms" => n.coalesce_ms = number(name, value, 0)?,
+            "notify.max_body" => n.max_body = number(name, value, 1, 4096)?,
+            "notify.coalesce_ms" => n.coalesce_ms = number(name, value, 0, 600_000)?,
             "notify.bus" => {
                 n.bus = value
                     .as_str()
+                    .filter(|b| b.len() <= 1024 && plain(b))
                     .ok_or_else(|| SettingError::Invalid {
                         name: name.to_owned(),
                         expected: "a D-Bus address string",
@@ -263,14 +304,14 @@ impl Settings {
             "hooks.on_message" => h.on_message = command(name, value)?,
             "hooks.on_key_change" => h.on_key_change = command(name, value)?,
             "hooks.on_link_state" => h.on_link_state = command(name, value)?,
-            "hooks.timeout_secs" => h.timeout_secs = number(name, value, 1)?,
-            "hooks.max_running" => h.max_running = number(name, value, 1)?,
-            "hooks.max_queued" => h.max_queued = number(name, value, 0)?,
+            "hooks.timeout_secs" => h.timeout_secs = number(name, value, 1, 3600)?,
+            "hooks.max_running" => h.max_running = number(name, value, 1, 64)?,
+            "hooks.max_queued" => h.max_queued = number(name, value, 0, 10_000)?,
             other => match other.strip_prefix(ACCOUNT_PREFIX) {
-                Some(account) if account.contains('/') => {
+                Some(account) if account_key(account) => {
                     n.accounts.insert(account.to_owned(), mode(name, value)?);
                 }
-                _ => return Err(SettingError::Unknown(other.to_owned())),
+                _ => return Err(SettingError::unknown(other)),
             },
         }
         Ok(())
@@ -287,7 +328,7 @@ impl Settings {
         }
         let value = base
             .value(name)
-            .ok_or_else(|| SettingError::Unknown(name.to_owned()))?;
+            .ok_or_else(|| SettingError::unknown(name))?;
         self.set(name, &value)
     }
 
@@ -402,5 +443,63 @@ mod tests {
             Err(SettingError::Unknown(_))
         ));
         assert_eq!(s, Settings::default(), "nothing changed");
+    }
+
+    #[test]
+    fn hostile_values_are_typed_errors_not_stored() {
+        let mut s = Settings::default();
+        let invalid = |r: Result<(), SettingError>| matches!(r, Err(SettingError::Invalid { .. }));
+        // exec would refuse them later, or a huge queue would grow without bound.
+        assert!(invalid(
+            s.set("hooks.on_message", &parse_value(r#"["/bin/a\u0000b"]"#))
+        ));
+        assert!(invalid(s.set(
+            "hooks.on_message",
+            &parse_value(r#"["/bin/x", "a\u0000"]"#)
+        )));
+        assert!(invalid(s.set(
+            "hooks.on_message",
+            &parse_value(r#"["/bin/\u001b[2Jx"]"#)
+        )));
+        let many = format!("[{}]", vec!["\"a\""; 65].join(","));
+        assert!(invalid(s.set("hooks.on_message", &parse_value(&many))));
+        assert!(invalid(s.set("hooks.max_running", &parse_value("100000"))));
+        assert!(invalid(
+            s.set("hooks.max_queued", &parse_value("4294967295"))
+        ));
+        assert!(invalid(s.set("hooks.timeout_secs", &parse_value("86400"))));
+        assert!(invalid(s.set("notify.max_body", &parse_value("1000000"))));
+        assert!(invalid(
+            s.set("notify.coalesce_ms", &parse_value("4294967295"))
+        ));
+        assert!(invalid(
+            s.set("notify.bus", &parse_value(r#""unix:path=/x\u0000""#))
+        ));
+        for account in [
+            "home",
+            "home/",
+            "/alice",
+            "home/Alice",
+            "ho\u{1b}me/alice",
+            "home/a.b",
+        ] {
+            assert!(
+                matches!(
+                    s.set(&format!("notify.accounts.{account}"), &parse_value("off")),
+                    Err(SettingError::Unknown(_))
+                ),
+                "{account:?}"
+            );
+        }
+        let long = format!("notify.{}", "x".repeat(10_000));
+        match s.set(&long, &parse_value("1")) {
+            Err(e @ SettingError::Unknown(_)) => assert!(e.to_string().len() < 200),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s, Settings::default(), "nothing changed");
+        s.set("hooks.max_running", &parse_value("64"))
+            .expect("the most");
+        s.set("notify.accounts.home/alice", &parse_value("off"))
+            .expect("a plain account");
     }
 }

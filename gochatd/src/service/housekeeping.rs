@@ -70,10 +70,12 @@ impl Daemon {
             )));
         }
         if let Some(alias) = &change.alias
-            && (alias.chars().count() > ALIAS_MAX || alias.chars().any(char::is_control))
+            && (alias.chars().count() > ALIAS_MAX
+                || alias.chars().any(gochat_client::term::is_unsafe))
         {
             return Err(ApiError::Invalid(format!(
-                "an alias is one line of at most {ALIAS_MAX} characters"
+                "an alias is one line of at most {ALIAS_MAX} characters, without control, \
+                 bidi or invisible characters"
             )));
         }
         let (server, account) = self.resolve_account(r).await?;

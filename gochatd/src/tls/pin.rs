@@ -2,6 +2,7 @@
 //! `spki-sha256:HEX` names a public key by the SHA-256 of its SubjectPublicKeyInfo.
 
 use std::fmt;
+use std::io::Read as _;
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -35,7 +36,22 @@ pub enum PinError {
     /// The PEM file holds no certificate.
     #[error("{0} holds no certificate")]
     Empty(String),
+    /// The file could not be opened or read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not a regular file (a FIFO or a device would block or never end), or larger than
+    /// [`PEM_FILE_MAX`].
+    #[error("{0} is not a regular file of at most 1 MiB")]
+    Unfit(String),
 }
+
+/// The largest PEM file read for pins or CA certificates (a long CA bundle is ~250 KiB).
+pub const PEM_FILE_MAX: u64 = 1 << 20;
 
 impl Pin {
     /// Reads `sha256:HEX`, `spki-sha256:HEX` (colons between hex pairs allowed, any case).
@@ -93,9 +109,28 @@ pub fn pins_of_pem_file(path: &str) -> Result<Vec<Pin>, PinError> {
 }
 
 /// Every certificate in the PEM file at `path`.
+/// Only a regular file of at most [`PEM_FILE_MAX`] bytes is read.
 pub(super) fn certs_of_pem_file(path: &str) -> Result<Vec<CertificateDer<'static>>, PinError> {
-    CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+    let read = |source| PinError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let unfit = || PinError::Unfit(path.to_owned());
+    // Looked at before opening: opening a FIFO blocks until someone writes to it.
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if !meta.is_file() || meta.len() > PEM_FILE_MAX {
+        return Err(unfit());
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(PEM_FILE_MAX + 1).read_to_end(&mut text))
+        .map_err(read)?;
+    if text.len() as u64 > PEM_FILE_MAX {
+        return Err(unfit());
+    }
+    CertificateDer::pem_slice_iter(&text)
+        .map(|c| c.map(CertificateDer::into_owned))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|source| PinError::File {
             path: path.to_owned(),
             source,
@@ -127,5 +162,43 @@ mod tests {
         ] {
             assert!(Pin::parse(text).is_err(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn pem_files_that_are_huge_endless_or_garbage_are_refused() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let huge = dir.path().join("huge.pem");
+        std::fs::write(&huge, vec![b'A'; (PEM_FILE_MAX + 1) as usize]).expect("written");
+        let huge = huge.to_str().expect("utf-8");
+        assert!(matches!(pins_of_pem_file(huge), Err(PinError::Unfit(_))));
+        // Endless: read to its end, it would never stop.
+        assert!(matches!(
+            pins_of_pem_file("/dev/zero"),
+            Err(PinError::Unfit(_))
+        ));
+        assert!(matches!(
+            pins_of_pem_file(dir.path().to_str().expect("utf-8")),
+            Err(PinError::Unfit(_))
+        ));
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!notbase64\n-----END CERTIFICATE-----\n",
+        )
+        .expect("written");
+        assert!(matches!(
+            pins_of_pem_file(broken.to_str().expect("utf-8")),
+            Err(PinError::File { .. })
+        ));
+        let none = dir.path().join("none.pem");
+        std::fs::write(&none, "no certificate here\n").expect("written");
+        assert!(matches!(
+            pins_of_pem_file(none.to_str().expect("utf-8")),
+            Err(PinError::Empty(_))
+        ));
+        assert!(matches!(
+            pins_of_pem_file(dir.path().join("missing.pem").to_str().expect("utf-8")),
+            Err(PinError::Read { .. })
+        ));
     }
 }

@@ -161,4 +161,24 @@ impl FakeNotifications {
             .await
             .expect("emit ActionInvoked");
     }
+
+    /// Emits the same `ActionInvoked(id, action)` from another client of the bus, as any
+    /// local program could.
+    pub async fn forge_click(bus: &PrivateBus, id: u32, action: &str) {
+        let other = zbus::connection::Builder::address(bus.address.as_str())
+            .expect("bus address")
+            .build()
+            .await
+            .expect("connect another client");
+        other
+            .emit_signal(
+                None::<()>,
+                PATH,
+                "org.freedesktop.Notifications",
+                "ActionInvoked",
+                &(id, action),
+            )
+            .await
+            .expect("emit a forged ActionInvoked");
+    }
 }

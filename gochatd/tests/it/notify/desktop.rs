@@ -57,6 +57,16 @@ async fn notifications_follow_focus_mute_bursts_and_clicks() {
     assert_eq!(calls[0].body, "hi &lt;bob&gt; &amp; \\u{1b}[2Kyou");
     assert_eq!(calls[0].actions, ["default", "Open"]);
 
+    // The same signal from another program on the bus is not a click.
+    FakeNotifications::forge_click(&bus, calls[0].id, "default").await;
+    let until = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(Ok(Some(ev))) = tokio::time::timeout_at(until, bob_events.message()).await {
+        assert!(
+            !matches!(ev.kind, Some(event::Kind::OpenConversation(_))),
+            "a forged click opened a conversation"
+        );
+    }
+
     // A click on it asks the frontends to open the conversation.
     fake.click(calls[0].id, "default").await;
     let open = next_event(&mut bob_events, 10, |k| match k {

@@ -4,4 +4,5 @@
 mod bus;
 mod desktop;
 mod hooks;
+mod limits;
 mod support;
