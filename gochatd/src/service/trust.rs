@@ -85,42 +85,46 @@ impl Daemon {
         probe(&server).await
     }
 
-    /// Pins the certificate the server of profile `name` presents now (it must be `expect`
-    /// when given: the fingerprint the user saw), in place of the profile's pins or beside
-    /// them, and reconnects its accounts.
+    /// Pins the certificate the server of profile `name` presents now, which must be
+    /// `expect` (the fingerprint the user saw: nothing is pinned blind), in place of the
+    /// profile's pins or beside them, and reconnects its accounts.
     pub async fn trust_server(
         &self,
         name: &str,
         expect: &str,
         keep_existing: bool,
     ) -> Result<ServerRow, ApiError> {
+        let expect = expect.trim();
+        if expect.is_empty() {
+            return Err(ApiError::Invalid(
+                "name the fingerprint you confirmed (expect_sha256): nothing is pinned blind; \
+                 ProbeServerCertificate shows what the server presents"
+                    .into(),
+            ));
+        }
         let mut server = self.resolve_server(name).await?;
         let verdict = probe(&server).await?;
         let presented = CertInfo::of(&verdict.der).pin();
-        let expect = expect.trim();
-        if !expect.is_empty() {
-            let wanted = if expect.starts_with("sha256:") || expect.starts_with("spki-sha256:") {
-                expect.to_owned()
-            } else {
-                format!("sha256:{expect}")
+        let wanted = if expect.starts_with("sha256:") || expect.starts_with("spki-sha256:") {
+            expect.to_owned()
+        } else {
+            format!("sha256:{expect}")
+        };
+        let wanted = Pin::parse(&wanted).map_err(|e| ApiError::Invalid(e.to_string()))?;
+        if !wanted.matches(&verdict.der) {
+            let rejected = RejectedCert {
+                der: verdict.der,
+                problem: "the server presents another certificate than the one confirmed".into(),
+                changed: true,
             };
-            let wanted = Pin::parse(&wanted).map_err(|e| ApiError::Invalid(e.to_string()))?;
-            if !wanted.matches(&verdict.der) {
-                let rejected = RejectedCert {
-                    der: verdict.der,
-                    problem: "the server presents another certificate than the one confirmed"
-                        .into(),
-                    changed: true,
-                };
-                return Err(ApiError::Certificate {
-                    message: format!(
-                        "server {:?} now presents {presented}, not the certificate you confirmed: \
-                         nothing was pinned",
-                        server.name
-                    ),
-                    rejected,
-                });
-            }
+            return Err(ApiError::Certificate {
+                message: format!(
+                    "server {:?} now presents {presented}, not the certificate you confirmed: \
+                     nothing was pinned",
+                    server.name
+                ),
+                rejected,
+            });
         }
         let pin = presented.to_string();
         if !keep_existing {

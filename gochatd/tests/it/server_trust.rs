@@ -222,6 +222,31 @@ async fn first_use_then_a_changed_certificate_is_refused_until_trusted() {
         .expect_err("the server presents another certificate");
     assert_eq!(ErrorDetail::of(&stale).reason(), ErrorReason::CertChanged);
 
+    // Nor does a trust that names no fingerprint: nothing is pinned blind.
+    let blind = d
+        .client
+        .trust_server(ipc::TrustServerRequest {
+            name: "home".into(),
+            expect_sha256: String::new(),
+            keep_existing: false,
+        })
+        .await
+        .expect_err("no fingerprint named");
+    assert_eq!(
+        ErrorDetail::of(&blind).reason(),
+        ErrorReason::InvalidArgument
+    );
+    let still = d
+        .client
+        .list_servers(ipc::Empty {})
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(
+        still.servers[0].rejected_certificate.is_some(),
+        "nothing pinned"
+    );
+
     // Only an explicit trust accepts the change; the link reconnects.
     d.client
         .trust_server(ipc::TrustServerRequest {
