@@ -175,10 +175,10 @@ impl Session {
                 // rows past the cap would be read (and, on MariaDB, sent) for nothing.
                 let bytes: usize = batch.iter().map(StoredMessage::wire_size).sum();
                 let rows = rows_for(max_bytes, bytes / count.max(1));
-                let (written, next) =
+                let ((written, handled), next) =
                     tokio::join!(self.write_batch(user, batch), fetch(after, rows));
                 Metrics::inc(&self.deps.metrics.catch_up_batches);
-                let complete = written.len() == count;
+                let complete = handled == count;
                 // Waits while the deleter is DELETE_BACKLOG batches behind.
                 if delivered.send(written).await.is_err()
                     || delete_failed.load(std::sync::atomic::Ordering::Relaxed)
@@ -209,17 +209,20 @@ impl Session {
         tokio::join!(produce, delete);
     }
 
-    /// Queues a batch of `RECIV`s and returns the ids of those written to the socket whole,
-    /// in order (all of them unless the connection failed meanwhile). A row that cannot be
-    /// framed counts as handled (it could never be delivered; keeping it would stop every
-    /// later catch-up at it).
-    async fn write_batch(&self, user: &OnlineUser, batch: Vec<StoredMessage>) -> Vec<i64> {
+    /// Queues a batch of `RECIV`s. Returns the ids to delete, those written to the socket
+    /// whole, in order, and how many rows of the batch were handled (all of them unless the
+    /// connection failed meanwhile). A row that cannot be framed is handled and deleted (it
+    /// could never be delivered; keeping it would stop every later catch-up at it). A row
+    /// that a forwarded delivery claimed first (cluster) is handled but not deleted here: the
+    /// forward deletes it once written, or gives it back for the next catch-up if the write
+    /// fails.
+    async fn write_batch(&self, user: &OnlineUser, batch: Vec<StoredMessage>) -> (Vec<i64>, usize) {
         let mut sent = Vec::with_capacity(batch.len());
         // In a cluster, a row may be written as a forwarded message meanwhile: once only.
         let clustered = self.deps.cluster.degraded().is_some();
         for message in batch {
             if clustered && !user.claim_row(message.id) {
-                sent.push((message.id, None));
+                sent.push((message.id, None, false));
                 continue;
             }
             let reciv = Response::Reciv {
@@ -230,25 +233,29 @@ impl Session {
             let mut out = BytesMut::new();
             if let Err(e) = reciv.to_packet(0).encode(&mut out) {
                 tracing::error!(error = %crate::error_chain::Chain(&e), id = message.id, "stored message cannot be framed");
-                sent.push((message.id, None));
+                sent.push((message.id, None, true));
                 continue;
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
             if self.conn.send(out.freeze(), Some(tx)).await.is_err() {
                 break;
             }
-            sent.push((message.id, Some(rx)));
+            sent.push((message.id, Some(rx), true));
         }
         let mut written = Vec::with_capacity(sent.len());
-        for (id, rx) in sent {
+        let mut handled = 0;
+        for (id, rx, delete) in sent {
             if let Some(rx) = rx
                 && rx.await.is_err()
             {
                 break;
             }
-            written.push(id);
+            handled += 1;
+            if delete {
+                written.push(id);
+            }
         }
-        written
+        (written, handled)
     }
 
     /// Deletes rows whose `RECIV`s are in the socket; `false` if that failed.
