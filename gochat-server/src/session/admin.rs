@@ -61,17 +61,31 @@ impl Session {
         self.ok(id).await;
     }
 
-    async fn admin_ban(&self, id: u16, own: Permission, username: &[u8]) {
+    /// Whether `own` outranks the stored user `username`; if not, `id` is answered with the
+    /// error (not found, not permitted, or a store failure).
+    async fn outranks(&self, id: u16, own: Permission, username: &[u8]) -> bool {
         let target = match self.deps.store.user(username).await {
             Ok(Some(t)) => t,
-            Ok(None) => return self.err(id, ErrorCode::NotFound).await,
+            Ok(None) => {
+                self.err(id, ErrorCode::NotFound).await;
+                return false;
+            }
             Err(e) => {
                 tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
-                return self.err(id, ErrorCode::Server).await;
+                self.err(id, ErrorCode::Server).await;
+                return false;
             }
         };
         if own.code() <= target.permission {
-            return self.err(id, ErrorCode::Perms).await;
+            self.err(id, ErrorCode::Perms).await;
+            return false;
+        }
+        true
+    }
+
+    async fn admin_ban(&self, id: u16, own: Permission, username: &[u8]) {
+        if !self.outranks(id, own, username).await {
+            return;
         }
         if let Err(e) = self.deps.store.deregister(username).await {
             tracing::error!(error = %crate::error_chain::Chain(&e), "deregistration failed");
@@ -156,16 +170,8 @@ impl Session {
         if !self.deps.cluster.online_elsewhere(username) {
             return self.err(id, ErrorCode::NotFound).await;
         }
-        let target = match self.deps.store.user(username).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return self.err(id, ErrorCode::NotFound).await,
-            Err(e) => {
-                tracing::error!(error = %crate::error_chain::Chain(&e), "user lookup failed");
-                return self.err(id, ErrorCode::Server).await;
-            }
-        };
-        if own.code() <= target.permission {
-            return self.err(id, ErrorCode::Perms).await;
+        if !self.outranks(id, own, username).await {
+            return;
         }
         self.deps.hub.revoke_token(username);
         self.deps.cluster.kick(username);
